@@ -1,0 +1,245 @@
+"""Every exception and warning agentloop raises, in one tree.
+
+Each class says whose fault it is and so who must act: the developer
+(definition and plugin errors, raised as early as possible), the operator
+(API errors: endpoint, key, network) or the model (bad tool calls, which are
+normally sent back to the model as tool results and only raised when a limit
+is hit)::
+
+    AgentloopError
+     ├─ ConfigurationError (ValueError)     developer/operator: bad setting, missing key
+     ├─ ToolDefinitionError (TypeError)     developer: bad @tool definition (decoration time)
+     ├─ ToolArgumentError (ValueError)      model: arguments failed the tool's schema
+     ├─ ToolError                           raise inside a tool: a clean message for the model
+     │   └─ AbortRun                        raise inside a tool: stop the whole run on purpose
+     ├─ PluginError                         developer: duplicate tool names, broken plugin
+     ├─ APIError                            operator: talking to the model server
+     │   ├─ APIConnectionError
+     │   │   └─ APITimeoutError
+     │   ├─ APIStatusError (.status_code, .body, .request_id)
+     │   │   ├─ BadRequestError (400)
+     │   │   ├─ AuthenticationError (401, Gemini's 400 API_KEY_INVALID)
+     │   │   ├─ PermissionDeniedError (403)
+     │   │   ├─ NotFoundError (404)
+     │   │   ├─ RateLimitError (429)
+     │   │   └─ InternalServerError (>= 500)
+     │   └─ StreamError (.partial_text)     broken or truncated stream
+     └─ RunError (.result)                  a run ended early; .result keeps what finished
+         ├─ MaxStepsExceeded
+         ├─ LoopDetected
+         ├─ TokenBudgetExceeded
+         ├─ ToolRetriesExceeded
+         ├─ OutputValidationError
+         └─ RunAborted
+    AgentloopWarning (Warning)
+
+Exceptions never log, and never carry secrets: anything echoed from a server
+is passed through :func:`redact` by the code that raises.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .agent import RunResult
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AbortRun",
+    "AgentloopError",
+    "AgentloopWarning",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "InternalServerError",
+    "LoopDetected",
+    "MaxStepsExceeded",
+    "NotFoundError",
+    "OutputValidationError",
+    "PermissionDeniedError",
+    "PluginError",
+    "RateLimitError",
+    "RunAborted",
+    "RunError",
+    "StreamError",
+    "TokenBudgetExceeded",
+    "ToolArgumentError",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolRetriesExceeded",
+    "redact",
+]
+
+
+class AgentloopError(Exception):
+    """Base class of every error agentloop raises."""
+
+
+class AgentloopWarning(Warning):
+    """Base class of every warning agentloop emits."""
+
+
+class ConfigurationError(AgentloopError, ValueError):
+    """A setting is missing or invalid (model string, API key, base URL, option value)."""
+
+
+class ToolDefinitionError(AgentloopError, TypeError):
+    """A ``@tool`` definition cannot be turned into a schema; raised at decoration time."""
+
+
+class ToolArgumentError(AgentloopError, ValueError):
+    """The model's arguments for a tool failed its JSON schema; the function was not called.
+
+    Attributes:
+        tool_name: The tool whose arguments were rejected.
+        errors: One human-readable line per violation, each naming its JSON path.
+    """
+
+    def __init__(self, message: str, *, tool_name: str = "", errors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.errors = errors
+
+
+class ToolError(AgentloopError):
+    """Raise inside a tool to send a clean error message back to the model.
+
+    The run goes on: the message (without a traceback) becomes the tool result.
+    """
+
+    def format_for_model(self) -> str:
+        """Return the text the model sees as the tool result."""
+        return str(self)
+
+
+class AbortRun(ToolError):
+    """Raise inside a tool (or a hook) to end the whole run on purpose.
+
+    The run stops with :class:`RunAborted`, whose ``.result`` keeps the transcript.
+    """
+
+
+class PluginError(AgentloopError):
+    """A plugin misbehaves: duplicate tool names, a broken hook, a bad registration."""
+
+
+class APIError(AgentloopError):
+    """Something went wrong talking to the model server."""
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached, or the connection broke before a response."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The connect timeout, read timeout or overall deadline of a request ran out."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status (or an error object in a 200 body).
+
+    Attributes:
+        status_code: The HTTP status code.
+        body: The decoded error body (dict, list or text), with secrets redacted.
+        request_id: The server's request id header, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int, body: Any = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or used a parameter the endpoint rejects."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 (or Gemini's 400 ``API_KEY_INVALID``): the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not use this model or endpoint."""
+
+
+class NotFoundError(APIStatusError):
+    """404: wrong base URL or unknown model."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or quota exhausted."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class StreamError(APIError):
+    """A streamed response broke: truncated, malformed, or an error event mid-stream.
+
+    Attributes:
+        partial_text: The text that had arrived before the stream broke.
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class RunError(AgentloopError):
+    """A run ended before a final answer; ``.result`` holds everything that finished.
+
+    Attributes:
+        result: The partial :class:`~agentloop.RunResult` (messages, steps, usage).
+    """
+
+    def __init__(self, message: str, *, result: RunResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class MaxStepsExceeded(RunError):
+    """The run reached ``max_steps`` model calls without a final answer."""
+
+
+class LoopDetected(RunError):
+    """The model repeated the same tool call with the same arguments too many times."""
+
+
+class TokenBudgetExceeded(RunError):
+    """The run used more tokens than its ``max_tokens_total`` budget."""
+
+
+class ToolRetriesExceeded(RunError):
+    """A tool failed more times in one run than its retry budget allows."""
+
+
+class OutputValidationError(RunError):
+    """The final answer did not match ``output_type`` after the allowed retries."""
+
+
+class RunAborted(RunError):
+    """A tool or hook raised :class:`AbortRun` to stop the run on purpose."""
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Return ``text`` with every non-empty secret replaced by ``[REDACTED]``.
+
+    Args:
+        text: Any text that may echo a secret (an error body, a header dump).
+        *secrets: The secrets to hide; ``None`` and short strings are ignored.
+
+    Returns:
+        The text with each secret replaced.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    return text

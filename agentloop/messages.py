@@ -1,0 +1,436 @@
+"""Plain data shared by every layer: messages, tool calls, usage, responses, stream events.
+
+Everything here is a frozen keyword-only dataclass. The chat API's wire
+format (dicts) appears only in the ``to_dict``/``from_dict`` pairs, which the
+HTTP boundary and the transcript use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "ChatResponse",
+    "ChatStreamLike",
+    "Choice",
+    "FinishEvent",
+    "Message",
+    "Model",
+    "ModelProfile",
+    "RefusalDelta",
+    "StreamEvent",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolResult",
+    "Usage",
+    "UsageEvent",
+    "normalize_finish_reason",
+]
+
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+ToolStatus = Literal["ok", "error", "denied", "answered", "timeout", "cancelled"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCall:
+    """One tool call requested by the model.
+
+    Attributes:
+        id: The call id; unique within its assistant message (synthesized when
+            the server sent none or a duplicate).
+        name: The tool name.
+        arguments: The raw JSON text of the arguments, exactly as the model sent it.
+        extra_content: Provider data to echo back unchanged (Gemini thought
+            signatures), or None.
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+    extra_content: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form used inside an assistant message's ``tool_calls``."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+        if self.extra_content is not None:
+            out["extra_content"] = _plain(self.extra_content)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        """Build a call from its wire form (tolerates missing pieces)."""
+        fn = data.get("function") or {}
+        args = fn.get("arguments")
+        if args is None or args == "":
+            args = "{}"
+        elif not isinstance(args, str):
+            args = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
+        return cls(
+            id=str(data.get("id") or ""),
+            name=str(fn.get("name") or ""),
+            arguments=args,
+            extra_content=data.get("extra_content"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Message:
+    """One chat message in any role.
+
+    Attributes:
+        role: ``system``, ``developer``, ``user``, ``assistant`` or ``tool``.
+        content: Text, a list of content parts, or None (assistant tool-call turns).
+        tool_calls: The assistant's tool calls, in order.
+        tool_call_id: For ``tool`` messages: the id of the call answered.
+        name: For ``tool`` messages: the tool's name (Gemini requires it).
+        refusal: A structured-output refusal, when the model sent one.
+        extra_content: Provider data to echo back unchanged, or None.
+    """
+
+    role: Role
+    content: str | list[Any] | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    refusal: str | None = None
+    extra_content: Mapping[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The content as plain text (text parts joined; None as ``""``)."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(
+            str(p.get("text", "")) for p in self.content if isinstance(p, Mapping)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the chat API's wire form; unset optional fields are left out."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        if self.name is not None:
+            out["name"] = self.name
+        if self.refusal is not None:
+            out["refusal"] = self.refusal
+        if self.extra_content is not None:
+            out["extra_content"] = _plain(self.extra_content)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """Build a message from its wire form.
+
+        Raises:
+            ValueError: ``data`` has no valid ``role``.
+        """
+        role = data.get("role")
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            raise ValueError(
+                f"message has role {role!r}; expected one of system, developer, user, "
+                "assistant, tool"
+            )
+        calls = tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ())
+        return cls(
+            role=role,
+            content=data.get("content"),
+            tool_calls=calls,
+            tool_call_id=data.get("tool_call_id"),
+            name=data.get("name"),
+            refusal=data.get("refusal"),
+            extra_content=data.get("extra_content"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Usage:
+    """Token counts of one model call, or summed over a run.
+
+    Attributes:
+        prompt_tokens: Input tokens.
+        completion_tokens: Output tokens (including reasoning where the server counts it).
+        total_tokens: As reported by the server (trusted over the sum).
+        reasoning_tokens: Reasoning tokens when reported, else None.
+        requests: How many model calls this usage covers.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int | None = None
+    requests: int = 1
+
+    def __add__(self, other: Usage) -> Usage:
+        reasoning = None
+        if self.reasoning_tokens is not None or other.reasoning_tokens is not None:
+            reasoning = (self.reasoning_tokens or 0) + (other.reasoning_tokens or 0)
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            reasoning_tokens=reasoning,
+            requests=self.requests + other.requests,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form (``completion_tokens_details`` only when reasoning is known)."""
+        out: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.reasoning_tokens is not None:
+            out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Usage | None:
+        """Parse a wire ``usage`` object; None or a non-object gives None."""
+        if not isinstance(data, Mapping):
+            return None
+        prompt = _int(data.get("prompt_tokens"))
+        completion = _int(data.get("completion_tokens"))
+        total = _int(data.get("total_tokens")) or prompt + completion
+        details = data.get("completion_tokens_details")
+        reasoning = None
+        if isinstance(details, Mapping) and details.get("reasoning_tokens") is not None:
+            reasoning = _int(details.get("reasoning_tokens"))
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=total,
+            reasoning_tokens=reasoning,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Choice:
+    """One choice of a response (``n`` > 1 gives several)."""
+
+    index: int = 0
+    message: Message
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatResponse:
+    """A complete chat-completions response.
+
+    Attributes:
+        id: The response id ("" when the server sent none).
+        model: The model that answered.
+        created: Unix time of creation.
+        choices: Every choice, in order; ``message`` and ``finish_reason`` are the first one's.
+        usage: Token counts, or None when the server sent none.
+        raw: The decoded response body (for streams: the equivalent assembled body).
+    """
+
+    id: str = ""
+    model: str = ""
+    created: int = 0
+    choices: tuple[Choice, ...]
+    usage: Usage | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> Message:
+        """The first choice's message."""
+        return self.choices[0].message
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The first choice's normalized finish reason."""
+        return self.choices[0].finish_reason
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The first choice's tool calls: whether the model wants tools is decided here."""
+        return self.choices[0].message.tool_calls
+
+
+def normalize_finish_reason(value: Any) -> str | None:
+    """Lower-case a finish reason and map provider spellings to the OpenAI set.
+
+    Args:
+        value: What the server sent (``"STOP"``, ``"MAX_TOKENS"``, None, ...).
+
+    Returns:
+        One of ``stop``, ``length``, ``tool_calls``, ``content_filter``,
+        ``function_call``, another lower-cased string, or None.
+    """
+    if value is None or value == "":
+        return None
+    text = str(value).strip().lower()
+    return _FINISH_ALIASES.get(text, text)
+
+
+_FINISH_ALIASES = {
+    "max_tokens": "length",
+    "model_length": "length",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    "tool_use": "tool_calls",
+    "function_calls": "tool_calls",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolResult:
+    """The outcome of one tool call, as sent back to the model.
+
+    Attributes:
+        call_id: The id of the call answered.
+        name: The tool's name.
+        content: The text the model sees.
+        is_error: Whether the call failed (bad arguments, exception, denial, timeout).
+        status: ``ok``, ``error``, ``denied``, ``answered`` (a hook answered
+            without running the tool), ``timeout`` or ``cancelled``.
+        value: The Python value the tool returned (not sent; None on error).
+    """
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    status: ToolStatus = "ok"
+    value: Any = None
+
+    def to_message(self) -> Message:
+        """Return the ``tool`` message that answers the call."""
+        return Message(
+            role="tool", content=self.content, tool_call_id=self.call_id, name=self.name
+        )
+
+
+# -- stream events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TextDelta:
+    """A fragment of the assistant's text, yielded as soon as it arrives."""
+
+    delta: str
+    choice_index: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RefusalDelta:
+    """A fragment of a structured-output refusal."""
+
+    delta: str
+    choice_index: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallDelta:
+    """A fragment of a tool call.
+
+    Attributes:
+        index: Position of the call in the assembled ``tool_calls`` (after the
+            fallback for servers that send no ``index``).
+        id: The call id, on the fragment that first carries it, else None.
+        name: The tool name, on the fragment that first carries it, else None.
+        arguments_delta: The piece of the arguments' JSON text in this fragment.
+        choice_index: The choice this call belongs to.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments_delta: str = ""
+    choice_index: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UsageEvent:
+    """Token counts reported mid-stream (the last one wins)."""
+
+    usage: Usage
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FinishEvent:
+    """A choice finished, with its normalized finish reason."""
+
+    finish_reason: str | None
+    choice_index: int = 0
+
+
+StreamEvent = TextDelta | RefusalDelta | ToolCallDelta | UsageEvent | FinishEvent
+
+
+# -- the model interface the loop talks to --------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelProfile:
+    """What a model endpoint supports; the loop and providers adapt requests to it.
+
+    Attributes:
+        supports_json_schema: ``response_format`` of type ``json_schema`` is accepted.
+        supports_strict: ``strict: true`` on tools and json_schema is accepted.
+        supports_parallel_tool_calls: ``parallel_tool_calls`` may be sent.
+    """
+
+    supports_json_schema: bool = True
+    supports_strict: bool = True
+    supports_parallel_tool_calls: bool = True
+
+
+@runtime_checkable
+class ChatStreamLike(Protocol):
+    """An iterable of stream events; ``.response`` is the assembled response afterwards."""
+
+    def __iter__(self) -> Iterator[StreamEvent]: ...
+
+    @property
+    def response(self) -> ChatResponse: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the loop talks to: the HTTP-backed model, the offline model, a scripted model.
+
+    ``messages`` are wire-format dicts; ``params`` are chat-completions body
+    parameters (``tools``, ``tool_choice``, ``temperature``, ...), only those set.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse: ...
+
+    def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike: ...
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _plain(value: Any) -> Any:
+    """Deep-copy mappings into plain dicts so the wire form is JSON-serializable."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
