@@ -65,6 +65,18 @@ _EXPORTS: dict[str, str] = {
     # client
     "ChatClient": "client",
     "ChatStream": "streaming",
+    "OfflineModel": "offline",
+    "ChatModel": "providers",
+    "resolve_model": "providers",
+    # agent and run events
+    "Agent": "agent",
+    "RunEvent": "events",
+    "RunFinished": "events",
+    "RunResult": "result",
+    "Step": "result",
+    "StepFinished": "events",
+    "ToolCallFinished": "events",
+    "ToolCallStarted": "events",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -84,12 +96,23 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .agent import Agent as Agent
     from .client import ChatClient as ChatClient
     from .context import RunContext as RunContext
     from .errors import *  # noqa: F403
+    from .events import RunEvent as RunEvent
+    from .events import RunFinished as RunFinished
+    from .events import StepFinished as StepFinished
+    from .events import ToolCallFinished as ToolCallFinished
+    from .events import ToolCallStarted as ToolCallStarted
     from .hookspecs import hookimpl as hookimpl
     from .hookspecs import hookspec as hookspec
     from .messages import *  # noqa: F403
+    from .offline import OfflineModel as OfflineModel
+    from .providers import ChatModel as ChatModel
+    from .providers import resolve_model as resolve_model
+    from .result import RunResult as RunResult
+    from .result import Step as Step
     from .streaming import ChatStream as ChatStream
     from .tools import Tool as Tool
     from .tools import tool as tool

@@ -1,0 +1,400 @@
+"""JSON values for a JSON Schema, filled from a message: the offline model's argument maker.
+
+:func:`fill` walks a schema (``type``, ``enum``, ``const``, ``anyOf``/``oneOf``/
+``allOf``, ``$ref``/``$defs``, ``prefixItems``, ``format``, nested objects and
+arrays), takes values from the text where it can and from the schema (defaults,
+a valid example) where it cannot, and checks the result with ``jsonschema``
+so that what it returns always validates when the schema can be satisfied.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._offline_text import TextValues, matches, stem, strip_filler, words
+
+__all__ = ["Filled", "example", "fill", "is_valid"]
+
+# How a value was found: from a specific kind of value in the text, from the free
+# text, or from the schema alone.
+STRONG, WEAK, SCHEMA = 2, 1, 0
+
+_EXPRESSION_HINTS = ("expression", "formula", "equation", "math", "calcul", "arithmet")
+_NAME_HINTS = (
+    "name", "city", "location", "place", "country", "person", "town", "region",
+    "destination", "origin", "author", "company", "user", "who", "state", "first", "last",
+    "surname",
+)  # fmt: skip
+_FORMAT_KINDS = {"date": "date", "date-time": "datetime", "email": "email", "uri": "url",
+                 "url": "url", "uuid": "uuid"}  # fmt: skip
+_EXAMPLE_STRINGS = {
+    "date": "2000-01-01",
+    "date-time": "2000-01-01T00:00:00Z",
+    "time": "00:00:00",
+    "email": "user@example.com",
+    "uri": "https://example.com",
+    "url": "https://example.com",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "ipv4": "127.0.0.1",
+    "hostname": "example.com",
+}
+_NEGATIONS = ("no", "not", "without", "don't", "dont", "never", "disable", "exclude")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Filled:
+    """A filled instance and where its top-level values came from.
+
+    Attributes:
+        value: The JSON instance.
+        from_text: Top-level properties filled from a specific value in the text
+            (a number, a quoted string, an enum value, a date, a name, ...).
+    """
+
+    value: Any
+    from_text: frozenset[str]
+
+
+def fill(
+    schema: Mapping[str, Any] | None, text: str, *, vocabulary: list[str] | tuple[str, ...] = ()
+) -> Filled:
+    """Return an instance of ``schema`` filled from ``text``.
+
+    Args:
+        schema: A JSON Schema (tool ``parameters`` or a response schema); None means ``{}``.
+        text: The message the values come from.
+        vocabulary: Stems of the tool's own words, dropped from the front of free text.
+
+    Returns:
+        The instance (valid whenever the schema is satisfiable by the rules here)
+        and the names of the top-level properties found in the text.
+    """
+    if not schema:
+        return Filled(value={}, from_text=frozenset())
+    filler = _Filler(schema, TextValues(text, tuple(vocabulary)), list(vocabulary))
+    strength, value = filler.value(schema, "", "")
+    if not is_valid(schema, value):
+        value = _repair(schema, value, example(schema))
+    found = frozenset(filler.from_text) if strength else frozenset()
+    return Filled(value=value, from_text=found)
+
+
+def is_valid(schema: Mapping[str, Any], instance: Any) -> bool:
+    """Whether ``instance`` validates against ``schema`` (formats checked where possible)."""
+    from jsonschema import validators
+
+    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+    try:
+        return bool(cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid(instance))
+    except Exception:  # an unusable schema: nothing can be checked against it
+        return False
+
+
+def _repair(schema: Mapping[str, Any], value: Any, fallback: Any) -> Any:
+    """Keep each found property that is valid on its own; use the example for the rest."""
+    if not (isinstance(value, dict) and isinstance(fallback, dict)):
+        return fallback
+    props = _resolve(schema, schema).get("properties") or {}
+    result = dict(fallback)
+    for key, item in value.items():
+        sub = _with_defs(props.get(key, {}), schema)
+        if is_valid(sub, item) or (key in result and not is_valid(sub, result[key])):
+            result[key] = item
+    return result
+
+
+def example(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
+    """Return a valid example of ``schema`` built from the schema alone (deterministic).
+
+    Uses ``const``, a valid ``default``, ``examples``, the first ``enum`` value, or
+    a minimal value of the type that honours the bounds and formats.
+    """
+    root = schema if root is None else root
+    schema = _resolve(schema, root)
+    for key in ("const", "default"):
+        if key in schema and (key == "const" or is_valid(schema, schema[key])):
+            return copy.deepcopy(schema[key])
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return copy.deepcopy(schema["examples"][0])
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return copy.deepcopy(schema["enum"][0])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            branches = [b for b in schema[key] if _type_of(_resolve(b, root)) != "null"]
+            return example((branches or schema[key])[0], root)
+    if isinstance(schema.get("allOf"), list):
+        return example(_merge_all(schema, root), root)
+    return _example_of_type(schema, _type_of(schema), root)
+
+
+def _example_of_type(schema: Mapping[str, Any], kind: str | None, root: Mapping[str, Any]) -> Any:
+    if kind == "object" or (kind is None and "properties" in schema):
+        props = schema.get("properties") or {}
+        return {n: example(props[n], root) for n in schema.get("required") or () if n in props}
+    if kind == "array":
+        prefix = [example(s, root) for s in schema.get("prefixItems") or ()]
+        items = schema.get("items")
+        while len(prefix) < int(schema.get("minItems") or 0) and isinstance(items, Mapping):
+            prefix.append(example(items, root))
+        return prefix
+    if kind == "string":
+        text = _EXAMPLE_STRINGS.get(str(schema.get("format")), "example")
+        text = text.ljust(int(schema.get("minLength") or 0), "x")
+        return text[: schema["maxLength"]] if "maxLength" in schema else text
+    if kind in ("integer", "number"):
+        return _clamp(0, schema, integer=kind == "integer")
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    return {}
+
+
+def _clamp(number: float, schema: Mapping[str, Any], *, integer: bool) -> float | int:
+    low = schema.get("minimum")
+    if "exclusiveMinimum" in schema and isinstance(schema["exclusiveMinimum"], (int, float)):
+        low = schema["exclusiveMinimum"] + (1 if integer else 0.5)
+    high = schema.get("maximum")
+    if "exclusiveMaximum" in schema and isinstance(schema["exclusiveMaximum"], (int, float)):
+        high = schema["exclusiveMaximum"] - (1 if integer else 0.5)
+    if low is not None and number < low:
+        number = low
+    if high is not None and number > high:
+        number = high
+    step = schema.get("multipleOf")
+    if isinstance(step, (int, float)) and step > 0 and number % step:
+        number = (number // step + 1) * step
+    return int(number) if integer else number
+
+
+def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow local ``$ref`` pointers (``#/$defs/X``); siblings of ``$ref`` are kept."""
+    seen = 0
+    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and seen < 32:
+        target: Any = root
+        for part in schema["$ref"].lstrip("#").split("/"):
+            if part:
+                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
+        schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **target}
+        seen += 1
+    return schema if isinstance(schema, Mapping) else {}
+
+
+def _merge_all(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in schema.get("allOf") or ():
+        part = _resolve(part, root)
+        for key, value in part.items():
+            if key == "properties":
+                merged["properties"] = {**merged.get("properties", {}), **value}
+            elif key == "required":
+                merged["required"] = [*merged.get("required", []), *value]
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
+def _type_of(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        rest = [k for k in kind if k != "null"]
+        return rest[0] if rest else "null"
+    return kind if isinstance(kind, str) else None
+
+
+class _Filler:
+    """Fills values from one text; values of each kind are handed out once."""
+
+    def __init__(self, root: Mapping[str, Any], values: TextValues, vocabulary: list[str]):
+        self.root = root
+        self.values = values
+        self.vocabulary = vocabulary
+        self.from_text: set[str] = set()
+        self.depth = 0
+
+    def value(self, schema: Any, name: str, description: str) -> tuple[int, Any]:
+        """Return (strength, value) for one schema position."""
+        schema = _resolve(schema, self.root)
+        description = str(schema.get("description") or description)
+        if "const" in schema:
+            return SCHEMA, copy.deepcopy(schema["const"])
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self._enum(schema)
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list) and schema[key]:
+                return self._union(schema, schema[key], name, description)
+        if isinstance(schema.get("allOf"), list):
+            return self.value(_merge_all(schema, self.root), name, description)
+        kind = _type_of(schema)
+        if isinstance(schema.get("type"), list) and "null" in schema["type"] and kind != "null":
+            strength, value = self._typed(schema, kind, name, description)
+            return (strength, value) if strength == STRONG else (SCHEMA, None)
+        return self._typed(schema, kind, name, description)
+
+    def _typed(
+        self, schema: Mapping[str, Any], kind: str | None, name: str, description: str
+    ) -> tuple[int, Any]:
+        if kind == "object" or (kind is None and "properties" in schema):
+            return self._object(schema)
+        if kind == "array":
+            return self._array(schema, name, description)
+        if kind == "string":
+            return self._string(schema, name, description)
+        if kind in ("integer", "number"):
+            return self._number(schema, integer=kind == "integer")
+        if kind == "boolean":
+            return self._boolean(schema, name)
+        return SCHEMA, example(schema, self.root)
+
+    def _union(
+        self, schema: Mapping[str, Any], branches: list[Any], name: str, description: str
+    ) -> tuple[int, Any]:
+        nullable = any(_type_of(_resolve(b, self.root)) == "null" for b in branches)
+        for branch in branches:
+            if _type_of(_resolve(branch, self.root)) == "null":
+                continue
+            strength, value = self.value(branch, name, description)
+            if strength == STRONG and is_valid(_with_defs(branch, self.root), value):
+                return strength, value
+            if strength == WEAK and not nullable:
+                return strength, value
+        return SCHEMA, None if nullable else example(schema, self.root)
+
+    def _enum(self, schema: Mapping[str, Any]) -> tuple[int, Any]:
+        low = self.values.text.lower()
+        for option in schema["enum"]:
+            label = re.escape(str(option).lower()).replace("_", "[_ ]")
+            if isinstance(option, str) and option and re.search(rf"\b{label}\b", low):
+                return STRONG, option
+        return SCHEMA, example(schema, self.root)
+
+    def _object(self, schema: Mapping[str, Any]) -> tuple[int, Any]:
+        props = schema.get("properties") or {}
+        required = [n for n in schema.get("required") or () if n in props]
+        out: dict[str, Any] = {}
+        best = SCHEMA
+        self.depth += 1
+        for name, sub in props.items():
+            strength, value = self.value(sub, name, "")
+            if strength == STRONG and self.depth == 1:
+                self.from_text.add(name)
+            if name in required or strength == STRONG:
+                if strength == SCHEMA and name not in required:
+                    continue
+                out[name] = value
+                best = max(best, strength)
+        self.depth -= 1
+        return best, out
+
+    def _array(self, schema: Mapping[str, Any], name: str, description: str) -> tuple[int, Any]:
+        if schema.get("prefixItems"):
+            pairs = [self.value(s, name, description) for s in schema["prefixItems"]]
+            return max(p[0] for p in pairs), [p[1] for p in pairs]
+        items = _resolve(schema.get("items") or {}, self.root)
+        kind = _type_of(items)
+        found: list[Any] = []
+        if kind in ("integer", "number"):
+            found = [n for n in self.values.all("number") if kind == "number" or _integral(n)]
+            found = [int(n) if kind == "integer" else n for n in found]  # type: ignore[call-overload]
+        elif isinstance(items.get("enum"), list):
+            low = self.values.text.lower()
+            found = [o for o in items["enum"] if str(o).lower() in low]
+        elif kind == "string":
+            found = list(self.values.all("quoted")) or (
+                list(self.values.all("name")) if _hinted(name, description, _NAME_HINTS) else []
+            )
+        if found and "maxItems" in schema:
+            found = found[: schema["maxItems"]]
+        if found and len(found) >= int(schema.get("minItems") or 0):
+            return STRONG, found
+        return SCHEMA, example(schema, self.root)
+
+    def _number(self, schema: Mapping[str, Any], *, integer: bool) -> tuple[int, Any]:
+        while (number := self.values.take("number")) is not None:
+            if integer and not _integral(number):
+                continue
+            value = int(number) if integer else number  # type: ignore[call-overload]
+            if is_valid(schema, value):
+                return STRONG, value
+        return SCHEMA, example(schema, self.root)
+
+    def _boolean(self, schema: Mapping[str, Any], name: str) -> tuple[int, Any]:
+        tokens = self.values.text.lower().replace(",", " ").split()
+        stems = words(name)
+        for i, token in enumerate(tokens):
+            if stems and any(matches(s, w) for s in stems for w in words(token)):
+                negated = any(t in _NEGATIONS for t in tokens[max(0, i - 3) : i])
+                return STRONG, not negated
+        return SCHEMA, example(schema, self.root)
+
+    def _string(self, schema: Mapping[str, Any], name: str, description: str) -> tuple[int, Any]:
+        fmt = str(schema.get("format") or "")
+        kind = _FORMAT_KINDS.get(fmt) or _string_kind(name, description)
+        candidates: list[tuple[int, Any]] = []
+        if kind in ("date", "datetime"):
+            candidates.append((STRONG, self._date(kind)))
+        elif kind in ("email", "url", "uuid", "expression"):
+            candidates.append((STRONG, self.values.take(kind)))
+        if not fmt:
+            candidates.append((STRONG, self.values.take("quoted")))
+        if kind == "name":
+            candidates.append((STRONG, self._name(name)))
+        if not fmt and kind not in ("email", "url", "uuid", "date", "datetime"):
+            candidates.append((WEAK, strip_filler(self.values.text, self.vocabulary)))
+        for strength, value in candidates:
+            if isinstance(value, str) and value:
+                value = value[: schema["maxLength"]] if "maxLength" in schema else value
+                if is_valid(schema, value):
+                    return strength, value
+        return SCHEMA, example(schema, self.root)
+
+    def _date(self, kind: str) -> str | None:
+        if kind == "datetime":
+            found = self.values.take("datetime")
+            if found is None and (day := self.values.take("date")) is not None:
+                found = f"{day}T00:00:00Z"
+            return found  # type: ignore[return-value]
+        return self.values.take("date")  # type: ignore[return-value]
+
+    def _name(self, name: str) -> str | None:
+        stems = words(name)
+        spans = self.values.all("name")
+        if spans and "first" in stems:
+            return str(spans[0]).split()[0]
+        if spans and any(s in ("last", "surnam", "family") for s in stems):
+            return str(spans[0]).split()[-1]
+        return self.values.take("name")  # type: ignore[return-value]
+
+
+def _string_kind(name: str, description: str) -> str:
+    if _hinted(name, "", ("email", "mail")):
+        return "email"
+    if _hinted(name, "", ("url", "link", "uri", "href", "website")):
+        return "url"
+    if _hinted(name, "", ("date", "day", "birthday", "dob", "deadline")):
+        return "date"
+    if _hinted(name, "", _EXPRESSION_HINTS) or _hinted("", description, _EXPRESSION_HINTS[:1]):
+        return "expression"
+    if _hinted(name, "", _NAME_HINTS):
+        return "name"
+    return "text"
+
+
+def _hinted(name: str, description: str, hints: tuple[str, ...]) -> bool:
+    stems = words(name) + words(description)
+    return any(s == stem(h) or matches(s, stem(h)) for s in stems for h in hints)
+
+
+def _integral(number: object) -> bool:
+    return isinstance(number, int) or (isinstance(number, float) and number.is_integer())
+
+
+def _with_defs(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A sub-schema that can still resolve the root's ``$defs`` when validated alone."""
+    schema = _resolve(schema, root)
+    defs = {k: root[k] for k in ("$defs", "definitions") if k in root}
+    return {**defs, **schema}

@@ -1,0 +1,123 @@
+"""Build the plugin manager of an :class:`~agentloop.Agent` (one per agent, never global)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .plugins import DEFAULT_PLUGINS
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .tools import Tool
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "ENTRY_POINT_GROUP",
+    "TRACE_ENV",
+    "autoload_disabled",
+    "collect_tools",
+    "make_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "agentloop"
+AUTOLOAD_ENV = "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"
+TRACE_ENV = "AGENTLOOP_TRACE_PLUGINS"
+
+
+def autoload_disabled() -> bool:
+    """Return True when ``AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD`` is set to a non-empty, non-0 value."""
+    return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def make_plugin_manager(
+    *,
+    plugins: Sequence[object] = (),
+    named: Mapping[str, object] | None = None,
+    load_entrypoints: bool = True,
+    blocked: Iterable[str] = (),
+) -> pluggy.PluginManager:
+    """Return a new plugin manager with the hookspecs and every plugin registered.
+
+    Registration order (later plugins are called first by pluggy): the
+    built-ins of ``DEFAULT_PLUGINS``, installed distributions of the
+    ``agentloop`` entry-point group, ``named``, then ``plugins`` in the order given.
+
+    Args:
+        plugins: Modules or objects with ``@hookimpl`` functions.
+        named: Plugins to register under the given names (the agent's internal ones).
+        load_entrypoints: Load installed plugins (also off when
+            ``AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1``).
+        blocked: Plugin names never to register: entry-point names (``"weather"``)
+            or built-in module names (``"agentloop.plugins.approval"``).
+
+    Returns:
+        The manager, with ``check_pending()`` passed.
+
+    Raises:
+        PluginError: A plugin implements an unknown hook (a typo) or takes an
+            argument its hook does not have.
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
+    try:
+        for name in DEFAULT_PLUGINS:
+            if not pm.is_blocked(name):
+                pm.register(importlib.import_module(name), name=name)
+        if load_entrypoints and not autoload_disabled():
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for name, plugin in (named or {}).items():
+            pm.register(plugin, name=name)
+        for plugin in plugins:
+            # an entry-point module may also be passed explicitly: register it once
+            if not pm.is_registered(plugin):
+                pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} is invalid: {exc}") from exc
+    if os.environ.get(TRACE_ENV):
+        pm.trace.root.setwriter(sys.stderr.write)
+        pm.enable_tracing()
+    return pm
+
+
+def collect_tools(agent: Agent) -> dict[str, Tool]:
+    """Ask every plugin's ``agentloop_tools`` for its tools; names must be unique.
+
+    Raises:
+        PluginError: Two tools share a name (the message names both owners),
+            or a plugin's hook raised.
+    """
+    from .tools import Tool
+
+    tools: dict[str, Tool] = {}
+    owners: dict[str, str] = {}
+    pm = agent.plugin_manager
+    for impl in reversed(pm.hook.agentloop_tools.get_hookimpls()):
+        owner = pm.get_name(impl.plugin) or impl.plugin_name
+        kwargs = {"agent": agent}
+        try:
+            offered: Any = impl.function(*[kwargs[name] for name in impl.argnames])
+        except Exception as exc:
+            raise PluginError(f"plugin {owner!r} failed in agentloop_tools: {exc}") from exc
+        for tool in offered or ():
+            if not isinstance(tool, Tool):
+                raise PluginError(
+                    f"plugin {owner!r} offered {tool!r} from agentloop_tools; expected Tool objects"
+                )
+            if tool.name in tools:
+                raise PluginError(
+                    f"two tools are named {tool.name!r}: one from plugin {owners[tool.name]!r}, "
+                    f"one from plugin {owner!r}; rename one or block a plugin (Agent(block=[...]))"
+                )
+            tools[tool.name], owners[tool.name] = tool, owner
+    return tools

@@ -1,0 +1,193 @@
+"""Bytes from a streamed ``requests`` response to chunk dicts, via sseclient-py (internal).
+
+:func:`read_body` reads what has arrived (``read1``), never waiting for a
+fixed number of bytes, so every SSE event reaches the parser as soon as its
+bytes do. Each read is bounded by the read timeout and by what is left of the
+call's deadline (requests alone has no overall deadline, so a server that
+trickles a byte now and then would otherwise hold a call forever).
+:func:`iter_chunks` runs ``sseclient.SSEClient`` over those raw bytes (it
+splits on bytes and decodes UTF-8 after reassembly) and applies PROTOCOL.md
+3.5: ``[DONE]`` ends the stream, empty data is skipped, non-JSON data is
+ignored unless the event is ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sseclient
+import urllib3.exceptions
+
+from .errors import APIConnectionError, APITimeoutError, StreamError
+from .streaming import DONE
+
+__all__ = ["Deadline", "drain", "iter_chunks", "read_all", "read_body"]
+
+_READ_SIZE = 65536
+_BOM = b"\xef\xbb\xbf"
+
+
+class _QuietLogger:
+    """Replaces sseclient's logger: its debug lines can quote server bytes."""
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        """Drop the message."""
+
+
+_QUIET = _QuietLogger()
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The monotonic time by which a call must be over (None: no deadline)."""
+
+    at: float | None
+    total: float | None
+
+    @classmethod
+    def start(cls, total: float | None, now: float | None = None) -> Deadline:
+        """Return a deadline ``total`` seconds from now."""
+        if total is None:
+            return cls(None, None)
+        return cls((time.monotonic() if now is None else now) + total, total)
+
+    def remaining(self) -> float | None:
+        """Seconds left (may be negative), or None without a deadline."""
+        return None if self.at is None else self.at - time.monotonic()
+
+    def bound(self, seconds: float | None) -> float | None:
+        """Return ``seconds`` shortened to what is left; raise when nothing is left."""
+        left = self.remaining()
+        if left is None:
+            return seconds
+        if left <= 0:
+            raise self.expired()
+        return left if seconds is None else min(seconds, left)
+
+    def expired(self) -> APITimeoutError:
+        """The error for a call that ran past its deadline."""
+        return APITimeoutError(f"the request did not finish within its {self.total:g} s deadline")
+
+
+def _socket_of(raw: Any) -> socket.socket | None:
+    conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Iterator[bytes]:
+    """Yield the body of a streamed urllib3 response as its bytes arrive.
+
+    Args:
+        raw: ``response.raw`` of a ``requests`` response made with ``stream=True``.
+        deadline: The call's deadline.
+        read_timeout: The longest silence allowed between bytes.
+
+    Raises:
+        APITimeoutError: Silence longer than the read timeout, or the deadline passed.
+        APIConnectionError: The connection broke.
+    """
+    sock = _socket_of(raw)
+    first = True
+    while True:
+        limit = deadline.bound(read_timeout)
+        if sock is not None and limit != read_timeout:
+            sock.settimeout(limit)
+        try:
+            data = raw.read1(_READ_SIZE)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            left = deadline.remaining()
+            if left is not None and left <= 0.01:
+                raise deadline.expired() from exc
+            raise APITimeoutError(
+                f"no data from the server for {read_timeout:g} s (read timeout)"
+            ) from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise APIConnectionError(
+                f"the connection broke while reading the response: {type(exc).__name__}"
+            ) from exc
+        if not data:
+            return
+        if first:
+            first = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM):]
+        yield data
+
+
+def read_all(raw: Any, deadline: Deadline, read_timeout: float | None, limit: int) -> bytes:
+    """Read a whole body (at most ``limit`` bytes) under the same timeouts."""
+    parts = []
+    size = 0
+    for data in read_body(raw, deadline, read_timeout):
+        parts.append(data)
+        size += len(data)
+        if size >= limit:
+            break
+    return b"".join(parts)
+
+
+def drain(raw: Any, seconds: float = 0.25, limit: int = 65536) -> None:
+    """Read what follows ``[DONE]`` (normally just the end of the chunked body).
+
+    A response read to its end returns its connection to the pool for reuse;
+    one that is not ends closed. Gives up after ``limit`` bytes or ``seconds``
+    of silence, so a server that keeps talking cannot hold the caller.
+    """
+    sock = _socket_of(raw)
+    if sock is None:
+        return
+    sock.settimeout(seconds)
+    size = 0
+    try:
+        while size < limit:
+            data = raw.read1(_READ_SIZE)
+            if not data:
+                return
+            size += len(data)
+    except (urllib3.exceptions.HTTPError, OSError, ValueError):
+        return
+
+
+def iter_chunks(source: Iterator[bytes]) -> Iterator[Any]:
+    """Yield chunk dicts from SSE bytes, then :data:`~agentloop.streaming.DONE` if sent.
+
+    Error events are yielded as ``{"error": ...}`` dicts; the consumer raises.
+
+    Raises:
+        StreamError: The stream is not valid UTF-8.
+    """
+    client = sseclient.SSEClient(source)
+    client._logger = _QUIET  # type: ignore[attr-defined]
+    events = client.events()
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise StreamError("the stream is not valid UTF-8") from exc
+        data = event.data
+        text = data.strip()
+        if text.startswith(DONE):
+            yield DONE
+            return
+        if not text:
+            continue
+        try:
+            value = json.loads(data)
+        except ValueError:
+            if event.event == "error":
+                yield {"error": {"message": text}}
+            continue
+        if event.event == "error" and not (isinstance(value, dict) and value.get("error")):
+            value = {"error": value}
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = value[0]
+        if isinstance(value, dict):
+            yield value

@@ -1,0 +1,277 @@
+"""The user-facing entry point: :class:`Agent` (configuration + plugin manager) and its results.
+
+An ``Agent`` is read-only after construction: every run keeps its state in
+its own :class:`~agentloop.loop.RunState`, so one agent may run in many
+threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._pm import make_plugin_manager
+from .context import RunContext
+from .errors import ConfigurationError, RunError
+from .events import RunFinished
+from .loop import run_events
+from .messages import Message
+from .plugins.agent_tools import AgentTools
+from .plugins.approval import ApproverCallback
+from .result import RunResult, Step
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from .events import RunEvent
+    from .messages import Model, ToolCall
+    from .tools import Tool
+
+__all__ = ["Agent", "RunResult", "Step"]
+
+Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
+_FORCED_CHOICES = ("auto", "none", "required")
+
+
+class Agent:
+    """A model, instructions and tools, run in a loop until the model answers.
+
+    Args:
+        model: ``"offline"``, ``"provider:model"`` (resolved with
+            ``agentloop.providers.resolve_model``) or a model object
+            (``create``/``stream``, e.g. a ``ChatClient``-backed model).
+        instructions: The system message, put first in every run's transcript.
+        tools: ``@tool`` objects (plain functions are wrapped with ``tool``);
+            they reach the model through ``agentloop_tools`` like plugin tools.
+        plugins: Extra plugins (modules or objects with ``@hookimpl`` functions),
+            called before the built-in and installed ones.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"``, a tool name, or a
+            ``{"type": "function", ...}`` dict; sent as given when there are tools.
+        max_steps: Most model calls per run, then :class:`~agentloop.MaxStepsExceeded`.
+        output_type: A type (dataclass, TypedDict, ``list[int]``, ...) the final
+            answer must match; ``RunResult.output`` is then the parsed value.
+        model_settings: Extra request fields (``temperature``, ``max_tokens``, ...).
+        load_plugins: Load plugins of installed distributions (entry-point group
+            ``agentloop``); ``AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1`` also turns it off.
+        block: Plugin names not to register (entry-point or built-in module names).
+        approver: ``approver(call, tool) -> bool``, asked before each call of a
+            tool with ``requires_approval``; without it such calls are denied.
+        name: The agent's name (logs, ``as_tool`` default name).
+        stream: None: ``run`` calls ``model.create`` and ``stream`` calls
+            ``model.stream``; True/False: both use streaming / both do not.
+        max_tool_retries: How many failed calls (bad arguments, exceptions,
+            timeouts, unknown names) each tool may have per run before
+            :class:`~agentloop.ToolRetriesExceeded`; a tool's ``max_retries`` wins.
+        max_repeated_calls: How often one tool call with the same arguments may
+            run per run before :class:`~agentloop.LoopDetected`; None disables the guard.
+        tool_timeout: Default per-call timeout in seconds (a tool's ``timeout`` wins).
+        max_result_chars: Cap on each tool result sent to the model (head and tail
+            kept around a ``[truncated N chars]`` marker); None for no cap.
+        max_parallel_tools: Threads per run for concurrent tool calls.
+        max_tokens_total: Token budget per run, then :class:`~agentloop.TokenBudgetExceeded`.
+        output_retries: How often an answer failing ``output_type`` is sent back.
+        reset_tool_choice: After a forced tool call (``required`` or a named
+            tool), send ``auto`` next so a forced call cannot loop forever.
+        base_url: Passed to ``resolve_model`` for model strings.
+        api_key: Passed to ``resolve_model`` for model strings.
+
+    Attributes:
+        plugin_manager: This agent's pluggy manager.
+        hook: ``plugin_manager.hook``: plugins may call hooks through ``context.agent.hook``.
+    """
+
+    def __init__(
+        self,
+        model: str | Model = "offline",
+        *,
+        instructions: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        plugins: Sequence[object] = (),
+        tool_choice: str | Mapping[str, Any] | None = "auto",
+        max_steps: int = 20,
+        output_type: Any = None,
+        model_settings: Mapping[str, Any] | None = None,
+        load_plugins: bool = True,
+        block: Iterable[str] = (),
+        approver: Callable[[ToolCall, Tool], bool] | None = None,
+        name: str = "agent",
+        stream: bool | None = None,
+        max_tool_retries: int = 3,
+        max_repeated_calls: int | None = 3,
+        tool_timeout: float | None = None,
+        max_result_chars: int | None = 20_000,
+        max_parallel_tools: int = 8,
+        max_tokens_total: int | None = None,
+        output_retries: int = 2,
+        reset_tool_choice: bool = True,
+        base_url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        if max_steps < 1:
+            raise ConfigurationError(f"max_steps must be at least 1, got {max_steps}")
+        if max_parallel_tools < 1:
+            raise ConfigurationError(f"max_parallel_tools must be at least 1, got {max_parallel_tools}")
+        self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
+        self.instructions = instructions
+        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
+        self.tool_choice = _tool_choice(tool_choice)
+        self.max_steps = max_steps
+        self.output_type = output_type
+        self.model_settings: Mapping[str, Any] = dict(model_settings or {})
+        self.name = name
+        self.stream_mode = stream
+        self.max_tool_retries = max_tool_retries
+        self.max_repeated_calls = max_repeated_calls
+        self.tool_timeout = tool_timeout
+        self.max_result_chars = max_result_chars
+        self.max_parallel_tools = max_parallel_tools
+        self.max_tokens_total = max_tokens_total
+        self.output_retries = output_retries
+        self.reset_tool_choice = reset_tool_choice
+        internal: dict[str, object] = {"agentloop.agent-tools": AgentTools(self.tools)}
+        if approver is not None:
+            internal["agentloop.approver"] = ApproverCallback(approver)
+        self.plugin_manager: pluggy.PluginManager = make_plugin_manager(
+            plugins=plugins, named=internal, load_entrypoints=load_plugins, blocked=block
+        )
+        self.hook = self.plugin_manager.hook
+
+    def run(
+        self, prompt: Prompt, *, history: Iterable[Mapping[str, Any] | Message] | None = None,
+        deps: Any = None,
+    ) -> RunResult:
+        """Run until the model answers and return the :class:`RunResult`.
+
+        Args:
+            prompt: The user's text, or one or more messages (dicts or ``Message``).
+            history: Earlier messages (e.g. a previous ``RunResult.messages``).
+            deps: Anything tools and hooks should see as ``context.deps``.
+
+        Raises:
+            RunError: A limit ended the run (``.result`` is the partial result).
+            KeyboardInterrupt: Propagates at once, with ``.agentloop_result`` set.
+        """
+        final: RunResult | None = None
+        for event in self._events(prompt, history, deps, stream=self.stream_mode is True):
+            if isinstance(event, RunFinished):
+                final = event.result
+        if final is None:  # pragma: no cover - the loop always ends with RunFinished or raises
+            raise RunError("the run ended without a result")
+        return final
+
+    def stream(
+        self, prompt: Prompt, *, history: Iterable[Mapping[str, Any] | Message] | None = None,
+        deps: Any = None,
+    ) -> Iterator[RunEvent]:
+        """Run and yield events as they happen; the last one is ``RunFinished(.result)``.
+
+        Events: ``TextDelta`` (``.delta``), ``ToolCallStarted``, ``ToolCallFinished``,
+        ``StepFinished`` and last ``RunFinished``. Closing the iterator early
+        cancels the run (``agentloop_run_end`` is told). Errors are raised as by :meth:`run`.
+        """
+        return self._events(prompt, history, deps, stream=self.stream_mode is not False)
+
+    def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool:
+        """Return a tool that runs this agent on a prompt and returns its final text.
+
+        The sub-run gets the calling run's ``deps``; its output is the tool result.
+
+        Args:
+            name: The tool name (default: the agent's name).
+            description: What the model is told the tool does.
+        """
+        from .tools import tool
+
+        agent = self
+
+        def run_agent(prompt: str, context: RunContext) -> Any:
+            """Ask the agent.
+
+            Args:
+                prompt: The request for the agent, with everything it needs to know.
+            """
+            return agent.run(prompt, deps=context.deps).output
+
+        return tool(
+            run_agent,
+            name=name or _tool_name(self.name),
+            description=description or f"Ask the {self.name!r} agent.",
+        )
+
+    def _events(
+        self, prompt: Prompt, history: Any, deps: Any, *, stream: bool
+    ) -> Iterator[RunEvent]:
+        messages = _initial_messages(self.instructions, prompt, history)
+        return run_events(self, messages, deps=deps, stream=stream)
+
+    def __repr__(self) -> str:
+        model = getattr(self.model, "name", type(self.model).__name__)
+        return f"Agent(name={self.name!r}, model={model!r}, tools={[t.name for t in self.tools]})"
+
+
+def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
+    if isinstance(model, str):
+        from .providers import resolve_model
+
+        return resolve_model(model, base_url=base_url, api_key=api_key)
+    if not callable(getattr(model, "create", None)) or not callable(getattr(model, "stream", None)):
+        raise ConfigurationError(
+            f"model must be a model string or an object with create() and stream(), got {model!r}"
+        )
+    return model  # type: ignore[no-any-return]
+
+
+def _as_tool(value: Any) -> Tool:
+    from .tools import Tool, tool
+
+    if isinstance(value, Tool):
+        return value
+    if isinstance(value, Agent):
+        return value.as_tool()
+    if callable(value):
+        return tool(value)
+    raise ConfigurationError(f"tools=[...] takes @tool objects or functions, got {value!r}")
+
+
+def _tool_choice(choice: Any) -> Any:
+    if choice is None or isinstance(choice, Mapping):
+        return dict(choice) if choice is not None else None
+    if not isinstance(choice, str) or not choice:
+        raise ConfigurationError(f"tool_choice must be a string or a dict, got {choice!r}")
+    if choice in _FORCED_CHOICES:
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _tool_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "agent"
+
+
+def _wire(message: Mapping[str, Any] | Message) -> dict[str, Any]:
+    if isinstance(message, Message):
+        return message.to_dict()
+    if not isinstance(message, Mapping) or "role" not in message:
+        raise ConfigurationError(f"a message must be a dict with a 'role', got {message!r}")
+    from .loop import _copy_json
+
+    return _copy_json(dict(message))  # type: ignore[no-any-return]
+
+
+def _initial_messages(
+    instructions: str | None, prompt: Prompt, history: Iterable[Any] | None
+) -> list[dict[str, Any]]:
+    """System message (unless the history already starts with it), history, then the prompt."""
+    messages = [_wire(m) for m in history or ()]
+    if isinstance(prompt, str):
+        messages.append({"role": "user", "content": prompt})
+    elif isinstance(prompt, (Mapping, Message)):
+        messages.append(_wire(prompt))
+    else:
+        messages.extend(_wire(m) for m in prompt)
+    if instructions is not None:
+        first = messages[0] if messages else {}
+        if not (first.get("role") == "system" and first.get("content") == instructions):
+            messages.insert(0, {"role": "system", "content": instructions})
+    return messages

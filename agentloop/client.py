@@ -1,0 +1,478 @@
+"""ChatClient: OpenAI-compatible ``/chat/completions`` over one ``requests.Session``.
+
+``create`` returns a :class:`~agentloop.messages.ChatResponse`; ``stream``
+returns a :class:`~agentloop.streaming.ChatStream` whose events arrive as the
+server's bytes do. Both retry like openai-python (connection errors, timeouts,
+408/409/429/5xx, ``x-should-retry``, ``Retry-After``; a stream only while
+nothing has been handed to the caller), bound every call by connect and read
+timeouts plus an overall deadline, reuse one keep-alive connection, always
+close responses, and never put the API key in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+from . import __version__
+from ._apierrors import (
+    error_detail,
+    make_status_error,
+    parse_error_body,
+    redact_value,
+    status_from_error,
+)
+from ._params import build_body, encode_body
+from ._retry import Clock, RetryPolicy
+from ._sse import Deadline, drain, iter_chunks, read_all, read_body
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
+    StreamError,
+    redact,
+)
+from .messages import ChatResponse
+from .streaming import DONE, ChatStream, parse_response
+
+__all__ = ["DEFAULT_TIMEOUT", "ChatClient", "Timeout"]
+
+log = logging.getLogger("agentloop.client")
+T = TypeVar("T")
+
+_BODY_LIMIT = 64 * 1024 * 1024
+_ERROR_BODY_LIMIT = 256 * 1024
+_SECRET_HEADER_HINTS = ("auth", "key", "token", "secret", "cookie")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Timeout:
+    """Time limits of one call, in seconds (None: no limit).
+
+    Attributes:
+        connect: To open the TCP/TLS connection.
+        read: The longest silence between bytes from the server.
+        total: The whole call: every attempt, retry wait and streamed byte.
+    """
+
+    connect: float | None = 5.0
+    read: float | None = 300.0
+    total: float | None = 600.0
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+def _as_timeout(value: Any) -> Timeout:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return Timeout(connect=min(5.0, float(value)), read=float(value), total=float(value))
+    if isinstance(value, tuple) and len(value) == 2:
+        return Timeout(connect=value[0], read=value[1])
+    raise ConfigurationError(
+        f"timeout={value!r}: expected seconds (the overall limit), a (connect, read) tuple "
+        "or agentloop.client.Timeout(connect=, read=, total=)"
+    )
+
+
+class _Failure(Exception):
+    """An attempt failed; carries what the retry decision needs."""
+
+    def __init__(
+        self, error: APIError, *, retryable: bool,
+        headers: Mapping[str, str] | None = None, detail: Any = None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retryable = retryable
+        self.headers = headers
+        self.detail = detail
+
+
+class ChatClient:
+    """A client for one OpenAI-compatible endpoint.
+
+    Args:
+        base_url: The API root, e.g. ``https://api.openai.com/v1`` (requests go
+            to ``{base_url}/chat/completions``); default ``$AGENTLOOP_BASE_URL``.
+        api_key: Sent as ``Authorization: Bearer``; default ``$AGENTLOOP_API_KEY``;
+            no header when neither is set.
+        timeout: Seconds for the whole call, a ``(connect, read)`` tuple, or a
+            :class:`Timeout`; default connect 5 s, read 300 s, total 600 s.
+        max_retries: Retries after the first attempt (default 2).
+        headers: Extra headers for every request.
+        session: A ``requests.Session`` to use (not closed by :meth:`close`).
+        clock: Sleep/time/random source (tests pass a fake).
+        max_retry_after: The longest ``Retry-After`` honoured; longer fails fast.
+
+    Raises:
+        ConfigurationError: No base URL, or an invalid option.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float | tuple[float | None, float | None] | Timeout | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        clock: Clock | None = None,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        self.base_url = _check_base_url(base_url or os.environ.get("AGENTLOOP_BASE_URL"))
+        self._url = self.base_url + "/chat/completions"
+        key = api_key if api_key is not None else os.environ.get("AGENTLOOP_API_KEY")
+        self._api_key = key or None
+        self.timeout = _as_timeout(timeout)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries={max_retries!r}: expected an integer >= 0")
+        self.max_retries = max_retries
+        self._policy = RetryPolicy(
+            max_retries=max_retries, clock=clock or Clock(), max_retry_after=max_retry_after
+        )
+        self._extra_headers = dict(headers or {})
+        self._secrets = (self._api_key, *_secret_values(self._extra_headers))
+        self._session = session if session is not None else requests.Session()
+        self._owns_session = session is None
+
+    # -- public API ---------------------------------------------------------------------
+
+    def create(self, *, model: str, messages: list[Any], **params: Any) -> ChatResponse:
+        """Send one chat-completions request and return the parsed response.
+
+        Args:
+            model: The model name.
+            messages: Wire-format message dicts (or :class:`~agentloop.Message`).
+            **params: Body parameters (``temperature``, ``tools``, ...; None
+                means not set) and ``extra_body`` (merged into the body as is).
+                ``stream=True`` streams and returns the assembled response.
+
+        Returns:
+            The response.
+
+        Raises:
+            ConfigurationError: An invalid or unknown parameter (nothing sent).
+            APIStatusError: The server answered with an error (a subclass per status).
+            APIConnectionError: The server could not be reached (``APITimeoutError``
+                for timeouts and the deadline), after the retries.
+        """
+        body = build_body(model, messages, params, streaming=False)
+        if body.get("stream"):
+            return self._start_stream(body).response
+        payload = encode_body(body)
+        deadline = Deadline.start(self.timeout.total)
+        return self._retrying(lambda: self._create_once(payload, deadline), deadline, [0])
+
+    def stream(self, *, model: str, messages: list[Any], **params: Any) -> ChatStream:
+        """Send a streamed request; iterate the result for events as they arrive.
+
+        The request is sent (and status errors raised) before this returns.
+        After iteration, ``.response`` is the assembled response, the same as
+        :meth:`create` would have returned. Close it (``with``, ``.close()``,
+        or by abandoning the loop) to release the connection early.
+
+        Args:
+            model: The model name.
+            messages: Wire-format message dicts (or :class:`~agentloop.Message`).
+            **params: As for :meth:`create` (plus ``stream_options``).
+
+        Returns:
+            The stream of :class:`~agentloop.messages.StreamEvent`.
+
+        Raises:
+            ConfigurationError, APIStatusError, APIConnectionError: As for
+                :meth:`create`; while iterating, also :class:`StreamError`.
+        """
+        return self._start_stream(build_body(model, messages, params, streaming=True))
+
+    def close(self) -> None:
+        """Close the session's pooled connections (if this client created the session)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> ChatClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        key = "'[REDACTED]'" if self._api_key else "None"
+        return (
+            f"ChatClient(base_url={self.base_url!r}, api_key={key}, "
+            f"max_retries={self.max_retries}, timeout={self.timeout!r})"
+        )
+
+    # -- attempts -----------------------------------------------------------------------
+
+    def _retrying(self, attempt: Callable[[], T], deadline: Deadline, tries: list[int]) -> T:
+        while True:
+            try:
+                return attempt()
+            except _Failure as failure:
+                delay = self._retry_delay(failure, deadline, tries[0])
+                if delay is None:
+                    raise failure.error from failure.error.__cause__
+                log.info(
+                    "retrying %s in %.2f s (retry %d of %d): %s", self._url, delay,
+                    tries[0] + 1, self.max_retries, failure.error,
+                )
+                self._policy.clock.sleep(delay)
+                tries[0] += 1
+
+    def _retry_delay(self, failure: _Failure, deadline: Deadline, taken: int) -> float | None:
+        if not failure.retryable:
+            return None
+        delay = self._policy.delay(taken, failure.headers, failure.detail)
+        left = deadline.remaining()
+        if delay is not None and left is not None and delay >= left:
+            return None
+        return delay
+
+    def _send(self, payload: bytes, *, streaming: bool, deadline: Deadline) -> requests.Response:
+        timeout = (deadline.bound(self.timeout.connect), deadline.bound(self.timeout.read))
+        log.debug("POST %s (%d bytes, stream=%s)", self._url, len(payload), streaming)
+        try:
+            resp = self._session.post(
+                self._url, data=payload, headers=self._headers(streaming),
+                timeout=timeout, stream=True, allow_redirects=False,
+            )
+        except requests.exceptions.Timeout as exc:
+            left = deadline.remaining()
+            error: APIError = (
+                deadline.expired() if left is not None and left <= 0.01
+                else APITimeoutError(f"timed out talking to {self.base_url}: {type(exc).__name__}")
+            )
+            raise _Failure(self._chain(error, exc), retryable=True) from exc
+        except requests.exceptions.ConnectionError as exc:
+            error = APIConnectionError(f"could not reach {self.base_url}: {self._clean(exc)}")
+            raise _Failure(self._chain(error, exc), retryable=True) from exc
+        except requests.exceptions.RequestException as exc:
+            error = APIConnectionError(f"request to {self.base_url} failed: {self._clean(exc)}")
+            raise _Failure(self._chain(error, exc), retryable=False) from exc
+        if resp.status_code >= 300:
+            raise self._status_failure(resp, deadline)
+        return resp
+
+    def _status_failure(self, resp: requests.Response, deadline: Deadline) -> _Failure:
+        try:
+            raw = read_all(resp.raw, deadline, self.timeout.read, _ERROR_BODY_LIMIT)
+        except APIError:
+            raw = b""
+        finally:
+            resp.close()
+        body = parse_error_body(raw, *self._secrets)
+        prefix = ""
+        if 300 <= resp.status_code < 400:
+            target = redact(resp.headers.get("location", "?"), *self._secrets)
+            prefix = f"redirect to {target} not followed: "
+        error = make_status_error(
+            resp.status_code, body, request_id=_request_id(resp.headers), prefix=prefix
+        )
+        detail = error_detail(body)
+        retryable = self._policy.should_retry_status(resp.status_code, resp.headers, detail)
+        return _Failure(error, retryable=retryable, headers=resp.headers, detail=detail)
+
+    def _create_once(self, payload: bytes, deadline: Deadline) -> ChatResponse:
+        resp = self._send(payload, streaming=False, deadline=deadline)
+        try:
+            raw = self._read_or_fail(resp, deadline, _BODY_LIMIT)
+            if "text/event-stream" in resp.headers.get("content-type", ""):
+                return ChatStream(self._redacted(iter_chunks(iter([raw])))).response
+            return self._parse_body(raw, resp)
+        finally:
+            resp.close()
+
+    def _read_or_fail(self, resp: requests.Response, deadline: Deadline, limit: int) -> bytes:
+        try:
+            return read_all(resp.raw, deadline, self.timeout.read, limit)
+        except APIConnectionError as exc:
+            raise _Failure(exc, retryable=True) from exc
+
+    def _parse_body(self, raw: bytes, resp: requests.Response) -> ChatResponse:
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            text = redact_value(raw[:200].decode("utf-8", "replace"), *self._secrets)
+            error = APIStatusError(
+                f"the server answered {resp.status_code} with a body that is not JSON: {text!r}",
+                status_code=resp.status_code, body=text, request_id=_request_id(resp.headers),
+            )
+            raise _Failure(error, retryable=False) from exc
+        try:
+            return parse_response(body)
+        except APIStatusError as exc:
+            error = make_status_error(
+                exc.status_code, redact_value(body, *self._secrets),
+                request_id=_request_id(resp.headers), prefix="200 body: ",
+            )
+            retryable = exc.status_code != 200 and self._policy.should_retry_status(
+                exc.status_code, resp.headers, error.body
+            )
+            raise _Failure(error, retryable=retryable, headers=resp.headers,
+                           detail=error.body) from None
+
+    # -- streaming ----------------------------------------------------------------------
+
+    def _start_stream(self, body: dict[str, Any]) -> ChatStream:
+        body["stream"] = True
+        payload = encode_body(body)
+        deadline = Deadline.start(self.timeout.total)
+        tries = [0]
+
+        def open_once() -> requests.Response:
+            return self._send(payload, streaming=True, deadline=deadline)
+
+        resp = self._retrying(open_once, deadline, tries)
+        holder: list[ChatStream] = []
+        stream = ChatStream(self._stream_chunks(resp, open_once, deadline, tries, holder))
+        holder.append(stream)
+        return stream
+
+    def _stream_chunks(
+        self, resp: requests.Response, open_once: Callable[[], requests.Response],
+        deadline: Deadline, tries: list[int], holder: list[ChatStream],
+    ) -> Iterator[Any]:
+        try:
+            while True:
+                try:
+                    yield from self._relay(resp, deadline, holder)
+                    return
+                except _Failure as failure:
+                    resp.close()
+                    delay = self._retry_delay(failure, deadline, tries[0])
+                    if delay is None:
+                        raise failure.error from failure.error.__cause__
+                    log.info("retrying the stream in %.2f s: %s", delay, failure.error)
+                    self._policy.clock.sleep(delay)
+                    tries[0] += 1
+                    resp = self._retrying(open_once, deadline, tries)
+        finally:
+            resp.close()
+
+    def _relay(
+        self, resp: requests.Response, deadline: Deadline, holder: list[ChatStream]
+    ) -> Iterator[Any]:
+        """Yield chunks of one response; raise _Failure when a retry is still allowed."""
+
+        def started() -> bool:
+            return bool(holder) and holder[0].started
+
+        ctype = resp.headers.get("content-type", "")
+        if "json" in ctype:
+            body = self._parse_body(self._read_or_fail(resp, deadline, _BODY_LIMIT), resp)
+            yield _as_chunk(body.raw)
+            yield DONE
+            return
+        try:
+            for item in iter_chunks(read_body(resp.raw, deadline, self.timeout.read)):
+                if item is DONE:
+                    drain(resp.raw)
+                    yield DONE
+                    return
+                if item.get("error"):
+                    if not started():
+                        raise self._error_event_failure(item, resp)
+                    item = redact_value(item, *self._secrets)
+                yield item
+        except APIConnectionError as exc:
+            if started():
+                if isinstance(exc, APITimeoutError):
+                    raise
+                raise StreamError(f"the stream broke: {exc}") from exc
+            raise _Failure(exc, retryable=True) from exc
+        if not started():
+            error = StreamError("the stream ended before any data (no finish_reason, no [DONE])")
+            raise _Failure(error, retryable=True)
+
+    def _error_event_failure(self, item: Mapping[str, Any], resp: requests.Response) -> _Failure:
+        body = redact_value(item, *self._secrets)
+        detail = error_detail(body)
+        status = status_from_error(detail) or 200
+        error = make_status_error(
+            status, body, request_id=_request_id(resp.headers), prefix="stream error event: "
+        )
+        retryable = status != 200 and self._policy.should_retry_status(status, {}, detail)
+        return _Failure(error, retryable=retryable, detail=detail)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _redacted(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        for item in chunks:
+            if isinstance(item, Mapping) and item.get("error"):
+                item = redact_value(item, *self._secrets)
+            yield item
+
+    def _headers(self, streaming: bool) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if streaming else "application/json",
+            "User-Agent": f"agentloop/{__version__}",
+        }
+        if streaming:
+            headers["Accept-Encoding"] = "identity"
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        headers.update(self._extra_headers)
+        return headers
+
+    def _clean(self, exc: BaseException) -> str:
+        return redact(str(exc), *self._secrets)[:300]
+
+    def _chain(self, error: APIError, cause: BaseException) -> APIError:
+        error.__cause__ = cause
+        return error
+
+
+def _check_base_url(url: str | None) -> str:
+    if not url:
+        raise ConfigurationError(
+            "ChatClient needs base_url= (e.g. 'https://api.openai.com/v1') "
+            "or the AGENTLOOP_BASE_URL environment variable"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url {url!r} must be an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ConfigurationError("base_url must not contain credentials; use api_key=")
+    return url.rstrip("/")
+
+
+def _secret_values(headers: Mapping[str, str]) -> list[str]:
+    return [
+        str(value) for name, value in headers.items()
+        if any(h in name.lower() for h in _SECRET_HEADER_HINTS) and len(str(value)) >= 8
+    ]
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    return headers.get("x-request-id") or headers.get("request-id") or None
+
+
+def _as_chunk(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole ``chat.completion`` body as one chunk (for servers that ignore ``stream``)."""
+    choices = []
+    for pos, choice in enumerate(body.get("choices") or ()):
+        message = dict(choice.get("message") or {})
+        calls = message.get("tool_calls")
+        if isinstance(calls, list):
+            message["tool_calls"] = [
+                {**c, "index": i} for i, c in enumerate(calls) if isinstance(c, Mapping)
+            ]
+        choices.append({"index": choice.get("index", pos), "delta": message,
+                        "finish_reason": choice.get("finish_reason")})
+    return {**body, "choices": choices}

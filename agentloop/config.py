@@ -1,0 +1,239 @@
+"""Settings: where the model, base URL, key and run options come from.
+
+Each setting is taken from the first of these that sets it:
+
+1. command-line arguments (``--model``, ``--base-url``, ``--max-steps``, ...);
+2. environment variables: ``AGENTLOOP_MODEL``, ``AGENTLOOP_BASE_URL``,
+   ``AGENTLOOP_API_KEY`` (and the provider's own key variable, e.g.
+   ``OPENAI_API_KEY`` / ``GEMINI_API_KEY``, which wins over
+   ``AGENTLOOP_API_KEY`` for that provider), ``AGENTLOOP_MAX_STEPS``,
+   ``AGENTLOOP_TIMEOUT``;
+3. a config file in the current directory: ``agentloop.toml`` (top-level
+   keys) or else the ``[tool.agentloop]`` table of ``pyproject.toml``.
+
+Config file example::
+
+    [tool.agentloop]
+    model = "gemini:gemini-2.5-flash"
+    max_steps = 8
+    tool_choice = "auto"
+
+Keep keys out of files you commit: ``api_key`` is accepted in the file but
+the environment is the better place.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = ["CONFIG_KEYS", "Settings", "load_settings"]
+
+#: Every setting, with the type a config file must give it.
+CONFIG_KEYS: dict[str, type] = {
+    "model": str,
+    "base_url": str,
+    "api_key": str,
+    "max_steps": int,
+    "tool_choice": str,
+    "timeout": float,
+    "max_retries": int,
+    "stream": bool,
+}
+
+_ENV: dict[str, str] = {
+    "model": "AGENTLOOP_MODEL",
+    "base_url": "AGENTLOOP_BASE_URL",
+    "max_steps": "AGENTLOOP_MAX_STEPS",
+    "timeout": "AGENTLOOP_TIMEOUT",
+    "max_retries": "AGENTLOOP_MAX_RETRIES",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Resolved settings; None means "not set anywhere" (the library default applies).
+
+    Attributes:
+        model: A model string (``offline``, ``provider:model``), or None.
+        base_url: Overrides the provider's default base URL.
+        api_key: The key for ``model`` (never shown in ``repr``).
+        max_steps: Model calls allowed per run.
+        tool_choice: ``auto``, ``required``, ``none`` or a tool name.
+        timeout: HTTP timeout in seconds.
+        max_retries: HTTP retries.
+        stream: Whether to stream (the CLI default is True).
+        sources: Where each set value came from (``--model``,
+            ``env AGENTLOOP_MODEL``, ``agentloop.toml``, ...).
+        config_file: The config file read, or None.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    max_steps: int | None = None
+    tool_choice: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    stream: bool | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+
+    def describe(self, name: str) -> str:
+        """Say where a setting came from, e.g. ``"model=openai:gpt-4o (from --model)"``."""
+        value = "***" if name == "api_key" else getattr(self, name)
+        return f"{name}={value} (from {self.sources.get(name, 'default')})"
+
+
+def load_settings(
+    cli_args: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve settings from arguments, then environment, then a config file.
+
+    Args:
+        cli_args: Values given on the command line, by setting name; None
+            values count as not given.
+        env: Environment variables (default ``os.environ``).
+        cwd: The directory searched for a config file (default: the current one).
+
+    Returns:
+        The settings, with the source of every value that is set.
+
+    Raises:
+        ConfigurationError: A config file that does not parse, an unknown key
+            in it, or a value of the wrong type (the message names the source).
+    """
+    env = os.environ if env is None else env
+    path, file_values = _read_config_file(Path.cwd() if cwd is None else cwd)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in CONFIG_KEYS:
+        if name == "api_key":
+            continue
+        found = _first(name, cli_args or {}, env, file_values, path)
+        if found is not None:
+            values[name], sources[name] = found
+    key = _find_key(values.get("model"), cli_args or {}, env, file_values, path)
+    if key is not None:
+        values["api_key"], sources["api_key"] = key
+    return Settings(**values, sources=sources, config_file=path)
+
+
+def _first(
+    name: str,
+    cli_args: Mapping[str, Any],
+    env: Mapping[str, str],
+    file_values: Mapping[str, Any],
+    path: Path | None,
+) -> tuple[Any, str] | None:
+    if cli_args.get(name) is not None:
+        return _convert(name, cli_args[name], "--" + name.replace("_", "-")), (
+            "--" + name.replace("_", "-")
+        )
+    var = _ENV.get(name)
+    if var and env.get(var, "").strip():
+        return _convert(name, env[var].strip(), f"env {var}"), f"env {var}"
+    if name in file_values:
+        source = path.name if path else "config file"
+        return _convert(name, file_values[name], source, strict=True), source
+    return None
+
+
+def _find_key(
+    model: str | None,
+    cli_args: Mapping[str, Any],
+    env: Mapping[str, str],
+    file_values: Mapping[str, Any],
+    path: Path | None,
+) -> tuple[str, str] | None:
+    """The key: argument, then the model's provider variables, then the config file."""
+    if cli_args.get("api_key"):
+        return str(cli_args["api_key"]), "--api-key"
+    for var in _key_vars(model):
+        if env.get(var, "").strip():
+            return env[var].strip(), f"env {var}"
+    if file_values.get("api_key"):
+        source = path.name if path else "config file"
+        return _convert("api_key", file_values["api_key"], source, strict=True), source
+    return None
+
+
+def _key_vars(model: str | None) -> tuple[str, ...]:
+    if model and ":" in model:
+        from .providers import PROVIDERS
+
+        spec = PROVIDERS.get(model.partition(":")[0].strip().lower())
+        if spec is not None:
+            return spec.key_env
+    return ("AGENTLOOP_API_KEY",)
+
+
+def _convert(name: str, value: Any, source: str, *, strict: bool = False) -> Any:
+    kind = CONFIG_KEYS[name]
+    if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not strict and isinstance(value, str):
+        try:
+            if kind is bool:
+                return _parse_bool(value)
+            return kind(value)
+        except ValueError:
+            pass
+    raise ConfigurationError(
+        f"{name} from {source} must be {_type_name(kind)}, got {type(value).__name__} {value!r}"
+        if name != "api_key"
+        else f"api_key from {source} must be a string"
+    )
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[kind]
+
+
+def _read_config_file(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
+    """Find and read ``agentloop.toml`` or ``pyproject.toml`` ``[tool.agentloop]``."""
+    for name in ("agentloop.toml", "pyproject.toml"):
+        path = cwd / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+        if name == "pyproject.toml":
+            table = data.get("tool", {}).get("agentloop")
+            if table is None:
+                continue
+            data = table
+            label = f"{path} [tool.agentloop]"
+        else:
+            data = data.get("tool", {}).get("agentloop", data)
+            label = str(path)
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{label} must be a table of settings")
+        unknown = sorted(set(data) - set(CONFIG_KEYS))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting {unknown[0]!r} in {label}; known: {', '.join(CONFIG_KEYS)}"
+            )
+        return path, data
+    return None, {}

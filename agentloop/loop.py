@@ -1,0 +1,443 @@
+"""The run loop: ask the model, dispatch its tool calls through hooks, repeat until an answer.
+
+The loop talks to a model object (anything with ``create``/``stream``, see
+:class:`~agentloop.messages.Model`); it never imports an HTTP library. Every
+piece of per-run state lives in one :class:`RunState`, so one
+:class:`~agentloop.Agent` can run in many threads at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from . import _output
+from ._pm import collect_tools
+from ._toolcalls import cancelled, dispatch_tool_calls
+from .context import RunContext
+from .errors import (
+    AgentloopWarning,
+    ConfigurationError,
+    LoopDetected,
+    MaxStepsExceeded,
+    OutputValidationError,
+    RunAborted,
+    RunError,
+    TokenBudgetExceeded,
+    ToolRetriesExceeded,
+)
+from .events import RunFinished, StepFinished
+from .messages import ChatResponse, ModelProfile, TextDelta, ToolCall, Usage
+from .result import RunResult, Step
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .events import RunEvent
+    from .tools import Tool
+
+__all__ = ["RunState", "run_events"]
+
+_FORCED = ("required",)
+_STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (MaxStepsExceeded, "max_steps"),
+    (LoopDetected, "loop_detected"),
+    (TokenBudgetExceeded, "token_budget"),
+    (ToolRetriesExceeded, "tool_retries"),
+    (OutputValidationError, "output_validation"),
+    (RunAborted, "aborted"),
+    (KeyboardInterrupt, "interrupted"),
+    (GeneratorExit, "cancelled"),
+)
+
+
+def run_events(
+    agent: Agent, messages: list[dict[str, Any]], *, deps: Any = None, stream: bool = False
+) -> Iterator[RunEvent]:
+    """Run ``agent`` on ``messages``, yielding run events; the last one is ``RunFinished``.
+
+    The steps, in order:
+
+    1. start the run: new context, tools from ``agentloop_tools``, ``agentloop_run_start``;
+    2. until the model answers without tool calls:
+       a. check the limits (``max_steps``, the token budget);
+       b. build the request and let ``agentloop_model_request`` change it;
+       c. call the model (streamed or not), yielding its text, and record the step;
+       d. ``agentloop_model_response``; append the assistant message to the transcript;
+       e. no tool calls: validate the answer (``output_type``) and stop, or send the
+          validation error back; cut by ``length``: answer its calls without running them;
+       f. check the repeated-call guard, then run the calls (one result each, in order);
+    3. end the run: ``RunFinished`` and ``agentloop_run_end``.
+
+    Whatever ends the run early (a limit, an abort, an API error, ``KeyboardInterrupt``)
+    propagates with the partial :class:`RunResult` attached as ``exc.agentloop_result``
+    (and as ``exc.result`` for :class:`~agentloop.RunError`), after every unanswered
+    tool call got a ``cancelled`` result, and after ``agentloop_run_end`` saw it.
+    """
+    run = RunState.start(agent, messages, deps=deps, stream=stream)
+    try:
+        while True:
+            run.check_limits()
+            request = run.build_request()
+            response = yield from run.call_model(request)
+            response = run.record_response(response)
+            if not response.tool_calls:
+                if run.accept_answer(response):
+                    break
+                continue
+            if response.finish_reason == "length":
+                yield from dispatch_tool_calls(run, response.tool_calls, cancel_reason=_CUT)
+                continue
+            run.check_repeats(response.tool_calls)
+            yield from dispatch_tool_calls(run, response.tool_calls)
+            run.after_tool_turn()
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    finally:
+        run.close()
+    result = run.result(output=run.output, stop_reason=run.stop_reason)
+    event = run.emit(RunFinished(result=result))
+    run.end(result, None)
+    yield event
+
+
+_CUT = (
+    "the response was cut off (finish_reason 'length') before this tool call was complete, "
+    "so it was not run; call it again with shorter arguments"
+)
+
+
+class RunState:
+    """Everything one run owns: transcript, steps, usage, tools, counters, thread pool.
+
+    Created by :meth:`start` for each run and never shared between runs.
+    """
+
+    def __init__(self, agent: Agent, context: RunContext, tools: dict[str, Tool], stream: bool):
+        self.agent = agent
+        self.context = context
+        self.hook = agent.hook
+        self.tools = tools
+        self.tool_defs = [t.definition for t in tools.values()]
+        self.stream = stream
+        self.profile: ModelProfile = getattr(agent.model, "profile", None) or ModelProfile()
+        self.output_spec = _output.OutputSpec.for_type(agent.output_type, self.profile)
+        self.tool_choice: Any = agent.tool_choice
+        self.max_result_chars = agent.max_result_chars
+        self.steps: list[Step] = []
+        self.usage = Usage(requests=0)
+        self.failures: Counter[str] = Counter()
+        self.seen_calls: Counter[tuple[str, str]] = Counter()
+        self.output_failures = 0
+        self.output: Any = None
+        self.stop_reason = "stop"
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- 1. start ------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls, agent: Agent, messages: list[dict[str, Any]], *, deps: Any, stream: bool
+    ) -> RunState:
+        """Create the run's state, collect its tools and call ``agentloop_run_start``."""
+        context = RunContext(run_id=uuid.uuid4().hex, agent=agent, deps=deps)
+        with context._lock:
+            context._messages.extend(messages)
+        tools = collect_tools(agent)
+        _check_tool_choice(agent.tool_choice, tools)
+        run = cls(agent, context, tools, stream)
+        agent.hook.agentloop_run_start(context=context)
+        return run
+
+    # -- 2a. limits ------------------------------------------------------------------------
+
+    def check_limits(self) -> None:
+        """Raise when the next model call would exceed ``max_steps`` or the token budget."""
+        limit = self.agent.max_steps
+        if self.context.step >= limit:
+            raise MaxStepsExceeded(
+                f"the run made {limit} model calls without a final answer (max_steps={limit})"
+            )
+        budget = self.agent.max_tokens_total
+        if budget is not None and self.usage.total_tokens >= budget:
+            raise TokenBudgetExceeded(
+                f"the run used {self.usage.total_tokens} tokens, over its budget of {budget} "
+                "(max_tokens_total)"
+            )
+
+    # -- 2b. request -------------------------------------------------------------------------
+
+    def build_request(self) -> dict[str, Any]:
+        """Return this call's request body (a private copy) after ``agentloop_model_request``."""
+        request: dict[str, Any] = _copy_json(dict(self.agent.model_settings))
+        request["messages"] = _copy_json(list(self.context._messages))
+        if self.tool_defs:
+            request["tools"] = _copy_json(self.tool_defs)
+            if self.tool_choice is not None:
+                request["tool_choice"] = _copy_json(self.tool_choice)
+        if self.output_spec is not None:
+            request["response_format"] = _copy_json(self.output_spec.response_format)
+            self.output_spec.add_instructions(request["messages"])
+        self.hook.agentloop_model_request(context=self.context, request=request)
+        return request
+
+    # -- 2c. model call ------------------------------------------------------------------------
+
+    def call_model(self, request: dict[str, Any]) -> Generator[RunEvent, None, ChatResponse]:
+        """Call the model, yield its text as ``TextDelta`` events, record the model step."""
+        self.context.step += 1
+        messages = request.pop("messages")
+        model = self.agent.model
+        started, started_at = time.perf_counter(), time.time()
+        if self.stream:
+            chat_stream = model.stream(messages=messages, **request)
+            try:
+                for event in chat_stream:
+                    if isinstance(event, TextDelta):
+                        yield self.emit(event)
+                response = chat_stream.response
+            finally:
+                chat_stream.close()
+        else:
+            response = model.create(messages=messages, **request)
+            if response.message.text:
+                yield self.emit(TextDelta(delta=response.message.text))
+        duration = time.perf_counter() - started
+        usage = response.usage or Usage()
+        self.usage = self.usage + usage
+        self.context._usage = self.usage
+        step = Step(
+            kind="model",
+            index=self.context.step,
+            started_at=started_at,
+            duration=duration,
+            finish_reason=response.finish_reason,
+            usage=response.usage,
+            tool_calls=len(response.tool_calls),
+        )
+        self.steps.append(step)
+        yield self.emit(StepFinished(step=step, kind="model"))
+        return response
+
+    # -- 2d. record ------------------------------------------------------------------------------
+
+    def record_response(self, response: ChatResponse) -> ChatResponse:
+        """Call ``agentloop_model_response`` and append the assistant message.
+
+        Call ids are kept as received; only a missing or repeated id (which the
+        client already repairs for HTTP models) is replaced, so that every call
+        can be answered exactly once.
+        """
+        response = _with_unique_ids(response, self.context.run_id[:8])
+        self.hook.agentloop_model_response(context=self.context, response=response)
+        self.append(response.message.to_dict())
+        return response
+
+    # -- 2e. final answer -----------------------------------------------------------------------
+
+    def accept_answer(self, response: ChatResponse) -> bool:
+        """Take a response without tool calls as the answer; False sends a retry request.
+
+        Raises:
+            OutputValidationError: The answer failed ``output_type`` more than ``output_retries`` times.
+        """
+        self.stop_reason = response.finish_reason or "stop"
+        text = response.message.text
+        refusal = response.message.refusal
+        if refusal:
+            self.stop_reason = "refusal"
+            if self.output_spec is not None:
+                raise OutputValidationError(f"the model refused to answer: {refusal}")
+            self.output = refusal
+            return True
+        if self.output_spec is None:
+            self.output = text
+            return True
+        try:
+            self.output = self.output_spec.parse(text)
+            return True
+        except ValueError as exc:
+            self.output_failures += 1
+            if self.output_failures > self.agent.output_retries:
+                raise OutputValidationError(
+                    f"the final answer did not match output_type after "
+                    f"{self.agent.output_retries} retries: {exc}"
+                ) from exc
+            self.append({"role": "user", "content": self.output_spec.retry_prompt(exc)})
+            return False
+
+    # -- 2f. tool calls -------------------------------------------------------------------------
+
+    def check_repeats(self, calls: Sequence[ToolCall]) -> None:
+        """Raise :class:`LoopDetected` when a call repeats with the same arguments too often."""
+        limit = self.agent.max_repeated_calls
+        for call in calls:
+            key = (call.name, _canonical(call.arguments))
+            self.seen_calls[key] += 1
+            if limit is not None and self.seen_calls[key] > limit:
+                raise LoopDetected(
+                    f"the model called {call.name!r} with the same arguments "
+                    f"{self.seen_calls[key]} times (max_repeated_calls={limit}): {_clip(call.arguments)}"
+                )
+
+    def after_tool_turn(self) -> None:
+        """After a forced tool call, go back to ``auto`` unless ``reset_tool_choice=False``."""
+        if self.agent.reset_tool_choice and _is_forced(self.tool_choice):
+            self.tool_choice = "auto"
+
+    def validate_arguments(self, tool: Tool, call: ToolCall) -> None:
+        """Check the call's arguments against the tool's schema (ToolArgumentError if not)."""
+        schema = tool.function_schema
+        if schema is not None:
+            schema.validate(call.arguments, owner=f"tool {call.name!r}")
+
+    def timeout_for(self, tool: Tool | None) -> float | None:
+        """The tool's timeout in seconds, or the agent's ``tool_timeout``."""
+        timeout = getattr(tool, "timeout", None)
+        return timeout if timeout is not None else self.agent.tool_timeout
+
+    def retries_for(self, tool: Tool | None) -> int:
+        """The tool's retry budget, or the agent's ``max_tool_retries``."""
+        retries = getattr(tool, "max_retries", None)
+        return retries if retries is not None else self.agent.max_tool_retries
+
+    def executor(self) -> ThreadPoolExecutor:
+        """The run's thread pool, created on first use (bounded by ``max_parallel_tools``)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.agent.max_parallel_tools,
+                thread_name_prefix=f"agentloop-{self.context.run_id[:8]}",
+            )
+        return self._pool
+
+    # -- shared -----------------------------------------------------------------------------------
+
+    def append(self, message: dict[str, Any]) -> None:
+        """Append one wire-format message to the transcript."""
+        with self.context._lock:
+            self.context._messages.append(message)
+
+    def emit(self, event: RunEvent) -> RunEvent:
+        """Send ``event`` to ``agentloop_stream_event`` and return it for yielding."""
+        self.hook.agentloop_stream_event(context=self.context, event=event)
+        return event
+
+    def result(self, *, output: Any, stop_reason: str) -> RunResult:
+        """Return the :class:`RunResult` of what the run did so far."""
+        return RunResult(
+            output=output,
+            messages=tuple(self.context._messages),
+            usage=self.usage,
+            steps=tuple(self.steps),
+            stop_reason=stop_reason,
+            run_id=self.context.run_id,
+        )
+
+    # -- 3. end ---------------------------------------------------------------------------------------
+
+    def fail(self, exc: BaseException) -> None:
+        """Answer unanswered calls, attach the partial result to ``exc``, call ``agentloop_run_end``."""
+        reason = next((r for t, r in _STOP_REASONS if isinstance(exc, t)), "error")
+        self._cancel_open_calls(f"the run stopped ({reason})")
+        result = self.result(output=None, stop_reason=reason)
+        if isinstance(exc, RunError) and exc.result is None:
+            exc.result = result
+        with contextlib.suppress(AttributeError):  # exceptions with __slots__
+            exc.agentloop_result = result  # type: ignore[attr-defined]
+        self.end(result, exc)
+
+    def end(self, result: RunResult, error: BaseException | None) -> None:
+        """Call ``agentloop_run_end``; its exceptions become warnings, never the outcome."""
+        try:
+            self.hook.agentloop_run_end(context=self.context, result=result, error=error)
+        except Exception as exc:
+            warnings.warn(
+                AgentloopWarning(f"agentloop_run_end hook failed: {type(exc).__name__}: {exc}"),
+                stacklevel=2,
+            )
+
+    def close(self) -> None:
+        """Release the thread pool without waiting for abandoned (timed-out) tools."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _cancel_open_calls(self, reason: str) -> None:
+        """Give every tool call of the last assistant turn that has no result a cancelled one."""
+        messages = self.context._messages
+        for i in range(len(messages) - 1, -1, -1):
+            if messages[i].get("role") == "assistant":
+                break
+        else:
+            return
+        answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
+        for raw in messages[i].get("tool_calls") or ():
+            call = ToolCall.from_dict(raw)
+            if call.id not in answered:
+                self.append(cancelled(call, reason).to_message().to_dict())
+                self.steps.append(_cancelled_step(call, self.context.step))
+
+
+def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
+    calls = response.tool_calls
+    if all(c.id for c in calls) and len({c.id for c in calls}) == len(calls):
+        return response
+    seen: set[str] = set()
+    fixed = []
+    for n, call in enumerate(calls):
+        if not call.id or call.id in seen:
+            call = dataclasses.replace(call, id=f"call_{prefix}_{n}")
+        seen.add(call.id)
+        fixed.append(call)
+    message = dataclasses.replace(response.message, tool_calls=tuple(fixed))
+    first = dataclasses.replace(response.choices[0], message=message)
+    return dataclasses.replace(response, choices=(first, *response.choices[1:]))
+
+
+def _cancelled_step(call: ToolCall, index: int) -> Step:
+    return Step(
+        kind="tool", index=index, started_at=time.time(), duration=0.0, call_id=call.id,
+        tool_name=call.name, arguments=call.arguments, status="cancelled", is_error=True,
+    )
+
+
+def _check_tool_choice(choice: Any, tools: dict[str, Tool]) -> None:
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name is not None and name not in tools:
+            raise ConfigurationError(
+                f"tool_choice names tool {name!r}, which the agent does not have; "
+                f"tools: {', '.join(sorted(tools)) or '(none)'}"
+            )
+
+
+def _is_forced(choice: Any) -> bool:
+    return choice in _FORCED or isinstance(choice, dict)
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
+    except (ValueError, TypeError):
+        return arguments
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _copy_json(value: Any) -> Any:
+    """Copy nested dicts and lists (faster than ``copy.deepcopy`` for wire-format data)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value

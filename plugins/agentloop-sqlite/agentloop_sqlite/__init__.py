@@ -1,0 +1,219 @@
+"""agentloop-sqlite: read-only SQL tools on one SQLite database for agentloop agents.
+
+``SQLitePlugin(database)`` offers ``list_tables``, ``describe_table`` and
+``query``. The database is opened read-only three ways over: the
+``file:...?mode=ro`` URI, ``PRAGMA query_only=ON`` and an authorizer that
+allows only reads (``SELECT``, reading tables, ordinary functions and a short
+list of read-only PRAGMAs), so ``INSERT``, ``UPDATE``, ``DELETE``, ``DROP``,
+``CREATE``, ``ATTACH`` and PRAGMA writes all fail with a clear read-only
+error. Each call runs one statement only, returns at most ``max_rows`` rows
+(saying when rows were cut) and is aborted after ``timeout`` seconds.
+
+The distribution registers this module under the ``agentloop`` entry-point
+group as ``sqlite``; the module itself offers no tools (it needs a database),
+so pass an instance: ``Agent(plugins=[SQLitePlugin("shop.db")])``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
+
+from ._guard import Guard, describe_error
+
+__all__ = ["SQLitePlugin"]
+
+MAX_OUTPUT_CHARS = 50_000
+"""Most characters of one table of results; further rows are cut with a note."""
+
+
+class SQLitePlugin:
+    """Plugin offering read-only SQL tools on one SQLite database file.
+
+    Args:
+        database: Path of an existing SQLite database file.
+        max_rows: Most rows ``query`` returns; the result says when rows were cut.
+        timeout: Seconds a statement may run before it is aborted (also the
+            time to wait for a lock held by another connection).
+        max_cell_chars: Longer values are shortened in results.
+
+    Raises:
+        ConfigurationError: The file does not exist or a limit is not positive.
+    """
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str],
+        *,
+        max_rows: int = 200,
+        timeout: float = 5.0,
+        max_cell_chars: int = 200,
+    ) -> None:
+        path = os.path.realpath(os.fspath(database))
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"SQLitePlugin database {os.fspath(database)!r} is not a file")
+        if max_rows < 1 or timeout <= 0 or max_cell_chars < 1:
+            raise ConfigurationError(
+                "SQLitePlugin max_rows, timeout and max_cell_chars must be positive"
+            )
+        self.database = path
+        self.max_rows = max_rows
+        self.timeout = timeout
+        self.max_cell_chars = max_cell_chars
+        self.tools: tuple[Tool, ...] = (
+            tool(self.list_tables),
+            tool(self.describe_table),
+            tool(self.query),
+        )
+
+    def __repr__(self) -> str:
+        return f"SQLitePlugin({self.database!r})"
+
+    @hookimpl
+    def agentloop_tools(self, agent: Any) -> list[Tool]:
+        """Offer the SQL tools to the agent."""
+        return list(self.tools)
+
+    # ------------------------------------------------------------------ tools
+
+    def list_tables(self) -> str:
+        """List the tables and views of the SQLite database, one per line with its kind."""
+        with self._session() as (conn, _guard):
+            rows = conn.execute(
+                "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            ).fetchall()
+        if not rows:
+            return "(the database has no tables)"
+        return "\n".join(f"{name} ({kind})" for name, kind in rows)
+
+    def describe_table(self, table: str) -> str:
+        """Show the columns and the schema (CREATE statement and indexes) of a table or view.
+
+        Args:
+            table: The table or view name, exactly as list_tables shows it.
+        """
+        with self._session() as (conn, _guard):
+            found = conn.execute(
+                "SELECT type, sql FROM sqlite_schema WHERE name = ? AND type IN ('table', 'view')",
+                (table,),
+            ).fetchone()
+            if found is None:
+                raise ToolError(f"no table or view named {table!r}; {self._known_tables(conn)}")
+            columns = conn.execute(
+                'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)', (table,)
+            ).fetchall()
+            indexes = conn.execute(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL ORDER BY name",
+                (table,),
+            ).fetchall()
+        lines = [f"{found[0]} {table}", "columns (name | type | not null | default | primary key):"]
+        lines += [
+            f"  {name} | {kind or '-'} | {'yes' if notnull else 'no'} | "
+            f"{'-' if default is None else default} | {pk or '-'}"
+            for name, kind, notnull, default, pk in columns
+        ]
+        lines += ["schema:", found[1] or "(none)"]
+        lines += [sql + ";" for (sql,) in indexes]
+        return "\n".join(lines)
+
+    def query(self, sql: str) -> str:
+        """Run one read-only SQL statement (SELECT, WITH ... SELECT or a read-only PRAGMA).
+
+        The database is read-only: INSERT, UPDATE, DELETE, CREATE, DROP,
+        ATTACH and PRAGMA writes are refused. Results come back as a text
+        table; long results are cut (add LIMIT or a WHERE clause), and slow
+        statements are stopped.
+
+        Args:
+            sql: Exactly one SQLite statement, e.g. "SELECT name, price FROM products
+                WHERE price > 10 ORDER BY price DESC LIMIT 20".
+        """
+        if not sql.strip():
+            raise ToolError("sql is empty: give one SELECT statement")
+        with self._session() as (conn, guard):
+            try:
+                cursor = conn.execute(sql)
+                if cursor.description is None:
+                    return "(the statement returned no result set)"
+                columns = [d[0] for d in cursor.description]
+                rows = cursor.fetchmany(self.max_rows + 1)
+            except (sqlite3.Error, sqlite3.Warning) as exc:
+                raise ToolError(describe_error(exc, guard, self.timeout)) from None
+        return self._table(columns, rows)
+
+    # ---------------------------------------------------------------- helpers
+
+    @contextmanager
+    def _session(self) -> Iterator[tuple[sqlite3.Connection, Guard]]:
+        """Open a read-only connection with the authorizer and the time limit, then close it."""
+        uri = pathlib.Path(self.database).as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise ToolError(f"cannot open the database read-only: {exc}") from None
+        guard = Guard(deadline=time.monotonic() + self.timeout)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.set_authorizer(guard.authorize)
+            conn.set_progress_handler(guard.progress, 1000)
+            yield conn, guard
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise ToolError(describe_error(exc, guard, self.timeout)) from None
+        finally:
+            conn.close()
+
+    def _known_tables(self, conn: sqlite3.Connection) -> str:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name LIMIT 50"
+            )
+        ]
+        return "tables: " + ", ".join(names) if names else "the database has no tables"
+
+    def _table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        """Format rows as a compact text table with a footer saying how many rows were shown."""
+        cut = len(rows) > self.max_rows
+        rows = rows[: self.max_rows]
+        lines = [" | ".join(self._cell(c) for c in columns)]
+        used = len(lines[0])
+        shown = 0
+        for row in rows:
+            line = " | ".join(self._cell(v) for v in row)
+            if used + len(line) > MAX_OUTPUT_CHARS:
+                cut = True
+                break
+            lines.append(line)
+            used += len(line) + 1
+            shown += 1
+        if cut:
+            lines.append(
+                f"({shown} rows shown; the result has more rows: "
+                "add LIMIT, a WHERE clause or fewer columns to see the rest)"
+            )
+        else:
+            lines.append(f"({shown} row{'' if shown == 1 else 's'})")
+        return "\n".join(lines)
+
+    def _cell(self, value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bytes):
+            return f"<blob {len(value)} bytes>"
+        text = repr(value) if isinstance(value, float) else str(value)
+        text = text.replace("\r", "\\r").replace("\n", "\\n").replace("|", "\\|")
+        if len(text) > self.max_cell_chars:
+            text = text[: self.max_cell_chars] + "..."
+        return text

@@ -1,0 +1,358 @@
+"""The ``agentloop`` command, driven as a subprocess (``python -m agentloop``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+CALC = str(FIXTURES / "calc_agent.py")
+PROMPT = "What is 12 * (3 + 4)?"
+SECRET = "sk-test-SECRET-0123456789abcdef"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment without any agentloop/provider setting, plugins autoload off."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AGENTLOOP_") and not k.endswith("_API_KEY")
+    }
+    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra)
+    return env
+
+
+def agentloop(
+    *args: str, stdin: str = "", cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentloop", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(**env),
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("agentloop: error:")]
+    assert len(errors) == 1, proc.stderr
+    for needle in needles:
+        assert needle in errors[0]
+
+
+def test_version() -> None:
+    proc = agentloop("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("agentloop ")
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-stream"]])
+def test_run_prints_answer_and_tool_calls(tmp_path: Path, flags: list[str]) -> None:
+    proc = agentloop("run", CALC, PROMPT, *flags, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The result of calculate is 84.\n"
+    lines = proc.stderr.splitlines()
+    assert "→ calculate(expression='12 * (3 + 4)') = 84" in lines
+    notices = [line for line in lines if "offline model" in line]
+    assert len(notices) == 1 and "no model configured" in notices[0]
+    assert "\r" not in proc.stderr  # no status line when stderr is not a terminal
+
+
+def test_run_reads_the_prompt_from_stdin(tmp_path: Path) -> None:
+    proc = agentloop("run", CALC, stdin=PROMPT + "\n", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The result of calculate is 84.\n"
+
+
+def test_model_from_environment_is_not_announced(tmp_path: Path) -> None:
+    proc = agentloop("run", CALC, PROMPT, cwd=tmp_path, AGENTLOOP_MODEL="offline")
+    assert proc.returncode == 0
+    assert "offline model" not in proc.stderr
+
+
+def test_json_output_parses(tmp_path: Path) -> None:
+    proc = agentloop("run", CALC, PROMPT, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["output"] == "The result of calculate is 84."
+    assert data["stop_reason"] == "stop"
+    assert [m["role"] for m in data["messages"]] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert [s["kind"] for s in data["steps"]] == ["model", "tool", "model"]
+    assert "→" not in proc.stderr
+
+
+def test_verbose_adds_model_calls_and_usage(tmp_path: Path) -> None:
+    proc = agentloop("run", CALC, PROMPT, "--verbose", "--no-stream", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "  model call 1:" in proc.stderr
+    assert "completion tokens, stop: stop" in proc.stderr.splitlines()[-1]
+
+
+def test_trace_writes_every_event_as_json_lines(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    proc = agentloop("run", CALC, PROMPT, "--trace", str(trace), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    events = [r["event"] for r in records]
+    assert events[0] == "run_started" and events[-1] == "run_finished"
+    assert {"text_delta", "tool_call_started", "tool_call_finished", "step_finished"} <= set(events)
+    finished = records[-1]["result"]
+    assert finished["output"] == "The result of calculate is 84."
+
+
+def test_max_steps_and_tool_choice_flags(tmp_path: Path) -> None:
+    proc = agentloop("run", CALC, PROMPT, "--max-steps", "1", cwd=tmp_path)
+    assert_one_line_error(proc, 1, "max_steps=1", "--max-steps")
+    proc = agentloop("run", CALC, PROMPT, "--tool-choice", "none", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "→" not in proc.stderr
+    proc = agentloop("run", CALC, PROMPT, "--tool-choice", "nosuchtool", cwd=tmp_path)
+    assert proc.returncode in (1, 2)
+    assert "Traceback" not in proc.stderr
+
+
+def test_tools_only_module_and_attribute_targets(tmp_path: Path) -> None:
+    proc = agentloop("run", str(FIXTURES / "tools_only.py"), "shout 'hello'", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "HELLO" in proc.stdout
+    proc = agentloop("run", f"{CALC}:agent", PROMPT, cwd=tmp_path)
+    assert proc.returncode == 0
+    proc = agentloop("run", f"{FIXTURES / 'tools_only.py'}:shout", "shout 'x'", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "X" in proc.stdout
+
+
+def test_tools_validate_against_the_metaschema(tmp_path: Path) -> None:
+    proc = agentloop("tools", str(FIXTURES / "tools_only.py"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    definitions = json.loads(proc.stdout)
+    assert [d["function"]["name"] for d in definitions] == ["shout", "repeat"]
+    for definition in definitions:
+        assert definition["type"] == "function"
+        schema = definition["function"]["parameters"]
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+        jsonschema.Draft202012Validator.check_schema(schema)
+    assert "tool 'repeat': parameter 'text' has no description" in proc.stderr
+    assert "shout" not in proc.stderr
+
+
+def test_tools_for_a_gemini_model_are_sanitized(tmp_path: Path) -> None:
+    proc = agentloop("tools", CALC, "--model", "gemini:gemini-2.5-flash", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for definition in json.loads(proc.stdout):
+        assert "strict" not in definition["function"]
+        assert "additionalProperties" not in json.dumps(definition)
+
+
+@pytest.mark.parametrize(
+    "target, code, needle",
+    [
+        ("missing.py", 2, "no such file: missing.py"),
+        ("no_such_module_xyz:agent", 2, "no module named 'no_such_module_xyz'"),
+        (str(FIXTURES / "broken.py"), 1, "ZeroDivisionError: the target is broken on purpose"),
+        (str(FIXTURES / "two_agents.py"), 2, "several agents (first, second)"),
+        (f"{CALC}:nothing", 2, "has no attribute 'nothing'"),
+        (str(FIXTURES / "needs_key.py"), 2, "OPENAI_API_KEY"),
+        ("not a target", 2, "neither a .py file nor a module name"),
+    ],
+)
+def test_bad_targets_give_one_clear_line(
+    tmp_path: Path, target: str, code: int, needle: str
+) -> None:
+    assert_one_line_error(agentloop("run", target, "hi", cwd=tmp_path), code, needle)
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    proc = agentloop("run", str(FIXTURES / "broken.py"), "hi", "--debug", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "model, needle",
+    [
+        ("openai:gpt-4o-mini", "set OPENAI_API_KEY or AGENTLOOP_API_KEY"),
+        ("gemini:gemini-2.5-flash", "set GEMINI_API_KEY"),
+        ("bogus:model", "unknown model provider 'bogus'"),
+        ("local:x", "AGENTLOOP_BASE_URL"),
+    ],
+)
+def test_configuration_errors_exit_2(tmp_path: Path, model: str, needle: str) -> None:
+    proc = agentloop("run", CALC, PROMPT, "--model", model, cwd=tmp_path)
+    assert_one_line_error(proc, 2, needle)
+
+
+def test_config_file_is_read_from_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "agentloop.toml").write_text('model = "openai:gpt-4o"\n')
+    proc = agentloop("run", CALC, PROMPT, cwd=tmp_path)
+    assert_one_line_error(proc, 2, "OPENAI_API_KEY")
+    proc = agentloop("run", CALC, PROMPT, cwd=tmp_path, AGENTLOOP_MODEL="offline")
+    assert proc.returncode == 0
+
+
+def test_key_never_printed(tmp_path: Path) -> None:
+    proc = agentloop(
+        "run", CALC, PROMPT, "--model", "openai:gpt-4o", "--base-url", "http://127.0.0.1:9/v1",
+        cwd=tmp_path, OPENAI_API_KEY=SECRET, AGENTLOOP_TIMEOUT="2", AGENTLOOP_MAX_RETRIES="0",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert SECRET not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert agentloop(cwd=tmp_path).returncode == 2
+    assert agentloop("run", cwd=tmp_path).returncode == 2
+    assert agentloop("run", CALC, "--max-steps", "0", cwd=tmp_path).returncode == 2
+    proc = agentloop("run", CALC, stdin="", cwd=tmp_path)
+    assert_one_line_error(proc, 2, "prompt")
+
+
+def test_approval_is_denied_without_a_terminal(tmp_path: Path) -> None:
+    proc = agentloop("run", str(FIXTURES / "scripted_agent.py"), "go", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The sum is 5.\n"
+    lines = proc.stderr.splitlines()
+    assert "→ add(a=2, b=3) = 5" in lines
+    assert "→ delete_everything(path='/tmp/x') ! denied: approval required" in lines
+
+
+def test_sigint_during_a_run_exits_130_and_flushes_the_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentloop", "run", str(FIXTURES / "slow_agent.py"), "hi",
+         "--trace", str(trace)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=cli_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    deadline = time.monotonic() + 30
+    while "slow model called" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    rest = proc.stderr.read()
+    assert code == 130, rest
+    assert "agentloop: interrupted" in rest
+    assert "Traceback" not in rest
+    records = [json.loads(x) for x in trace.read_text().splitlines()]
+    assert records[0]["event"] == "run_started"
+    assert records[-1]["event"] == "interrupted"
+    assert records[-1]["during"] == "model_call"
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentloop", "run", CALC, PROMPT],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=cli_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_chat_keeps_history(tmp_path: Path) -> None:
+    trace = tmp_path / "chat.jsonl"
+    proc = agentloop(
+        "chat", CALC, "--trace", str(trace), stdin=f"{PROMPT}\n\nadd 2 and 3\n/exit\nnot read\n",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "The result of calculate is 84.",
+        "The result of add is 5.0.",
+    ]
+    records = [json.loads(x) for x in trace.read_text().splitlines()]
+    finished = [r["result"] for r in records if r["event"] == "run_finished"]
+    assert len(finished) == 2
+    first, second = finished
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+
+
+def test_plugins_lists_entry_points(tmp_path: Path) -> None:
+    proc = agentloop("plugins", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert isinstance(report, list)
+    for entry in report:
+        assert {"name", "value", "hooks", "tools"} <= set(entry)
+    text = agentloop("plugins", cwd=tmp_path)
+    assert text.returncode == 0
+    for entry in report:
+        assert entry["name"] in text.stdout
+
+
+def _pty_session(args: list[str]) -> tuple[int, int]:
+    pty = pytest.importorskip("pty")
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(sys.executable, [sys.executable, "-m", "agentloop", *args], cli_env())
+    return pid, fd
+
+
+def _read_until(fd: int, needle: str, seen: list[str], timeout: float = 20) -> None:
+    import select
+
+    deadline = time.monotonic() + timeout
+    while needle not in "".join(seen):
+        assert time.monotonic() < deadline, f"never saw {needle!r} in {''.join(seen)!r}"
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen.append(os.read(fd, 4096).decode("utf-8", "replace"))
+            except OSError:
+                break
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_chat_survives_ctrl_c_at_the_prompt_and_during_a_reply() -> None:
+    pid, fd = _pty_session(["chat", str(FIXTURES / "slow_agent.py")])
+    seen: list[str] = []
+    status = None
+    try:
+        _read_until(fd, "you> ", seen)
+        os.kill(pid, signal.SIGINT)  # at the prompt: a fresh prompt
+        seen.clear()
+        _read_until(fd, "you> ", seen)
+        os.write(fd, b"hello\n")
+        _read_until(fd, "waiting for model", seen)  # status line on a terminal
+        os.kill(pid, signal.SIGINT)  # during the reply: back to the prompt
+        _read_until(fd, "[interrupted]", seen)
+        _read_until(fd, "you> ", seen)
+        os.write(fd, b"/exit\n")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -1,0 +1,139 @@
+"""``agentloop serve``: the same agent gives the same transcript in-process and over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from agentloop import Agent
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+CALC = str(FIXTURES / "calc_agent.py")
+PROMPTS = ["What is 12 * (3 + 4)?", "add 2 and 3", "hello there"]
+KEY = "sk-test-serve-0123456789"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AGENTLOOP_") and not k.endswith("_API_KEY")
+    }
+    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(*extra: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentloop", "serve", "--model", "offline", "--port", str(port),
+         *extra],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=cli_env(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"agentloop serve did not start: {proc.stderr and proc.stderr.read()}")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    return proc.stderr.read() if proc.stderr else ""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    proc, url = start_server()
+    yield url
+    stop(proc)
+
+
+def load_calc_agent(model: str, **kwargs: str) -> Agent:
+    from agentloop._cli_target import load_target
+
+    agent = load_target(CALC)
+    return Agent(
+        model, tools=agent.tools, instructions=agent.instructions, load_plugins=False, **kwargs
+    )
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+@pytest.mark.parametrize("streamed", [False, True])
+def test_same_transcript_in_process_and_over_http(server: str, prompt: str, streamed: bool) -> None:
+    local = load_calc_agent("offline")
+    remote = load_calc_agent("local:offline", base_url=server)
+    if streamed:
+        results = [list(a.stream(prompt))[-1].result for a in (local, remote)]  # type: ignore[union-attr]
+    else:
+        results = [a.run(prompt) for a in (local, remote)]
+    assert results[1].messages == results[0].messages
+    assert results[1].output == results[0].output
+
+
+def test_cli_run_over_http_matches_offline(server: str, tmp_path: Path) -> None:
+    def run(*extra: str) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--json", *extra],
+            capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    offline = run()
+    remote = run("--model", "local:offline", "--base-url", server)
+    assert remote["messages"] == offline["messages"]
+    assert remote["output"] == "The result of calculate is 84."
+
+
+def test_serve_requires_the_api_key_when_given(tmp_path: Path) -> None:
+    proc, url = start_server("--api-key", KEY)
+    try:
+        assert requests.get(f"{url}/models", timeout=5).status_code == 401
+        ok = subprocess.run(
+            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--model",
+             "local:offline", "--base-url", url],
+            capture_output=True, text=True, env=cli_env(AGENTLOOP_API_KEY=KEY), cwd=tmp_path,
+            timeout=60,
+        )  # fmt: skip
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stdout == "The result of calculate is 84.\n"
+        denied = subprocess.run(
+            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--model",
+             "local:offline", "--base-url", url],
+            capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert denied.returncode == 1
+        assert "Traceback" not in denied.stderr
+        assert "agentloop: error:" in denied.stderr
+    finally:
+        err = stop(proc)
+    assert KEY not in err
+    assert "serving" in err

@@ -1,0 +1,315 @@
+"""Retries, backoff, Retry-After, timeouts and the overall deadline, against a real server."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+from client_support import USER, FakeClock, make_client
+from fakeserver import (
+    FakeServer,
+    Reply,
+    chunk,
+    completion,
+    hang_reply,
+    json_reply,
+    raw_reply,
+    reset_reply,
+    sse_reply,
+    trickle_reply,
+)
+
+from agentloop._retry import Clock, RetryPolicy, parse_retry_after
+from agentloop.client import Timeout
+from agentloop.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BadRequestError,
+    InternalServerError,
+    RateLimitError,
+    StreamError,
+)
+
+OK = json_reply(completion("done"))
+ERR = {"error": {"message": "try later", "type": "server_error"}}
+
+
+def failing(status: int, **headers: str) -> Reply:
+    return json_reply(ERR, status=status, headers=headers)
+
+
+def test_retry_after_seconds_is_slept_exactly(fake_server: FakeServer) -> None:
+    fake_server.script(failing(429, **{"Retry-After": "1"}), failing(429, **{"Retry-After": "1"}),
+                       OK)
+    clock = FakeClock()
+    resp = make_client(fake_server, clock).create(model="m", messages=USER)
+    assert resp.message.content == "done"
+    assert clock.sleeps == [1.0, 1.0]
+    bodies = {r.body for r in fake_server.requests}
+    assert len(fake_server.requests) == 3 and len(bodies) == 1
+
+
+def test_retry_after_ms_wins(fake_server: FakeServer) -> None:
+    fake_server.script(failing(429, **{"retry-after-ms": "250", "Retry-After": "5"}), OK)
+    clock = FakeClock()
+    make_client(fake_server, clock).create(model="m", messages=USER)
+    assert clock.sleeps == [0.25]
+
+
+def test_retry_after_http_date(fake_server: FakeServer) -> None:
+    clock = FakeClock()
+    date = email.utils.formatdate(clock.now + 3, usegmt=True)
+    fake_server.script(failing(503, **{"Retry-After": date}), OK)
+    make_client(fake_server, clock).create(model="m", messages=USER)
+    assert clock.sleeps == [3.0]
+
+
+@pytest.mark.parametrize("value", ["3600", "61", "99999999999999999999"])
+def test_retry_after_above_cap_fails_fast(fake_server: FakeServer, value: str) -> None:
+    fake_server.script(failing(429, **{"Retry-After": value}), OK)
+    clock = FakeClock()
+    with pytest.raises(RateLimitError):
+        make_client(fake_server, clock).create(model="m", messages=USER)
+    assert clock.sleeps == []
+    assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize("value", ["-10", "0", "nan", "inf", "", "abc", "Zun, 29 Sep 2023 16:26:27 GMT",
+                                   "Fri, 29 Sep 100000 16:26:27 GMT"])
+def test_unusable_retry_after_falls_back_to_backoff(fake_server: FakeServer, value: str) -> None:
+    fake_server.script(failing(503, **{"Retry-After": value}),
+                       failing(503, **{"Retry-After": value}), OK)
+    clock = FakeClock(rand=0.5)
+    make_client(fake_server, clock).create(model="m", messages=USER)
+    # min(0.5 * 2**n, 8) * (1 - 0.25 * 0.5)
+    assert clock.sleeps == [0.4375, 0.875]
+
+
+def test_backoff_is_jittered_and_capped() -> None:
+    clock = FakeClock(rand=0.0)
+    policy = RetryPolicy(max_retries=10, clock=clock)
+    assert [policy.delay(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    clock.rand = 0.999
+    low = policy.delay(1)
+    assert low is not None and 0.75 <= low < 0.76
+    assert RetryPolicy(max_retries=2, clock=clock).delay(2) is None
+
+
+def test_parse_retry_after_table() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after({"retry-after": "20"}, now) == 20.0
+    assert parse_retry_after({"retry-after": "1.5"}, now) == 1.5
+    assert parse_retry_after({"retry-after-ms": "abc", "retry-after": "2"}, now) == 2.0
+    assert parse_retry_after({"retry-after": email.utils.formatdate(now - 5)}, now) is None
+    assert parse_retry_after({}, now) is None
+
+
+def test_5xx_exhausts_retries(fake_server: FakeServer) -> None:
+    fake_server.script(failing(500), failing(502), failing(503), OK)
+    clock = FakeClock()
+    with pytest.raises(InternalServerError) as info:
+        make_client(fake_server, clock).create(model="m", messages=USER)
+    assert info.value.status_code == 503
+    assert "try later" in str(info.value)
+    assert len(fake_server.requests) == 3
+    assert clock.sleeps == [0.4375, 0.875]
+
+
+def test_408_and_409_are_retried(fake_server: FakeServer) -> None:
+    fake_server.script(failing(408), failing(409), OK)
+    assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
+    assert len(fake_server.requests) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_4xx_are_never_retried(fake_server: FakeServer, status: int) -> None:
+    fake_server.script(failing(status), OK)
+    clock = FakeClock()
+    with pytest.raises(APIStatusError):
+        make_client(fake_server, clock).create(model="m", messages=USER)
+    assert len(fake_server.requests) == 1 and clock.sleeps == []
+
+
+def test_x_should_retry_overrides(fake_server: FakeServer) -> None:
+    fake_server.script(failing(503, **{"x-should-retry": "false"}))
+    with pytest.raises(InternalServerError):
+        make_client(fake_server).create(model="m", messages=USER)
+    assert len(fake_server.requests) == 1
+    fake_server.script(failing(400, **{"x-should-retry": "true"}), OK)
+    assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
+    assert len(fake_server.requests) == 3
+
+
+def test_quota_exhausted_429_is_not_retried(fake_server: FakeServer) -> None:
+    fake_server.script(json_reply({"error": {"message": "quota", "type": "insufficient_quota",
+                                             "code": "insufficient_quota"}}, status=429), OK)
+    with pytest.raises(RateLimitError):
+        make_client(fake_server).create(model="m", messages=USER)
+    assert len(fake_server.requests) == 1
+
+
+def test_gemini_retry_delay_in_body(fake_server: FakeServer) -> None:
+    body = [{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "slow", "details": [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}]}}]
+    fake_server.script(json_reply(body, status=429), OK)
+    clock = FakeClock()
+    make_client(fake_server, clock).create(model="m", messages=USER)
+    assert clock.sleeps == [2.0]
+
+
+def test_max_retries_zero(fake_server: FakeServer) -> None:
+    fake_server.script(failing(503), OK)
+    with pytest.raises(InternalServerError):
+        make_client(fake_server, max_retries=0).create(model="m", messages=USER)
+    assert len(fake_server.requests) == 1
+
+
+def test_reset_before_response_is_retried(fake_server: FakeServer) -> None:
+    fake_server.script(reset_reply(), OK)
+    clock = FakeClock()
+    assert make_client(fake_server, clock).create(model="m", messages=USER).message.content == "done"
+    assert len(clock.sleeps) == 1
+
+
+def test_reset_every_time_is_a_connection_error(fake_server: FakeServer) -> None:
+    fake_server.script(reset_reply(), reset_reply(), reset_reply())
+    with pytest.raises(APIConnectionError):
+        make_client(fake_server).create(model="m", messages=USER)
+    assert len(fake_server.requests) == 3
+
+
+def test_read_timeout_before_headers(fake_server: FakeServer) -> None:
+    fake_server.script(hang_reply(5), hang_reply(5), hang_reply(5))
+    clock = FakeClock()
+    start = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        make_client(fake_server, clock, timeout=(1.0, 0.2)).create(model="m", messages=USER)
+    assert time.monotonic() - start < 2.0
+    assert len(fake_server.requests) == 3 and len(clock.sleeps) == 2
+
+
+def test_body_cut_short_is_retried(fake_server: FakeServer) -> None:
+    cut = Reply(headers={"Content-Type": "application/json", "Content-Length": "500"},
+                body=[b'{"id": "x", "choi'], close=True)
+    fake_server.script(cut, OK)
+    assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
+
+
+def test_deadline_stops_a_trickling_stream(fake_server: FakeServer) -> None:
+    fake_server.script(trickle_reply(b": keep-alive\n\n", every=0.05))
+    client = make_client(fake_server, timeout=Timeout(connect=1, read=1, total=0.5))
+    start = time.monotonic()
+    stream = client.stream(model="m", messages=USER)
+    with pytest.raises(APITimeoutError, match="deadline"):
+        list(stream)
+    elapsed = time.monotonic() - start
+    assert 0.45 <= elapsed < 0.9
+    assert len(fake_server.requests) == 1
+
+
+def test_deadline_stops_a_trickling_plain_body(fake_server: FakeServer) -> None:
+    def body():
+        yield b'{"id": "x",'
+        while True:
+            yield b" "
+            yield 0.05
+
+    fake_server.script(raw_reply(body(), chunked=False, content_type="application/json"))
+    client = make_client(fake_server, timeout=Timeout(connect=1, read=1, total=0.4))
+    start = time.monotonic()
+    with pytest.raises(APITimeoutError, match="deadline"):
+        client.create(model="m", messages=USER)
+    assert time.monotonic() - start < 0.8
+
+
+def test_deadline_bounds_waiting_for_headers(fake_server: FakeServer) -> None:
+    fake_server.script(hang_reply(5))
+    client = make_client(fake_server, timeout=Timeout(connect=1, read=10, total=0.3))
+    start = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        client.create(model="m", messages=USER)
+    assert time.monotonic() - start < 0.8
+
+
+def test_real_clock_retry_after(fake_server: FakeServer) -> None:
+    fake_server.script(failing(429, **{"retry-after-ms": "200"}), OK)
+    start = time.monotonic()
+    make_client(fake_server, Clock()).create(model="m", messages=USER)
+    assert time.monotonic() - start >= 0.2
+
+
+def test_retry_wait_longer_than_the_deadline_fails_fast(fake_server: FakeServer) -> None:
+    fake_server.script(failing(429, **{"Retry-After": "30"}), OK)
+    clock = FakeClock()
+    client = make_client(fake_server, clock, timeout=Timeout(connect=1, read=1, total=5))
+    with pytest.raises(RateLimitError):
+        client.create(model="m", messages=USER)
+    assert clock.sleeps == []
+
+
+# -- streams --------------------------------------------------------------------------------
+
+STREAM = sse_reply([chunk("a", role="assistant"), chunk("b"), chunk(finish="stop")])
+
+
+def test_stream_status_errors_are_retried(fake_server: FakeServer) -> None:
+    fake_server.script(failing(503), STREAM)
+    clock = FakeClock()
+    stream = make_client(fake_server, clock).stream(model="m", messages=USER)
+    assert stream.response.message.content == "ab"
+    assert clock.sleeps == [0.4375]
+
+
+def test_stream_status_error_raises_at_call(fake_server: FakeServer) -> None:
+    fake_server.script(failing(400))
+    with pytest.raises(BadRequestError):
+        make_client(fake_server).stream(model="m", messages=USER)
+
+
+@pytest.mark.parametrize("broken", [
+    sse_reply([], done=False),
+    reset_reply([b"data: {\"choices\": [{\"delta\": {\"role\": \"assistant\"}}]}\n\n"], status=200),
+    sse_reply([{"error": {"message": "overloaded", "type": "overloaded_error"}}]),
+    sse_reply([b'{"error": {"code": 503, "message": "The model is overloaded."}}\n'], done=False),
+])
+def test_stream_failing_before_any_event_is_retried(fake_server: FakeServer, broken: Reply) -> None:
+    fake_server.script(broken, STREAM)
+    clock = FakeClock()
+    events = list(make_client(fake_server, clock).stream(model="m", messages=USER))
+    assert len(events) == 3
+    assert len(fake_server.requests) == 2 and len(clock.sleeps) == 1
+
+
+def test_stream_error_event_before_any_event_not_retryable(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([{"error": {"message": "context too long",
+                                             "type": "invalid_request_error"}}]), STREAM)
+    with pytest.raises(BadRequestError, match="context too long"):
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert len(fake_server.requests) == 1
+
+
+def test_stream_is_not_retried_after_yielding(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("partial")], done=False), STREAM)
+    clock = FakeClock()
+    with pytest.raises(StreamError) as info:
+        list(make_client(fake_server, clock).stream(model="m", messages=USER))
+    assert info.value.partial_text == "partial"
+    assert len(fake_server.requests) == 1 and clock.sleeps == []
+
+
+def test_stream_truncated_every_time(fake_server: FakeServer) -> None:
+    fake_server.script(*[sse_reply([], done=False)] * 3)
+    with pytest.raises(StreamError, match="ended before any data"):
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert len(fake_server.requests) == 3
+
+
+def test_stream_read_timeout_after_data(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("a"), 3.0, chunk(finish="stop")]))
+    start = time.monotonic()
+    with pytest.raises(APITimeoutError, match="read timeout"):
+        list(make_client(fake_server, timeout=(1.0, 0.3)).stream(model="m", messages=USER))
+    assert time.monotonic() - start < 1.5
+    assert len(fake_server.requests) == 1

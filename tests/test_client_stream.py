@@ -1,0 +1,245 @@
+"""ChatClient.stream over real SSE: latency, framing, byte splits, tool calls, errors, closing."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from client_support import USER, make_client
+from fakeserver import (
+    FakeServer,
+    chunk,
+    completion,
+    json_reply,
+    raw_reply,
+    reset_reply,
+    sse_reply,
+)
+
+from agentloop._sse import iter_chunks
+from agentloop.errors import APIStatusError, StreamError
+from agentloop.messages import FinishEvent, TextDelta, ToolCall, ToolCallDelta, Usage, UsageEvent
+from agentloop.streaming import DONE, ChatStream
+
+
+def sse_bytes(*events: Any, end: str = "\n") -> bytes:
+    out = []
+    for event in events:
+        data = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+        out.append(f"data: {data}{end}{end}")
+    return "".join(out).encode()
+
+
+def test_stream_sends_streaming_headers_and_body(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("x"), chunk(finish="stop")]))
+    stream = make_client(fake_server).stream(model="m", messages=USER,
+                                             stream_options={"include_usage": True})
+    list(stream)
+    sent = fake_server.requests[0]
+    assert sent.headers["Accept"] == "text/event-stream"
+    assert sent.json == {"model": "m", "messages": USER, "stream": True,
+                         "stream_options": {"include_usage": True}}
+
+
+def test_events_arrive_as_bytes_arrive(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("first", role="assistant"), 0.4, chunk("second"),
+                                  chunk(finish="stop")]))
+    start = time.monotonic()
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    first = next(iter(stream))
+    assert first == TextDelta(delta="first")
+    assert time.monotonic() - start < 0.3
+    stream.close()
+
+
+def test_stream_response_equals_create(fake_server: FakeServer) -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
+    fake_server.script(
+        sse_reply([
+            chunk("", role="assistant"), chunk("Let me "), chunk("check."),
+            chunk(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
+                               "function": {"name": "f", "arguments": ""}}]),
+            chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"a":'}}]),
+            chunk(tool_calls=[{"index": 0, "function": {"arguments": "1}"}}]),
+            chunk(finish="tool_calls"), chunk(choices=False, usage=usage),
+        ]),
+        json_reply(completion("Let me check.", tool_calls=[call], finish="tool_calls",
+                              usage=usage)),
+    )
+    client = make_client(fake_server)
+    streamed = client.stream(model="m", messages=USER)
+    list(streamed)
+    created = client.create(model="m", messages=USER)
+    assert streamed.response == created
+    assert created.tool_calls == (ToolCall(id="call_1", name="f", arguments='{"a":1}'),)
+
+
+def test_split_at_every_byte_over_http(fake_server: FakeServer) -> None:
+    text = "Grüße ✅ 日本 🌍"
+    args = json.dumps({"city": "Zürich"}, ensure_ascii=False)
+    body = sse_bytes(
+        chunk(text[:5], role="assistant"), chunk(text[5:]),
+        chunk(tool_calls=[{"index": 0, "id": "c", "function": {"name": "w", "arguments": args}}]),
+        chunk(finish="tool_calls"), "[DONE]", end="\r\n",
+    )
+    fake_server.script(raw_reply([body[i:i + 1] for i in range(len(body))]))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    events = list(stream)
+    assert "".join(e.delta for e in events if isinstance(e, TextDelta)) == text
+    assert stream.response.message.content == text
+    assert stream.response.tool_calls == (ToolCall(id="c", name="w", arguments=args),)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_split_at_every_position_parses_the_same(end: str) -> None:
+    body = b": comment\n\n" + sse_bytes(
+        chunk("é✅", role="assistant"), chunk("🌍"), chunk(finish="stop"), "[DONE]", end=end
+    ) + b"data: ignored after done\n\n"
+    expected = list(iter_chunks(iter([body])))
+    assert expected[-1] == DONE and len(expected) == 4
+    for cut in range(1, len(body)):
+        assert list(iter_chunks(iter([body[:cut], body[cut:]]))) == expected, cut
+
+
+def test_sse_framing_variants() -> None:
+    payload = json.dumps(chunk("multi"))
+    half = len(payload) // 2
+    body = (
+        "\ufeff: keep-alive\n\n"
+        "data:\n\n"
+        "id: 7\nretry: 3000\n\n"
+        "event: ping\ndata: \n\n"
+        f"data:{json.dumps(chunk('a'))}\n\n"
+        f"data: {payload[:half]}\ndata: {payload[half:]}\n\n"
+        ": OPENROUTER PROCESSING\n\n"
+        "data: not json at all\n\n"
+        f"data: {json.dumps(chunk(finish='stop'))}\r\n\r\n"
+        "data: [DONE]\n\n"
+    ).encode()
+    chunks = list(iter_chunks(iter([body])))
+    stream = ChatStream(iter(chunks))
+    assert [e.delta for e in stream if isinstance(e, TextDelta)] == ["a", "multi"]
+    assert stream.response.message.content == "amulti"
+
+
+def test_parallel_interleaved_tool_calls(fake_server: FakeServer) -> None:
+    def tc(index: int, **kw: Any) -> dict:
+        return chunk(tool_calls=[{"index": index, **kw}])
+
+    fake_server.script(sse_reply([
+        chunk(None, role="assistant"),
+        tc(0, id="call_a", type="function", function={"name": "a", "arguments": ""}),
+        tc(1, id="call_b", type="function", function={"name": "b", "arguments": ""}),
+        tc(0, function={"arguments": '{"x"'}), tc(1, function={"arguments": '{"y"'}),
+        tc(1, function={"arguments": ":2}"}), tc(0, function={"arguments": ":1}"}),
+        chunk(finish="tool_calls"),
+    ]))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    deltas = [e for e in stream if isinstance(e, ToolCallDelta)]
+    assert [d.index for d in deltas] == [0, 1, 0, 1, 1, 0]
+    assert stream.response.tool_calls == (ToolCall(id="call_a", name="a", arguments='{"x":1}'),
+                                          ToolCall(id="call_b", name="b", arguments='{"y":2}'))
+
+
+def test_gemini_style_stream(fake_server: FakeServer) -> None:
+    sig = {"google": {"thought_signature": "sig"}}
+    usage1 = {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}
+    usage2 = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    fake_server.script(sse_reply([
+        chunk(None, role="assistant", usage=usage1, tool_calls=[
+            {"id": "", "type": "function", "function": {"name": "a", "arguments": '{"q":1}'},
+             "extra_content": sig}]),
+        chunk(tool_calls=[{"function": {"name": "b", "arguments": "{}"}}], usage=usage2),
+        chunk(finish="stop", usage=usage2),
+    ]))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    events = list(stream)
+    resp = stream.response
+    assert resp.tool_calls == (ToolCall(id="call_0", name="a", arguments='{"q":1}',
+                                        extra_content=sig),
+                               ToolCall(id="call_1", name="b", arguments="{}"))
+    assert resp.finish_reason == "tool_calls"
+    assert resp.usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
+    assert [e.usage.total_tokens for e in events if isinstance(e, UsageEvent)] == [11, 15]
+    assert events[-1] == FinishEvent(finish_reason="tool_calls")
+
+
+def test_error_event_mid_stream(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("Hi"), b"event: error\ndata: upstream failed\n\n"]))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    with pytest.raises(StreamError, match="upstream failed") as info:
+        list(stream)
+    assert info.value.partial_text == "Hi"
+
+
+def test_error_object_mid_stream(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("Hi"), {"error": {"message": "The server had an error",
+                                                          "type": "server_error"}}]))
+    with pytest.raises(StreamError, match="The server had an error"):
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert len(fake_server.requests) == 1
+
+
+def test_raw_json_error_after_200_is_truncation(fake_server: FakeServer) -> None:
+    tail = b'{\n  "error": {\n    "code": 503,\n    "message": "The model is overloaded."\n  }\n}\n'
+    fake_server.script(sse_reply([chunk("Hel"), tail], done=False))
+    with pytest.raises(StreamError, match="ended early") as info:
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert info.value.partial_text == "Hel"
+
+
+def test_reset_mid_stream(fake_server: FakeServer) -> None:
+    fake_server.script(reset_reply([sse_bytes(chunk("Hel")), 0.05], status=200))
+    with pytest.raises(StreamError, match="broke") as info:
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert info.value.partial_text == "Hel"
+
+
+def test_garbage_after_done_is_ignored(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("ok"), chunk(finish="stop"), "[DONE]",
+                                  {"error": {"message": "ignored"}}, b"junk\n\n"], done=False))
+    client = make_client(fake_server)
+    assert client.stream(model="m", messages=USER).response.message.content == "ok"
+
+
+def test_json_answer_to_a_stream_request(fake_server: FakeServer) -> None:
+    call = {"id": "", "type": "function", "function": {"name": "f", "arguments": ""}}
+    fake_server.script(json_reply(completion(None, tool_calls=[call, call], finish="tool_calls")))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    events = list(stream)
+    assert [e.index for e in events if isinstance(e, ToolCallDelta)] == [0, 1]
+    assert [c.id for c in stream.response.tool_calls] == ["call_0", "call_1"]
+
+
+def test_json_error_in_200_answer_to_a_stream_request(fake_server: FakeServer) -> None:
+    fake_server.script(json_reply({"error": {"message": "bad", "code": 400}}))
+    with pytest.raises(APIStatusError, match="bad"):
+        list(make_client(fake_server).stream(model="m", messages=USER))
+
+
+def test_abandoned_stream_releases_the_connection(fake_server: FakeServer) -> None:
+    slow = [chunk("a"), 0.2, chunk("b"), 0.2, chunk("c"), chunk(finish="stop")]
+    fake_server.script(sse_reply(slow), sse_reply(slow), sse_reply(slow),
+                       json_reply(completion("after")))
+    client = make_client(fake_server)
+    start = time.monotonic()
+    for _event in client.stream(model="m", messages=USER):
+        break
+    with client.stream(model="m", messages=USER) as stream:
+        next(iter(stream))
+    stream = client.stream(model="m", messages=USER)
+    next(iter(stream))
+    stream.close()
+    assert time.monotonic() - start < 0.5
+    assert client.create(model="m", messages=USER).message.content == "after"
+    assert fake_server.connections == 4
+
+
+def test_stream_content_null_and_empty(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk(None, role="assistant"), chunk(""), chunk(finish="stop")]))
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    assert list(stream) == [FinishEvent(finish_reason="stop")]
+    assert stream.response.message.content == ""

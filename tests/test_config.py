@@ -1,0 +1,102 @@
+"""Settings precedence: arguments, then environment, then agentloop.toml / pyproject.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentloop import ConfigurationError
+from agentloop.config import Settings, load_settings
+
+SECRET = "sk-test-SECRET-0123456789abcdef"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_nothing_set(tmp_path: Path) -> None:
+    settings = load_settings({}, {}, tmp_path)
+    assert settings == Settings()
+    assert settings.model is None and settings.config_file is None
+
+
+def test_arguments_beat_environment_beat_file(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "x"\n\n[tool.agentloop]\nmodel = "ollama:file"\n'
+        'base_url = "http://file/v1"\nmax_steps = 3\ntool_choice = "required"\n',
+    )
+    env = {"AGENTLOOP_MODEL": "ollama:env", "AGENTLOOP_MAX_STEPS": "5"}
+    settings = load_settings({"model": "ollama:arg", "max_steps": None}, env, tmp_path)
+    assert settings.model == "ollama:arg"
+    assert settings.max_steps == 5
+    assert settings.base_url == "http://file/v1"
+    assert settings.tool_choice == "required"
+    assert settings.sources == {
+        "model": "--model",
+        "max_steps": "env AGENTLOOP_MAX_STEPS",
+        "base_url": "pyproject.toml",
+        "tool_choice": "pyproject.toml",
+    }
+    assert settings.config_file == tmp_path / "pyproject.toml"
+    assert settings.describe("model") == "model=ollama:arg (from --model)"
+
+
+def test_agentloop_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.agentloop]\nmodel = "ollama:py"\n')
+    write(tmp_path / "agentloop.toml", 'model = "ollama:toml"\nstream = false\ntimeout = 5\n')
+    settings = load_settings({}, {}, tmp_path)
+    assert (settings.model, settings.stream, settings.timeout) == ("ollama:toml", False, 5.0)
+    assert settings.sources["model"] == "agentloop.toml"
+
+
+def test_pyproject_without_table_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
+    assert load_settings({}, {}, tmp_path).config_file is None
+
+
+def test_provider_key_variable_beats_generic_one(tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "sk-openai", "AGENTLOOP_API_KEY": "sk-generic"}
+    settings = load_settings({"model": "openai:gpt-4o"}, env, tmp_path)
+    assert settings.api_key == "sk-openai"
+    assert settings.sources["api_key"] == "env OPENAI_API_KEY"
+    settings = load_settings({"model": "gemini:g"}, env, tmp_path)
+    assert settings.api_key == "sk-generic"
+    settings = load_settings({}, env, tmp_path)
+    assert settings.api_key == "sk-generic"
+    settings = load_settings({"model": "ollama:x"}, env, tmp_path)
+    assert settings.api_key is None
+
+
+def test_key_from_file_is_last_and_hidden(tmp_path: Path) -> None:
+    write(tmp_path / "agentloop.toml", f'model = "openai:x"\napi_key = "{SECRET}"\n')
+    settings = load_settings({}, {}, tmp_path)
+    assert settings.api_key == SECRET
+    assert SECRET not in repr(settings)
+    assert SECRET not in settings.describe("api_key")
+    assert load_settings({}, {"OPENAI_API_KEY": "sk-env"}, tmp_path).api_key == "sk-env"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('modle = "x"\n', "unknown setting 'modle'"),
+        ("max_steps = 'many'\n", "max_steps from agentloop.toml must be an integer"),
+        ("stream = 1\n", "stream from agentloop.toml must be true or false"),
+        ("model = [\n", "cannot read config file"),
+    ],
+)
+def test_bad_config_files(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path / "agentloop.toml", text)
+    with pytest.raises(ConfigurationError, match=message.replace("(", r"\(")):
+        load_settings({}, {}, tmp_path)
+
+
+def test_bad_environment_values_name_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="env AGENTLOOP_MAX_STEPS"):
+        load_settings({}, {"AGENTLOOP_MAX_STEPS": "lots"}, tmp_path)
+    settings = load_settings({}, {"AGENTLOOP_MODEL": "  ", "AGENTLOOP_TIMEOUT": "2.5"}, tmp_path)
+    assert settings.model is None and settings.timeout == 2.5

@@ -1,0 +1,232 @@
+"""The documentation cannot drift: every code block in ``docs/`` is run here.
+
+* Every fenced ``python`` block of a page runs, in order, in one shared
+  namespace (a fresh module per page), in a temporary working directory, with
+  plugin autoloading off, no API keys in the environment and no network
+  (only loopback connections are allowed, for the local test server).
+  Tracebacks point at the Markdown file and line.
+* Every fenced ``console`` block is a terminal session: each ``$ agentloop ...``
+  line is run from the repository root on the offline model and its output must
+  match the lines below it (a line ``...`` matches any number of lines).
+* Every ``agentloop`` command shown in a ``bash`` block (not run: they need a
+  key or a server) must at least parse with the real CLI parser.
+* Relative links between pages resolve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+
+REQUIRED_PAGES = [
+    "getting-started.md",
+    "tools.md",
+    "agents.md",
+    "plugins.md",
+    "cli.md",
+    "providers.md",
+    "testing.md",
+    "security.md",
+]
+
+# Settings a developer's shell may hold; docs blocks must not depend on them.
+USER_SETTINGS = (
+    "AGENTLOOP_API_KEY",
+    "AGENTLOOP_BASE_URL",
+    "AGENTLOOP_MODEL",
+    "AGENTLOOP_MAX_STEPS",
+    "AGENTLOOP_TIMEOUT",
+    "AGENTLOOP_MAX_RETRIES",
+    "VLLM_API_KEY",
+    "OPENAI_BASE_URL",
+)
+
+# Docs show agents for real providers (built, never run): they get keys that work nowhere.
+FAKE_KEYS = {
+    "OPENAI_API_KEY": "sk-docs-test-not-a-key",
+    "GEMINI_API_KEY": "docs-test-not-a-key",
+    "KKIAI_API_KEY": "docs-test-not-a-key",
+}
+
+FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def code_blocks(page: Path, lang: str) -> list[tuple[int, str]]:
+    """Return ``(first line number, code)`` for every fenced block of ``lang`` in ``page``."""
+    text = page.read_text(encoding="utf-8")
+    out = []
+    for match in FENCE.finditer(text):
+        if match.group(1) == lang:
+            line = text.count("\n", 0, match.start(2)) + 1
+            out.append((line, match.group(2)))
+    return out
+
+
+def _ids(pages: list[Path]) -> list[str]:
+    return [p.name for p in pages]
+
+
+@contextlib.contextmanager
+def loopback_only() -> Iterator[None]:
+    """Refuse every socket connection except to loopback addresses."""
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host != "localhost":
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise OSError(f"docs tests may not use the network (tried {address!r})")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def docs_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp working dir, no plugin autoload, fake keys, nothing from the user's settings."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in USER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in FAKE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def test_required_pages_exist() -> None:
+    names = {p.name for p in PAGES}
+    missing = [name for name in REQUIRED_PAGES if name not in names]
+    assert not missing, f"docs pages missing: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_python_blocks_run(page: Path, docs_env: Path) -> None:
+    blocks = code_blocks(page, "python")
+    if not blocks:
+        pytest.skip(f"{page.name} has no python blocks")
+    name = f"docs_{page.stem.replace('-', '_')}"
+    module = types.ModuleType(name)
+    module.__file__ = str(page)
+    sys.modules[name] = module
+    try:
+        with loopback_only():
+            for line, code in blocks:
+                # Pad so that tracebacks name the Markdown line of the failing statement.
+                compiled = compile("\n" * (line - 1) + code, str(page), "exec")
+                exec(compiled, module.__dict__)
+    finally:
+        sys.modules.pop(name, None)
+
+
+def _console_sessions(page: Path) -> list[tuple[int, str, list[str]]]:
+    """Split console blocks into ``(line, command, expected output lines)``."""
+    sessions: list[tuple[int, str, list[str]]] = []
+    for first, code in code_blocks(page, "console"):
+        for offset, raw in enumerate(code.splitlines()):
+            if raw.startswith("$ "):
+                sessions.append((first + offset, raw[2:], []))
+            elif sessions:
+                sessions[-1][2].append(raw)
+    return sessions
+
+
+def _matches(expected: list[str], actual: list[str]) -> bool:
+    """Match output lines; an expected line ``...`` stands for any number of lines."""
+    if not expected:
+        return not actual
+    head, rest = expected[0], expected[1:]
+    if head == "...":
+        return any(_matches(rest, actual[i:]) for i in range(len(actual) + 1))
+    return bool(actual) and actual[0].rstrip() == head.rstrip() and _matches(rest, actual[1:])
+
+
+CONSOLE = [(page, *s) for page in PAGES for s in _console_sessions(page)]
+
+
+@pytest.mark.parametrize(
+    "page, line, command, expected",
+    CONSOLE,
+    ids=[f"{p.name}:{line}" for p, line, _, _ in CONSOLE],
+)
+def test_console_sessions(
+    page: Path, line: int, command: str, expected: list[str], docs_env: Path
+) -> None:
+    argv = shlex.split(command)
+    assert argv[0] == "agentloop", f"{page.name}:{line}: only agentloop commands are run"
+    env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentloop", *argv[1:]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    actual = proc.stdout.splitlines()
+    assert _matches(expected, actual), (
+        f"{page.name}:{line}: `{command}` printed:\n{proc.stdout}\n"
+        f"stderr:\n{proc.stderr}\nexpected:\n" + "\n".join(expected)
+    )
+
+
+def _shown_commands() -> list[tuple[Path, int, str]]:
+    out = []
+    for page in PAGES:
+        for first, code in code_blocks(page, "bash"):
+            joined = code.replace("\\\n", " ")
+            for offset, raw in enumerate(joined.splitlines()):
+                text = raw.strip().removeprefix("$ ")
+                if text.startswith("agentloop "):
+                    out.append((page, first + offset, text))
+    return out
+
+
+SHOWN = _shown_commands()
+
+
+@pytest.mark.parametrize(
+    "page, line, command", SHOWN, ids=[f"{p.name}:{line}" for p, line, _ in SHOWN]
+)
+def test_shown_commands_parse(page: Path, line: int, command: str) -> None:
+    from agentloop import cli
+
+    argv = shlex.split(command.split(" #", 1)[0])[1:]
+    try:
+        cli.build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse reports errors by exiting
+        pytest.fail(f"{page.name}:{line}: `{command}` does not parse (exit {exc.code})")
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_relative_links_resolve(page: Path) -> None:
+    for target, _anchor in LINK.findall(page.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name}: broken link {target}"

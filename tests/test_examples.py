@@ -1,0 +1,243 @@
+"""Every example in ``examples/`` runs on the offline model, from the CLI and as a script.
+
+Each example is run three ways, as separate processes, exactly as a user would:
+
+* ``python -m agentloop run examples/NAME.py PROMPT --json``: the RunResult is
+  checked (the answer and every tool call made, with its arguments and status);
+* ``python -m agentloop run examples/NAME.py PROMPT``: stdout is the answer only,
+  stderr has one line per tool call;
+* ``python examples/NAME.py PROMPT``: the script's own output.
+
+The examples pass their plugins explicitly, so these runs turn plugin
+autoloading off to be independent of what else is installed; one test runs the
+main example with the installed plugins autoloaded, as a user's machine would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One example run: the prompt, the tool calls it must make and what the answer says."""
+
+    example: str
+    prompt: str
+    calls: list[tuple[str, dict[str, Any]]]
+    answer: list[str]  # substrings of the answer text
+    statuses: list[str] = field(default_factory=list)  # per call; default all "ok"
+    output: Any = None  # the exact --json "output", when it is structured
+
+
+REVENUE_SQL = (
+    "SELECT p.category, ROUND(SUM(o.quantity * p.price), 2) AS revenue FROM orders o "
+    "JOIN products p ON p.id = o.product_id GROUP BY p.category ORDER BY revenue DESC"
+)
+
+CASES = [
+    Case(
+        "calculator",
+        "What is 12 * (3 + 4)?",
+        [("calculate", {"expression": "12 * (3 + 4)"})],
+        ["84"],
+    ),
+    Case(
+        "calculator",
+        "Compute (1 + 2) * 3, then 10 / 4",
+        [("calculate", {"expression": "(1 + 2) * 3"}), ("calculate", {"expression": "10 / 4"})],
+        ["9", "2.5"],
+    ),
+    Case(
+        "codebase_explorer",
+        'Search the code for "def agentloop_call_tool"',
+        [("search_files", {"query": "def agentloop_call_tool"})],
+        ["hookspecs.py:", "def agentloop_call_tool(context"],
+    ),
+    Case(
+        "codebase_explorer",
+        'List the files in "plugins"',
+        [("list_files", {"path": "plugins"})],
+        ["plugins/__init__.py", "plugins/functions.py"],
+    ),
+    Case(
+        "data_analyst",
+        f'Run the query "{REVENUE_SQL}"',
+        [("query", {"sql": REVENUE_SQL})],
+        ["hardware | 1067.0", "software | 413.0", "books | 185.7"],
+    ),
+    Case(
+        "data_analyst",
+        "What tables are there?",
+        [("list_tables", {})],
+        ["customers (table)", "orders (table)", "products (table)"],
+    ),
+    Case(
+        "data_analyst",
+        'Run the query "DELETE FROM orders"',
+        [("query", {"sql": "DELETE FROM orders"})],
+        ["read-only"],
+        statuses=["error"],
+    ),
+    Case(
+        "extractor",
+        "Hi, I'm Ada Lovelace from Analytical Engines Ltd. Write to ada@analytical.example.",
+        [],
+        ['"Ada Lovelace"', '"ada@analytical.example"'],
+        output={
+            "name": "Ada Lovelace",
+            "email": "ada@analytical.example",
+            "phone": None,
+            "company": "Analytical Engines Ltd",
+        },
+    ),
+    Case(
+        "extractor",
+        "Please send the contract to Grace Hopper (grace.hopper@navy.example).",
+        [],
+        ['"Grace Hopper"'],
+        output={
+            "name": "Grace Hopper",
+            "email": "grace.hopper@navy.example",
+            "phone": None,
+            "company": None,
+        },
+    ),
+    Case(
+        "two_agents",
+        "What is 12 * (3 + 4)?",
+        [("math_expert", {"prompt": "12 * (3 + 4)"})],
+        ["84"],
+    ),
+]
+
+IDS = [f"{c.example}-{i}" for i, c in enumerate(CASES)]
+
+
+def run(
+    args: list[str], *, autoload: bool = False, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a Python command from the repository root on the offline model."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env.pop("AGENTLOOP_MODEL", None)
+    env.pop("SHOP_DB", None)
+    env.pop("EXPLORE_ROOT", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    if autoload:
+        env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
+    else:
+        env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.update(extra_env)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
+    )
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def tool_steps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in result["steps"] if s["kind"] == "tool"]
+
+
+def answer_text(result: dict[str, Any]) -> str:
+    output = result["output"]
+    return output if isinstance(output, str) else json.dumps(output)
+
+
+def test_every_example_is_tested() -> None:
+    files = {p.stem for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    assert files == {c.example for c in CASES}
+    assert len(files) >= 5
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_cli_json(case: Case) -> None:
+    proc = run(["-m", "agentloop", "run", f"examples/{case.example}.py", case.prompt, "--json"])
+    result = json.loads(proc.stdout)
+    assert result["stop_reason"] == "stop"
+    made = [(s["tool_name"], json.loads(s["arguments"])) for s in tool_steps(result)]
+    assert made == case.calls
+    statuses = [s["status"] for s in tool_steps(result)]
+    assert statuses == (case.statuses or ["ok"] * len(case.calls))
+    for text in case.answer:
+        assert text in answer_text(result)
+    if case.output is not None:
+        assert result["output"] == case.output
+    # the transcript holds each call and its result, paired by id
+    results = {m["tool_call_id"]: m for m in result["messages"] if m["role"] == "tool"}
+    assert sorted(results) == sorted(s["call_id"] for s in tool_steps(result))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_cli_text(case: Case) -> None:
+    proc = run(["-m", "agentloop", "run", f"examples/{case.example}.py", case.prompt])
+    for text in case.answer:
+        assert text in proc.stdout
+    assert "→" not in proc.stdout  # tool-call lines go to stderr, the answer alone to stdout
+    for name, _arguments in case.calls:
+        assert f"→ {name}(" in proc.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_script(case: Case) -> None:
+    proc = run([f"examples/{case.example}.py", case.prompt])
+    for text in case.answer:
+        assert text in proc.stdout
+    shown = [line for line in proc.stdout.splitlines() if line.startswith("tool call: ")]
+    assert [line.split("(", 1)[0] for line in shown] == [
+        f"tool call: {name}" for name, _ in case.calls
+    ]
+
+
+@pytest.mark.parametrize("example", sorted({c.example for c in CASES}))
+def test_script_default_prompt(example: str) -> None:
+    proc = run([f"examples/{example}.py"])
+    default = next(c for c in CASES if c.example == example)
+    for text in default.answer:
+        assert text in proc.stdout
+
+
+def test_two_agents_inner_calls() -> None:
+    """The math agent's own calculate call happens inside the math_expert call."""
+    proc = run(["examples/two_agents.py", "What is 2**16 - 1?"])
+    assert 'math agent: calculate({"expression":"2**16 - 1"}) -> 65535' in proc.stderr
+    assert "tool call: math_expert(" in proc.stdout
+    assert "65535" in proc.stdout.splitlines()[-1]
+    assert "tool call: calculate" not in proc.stdout  # the assistant has no calculator
+
+
+def test_calculator_with_installed_plugins() -> None:
+    """With the calculator plugin autoloaded as well, the agent still has one calculate tool."""
+    proc = run(["-m", "agentloop", "tools", "examples/calculator.py"], autoload=True)
+    names = [d["function"]["name"] for d in json.loads(proc.stdout)]
+    assert names.count("calculate") == 1
+    proc = run(
+        ["-m", "agentloop", "run", "examples/calculator.py", "What is 12 * (3 + 4)?", "--json"],
+        autoload=True,
+    )
+    result = json.loads(proc.stdout)
+    assert [(s["tool_name"], s["arguments"]) for s in tool_steps(result)] == [
+        ("calculate", '{"expression":"12 * (3 + 4)"}')
+    ]
+    assert "84" in result["output"]
+
+
+def test_data_analyst_uses_shop_db(tmp_path: Path) -> None:
+    """SHOP_DB names where the sample database is created (and then reused)."""
+    database = tmp_path / "shop.db"
+    prompt = 'Run the query "SELECT COUNT(*) AS orders FROM orders"'
+    for _ in range(2):
+        proc = run(["examples/data_analyst.py", prompt], SHOP_DB=str(database))
+        assert "orders\n10\n" in proc.stdout
+    assert database.is_file()

@@ -1,0 +1,195 @@
+"""Plugin discovery through the ``agentloop`` entry-point group, blocking, and loud failures.
+
+The session fixture installs the real distribution in ``tests/fixtures/agentloop-testplugin``
+(``pip install --no-deps --no-build-isolation -e``) when it is not installed yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from loop_support import add, make_agent, tool_messages
+
+from agentloop import Agent, PluginError, hookimpl, tool
+from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
+
+FIXTURE = Path(__file__).parent / "fixtures" / "agentloop-testplugin"
+
+
+@pytest.fixture(scope="session")
+def testplugin():
+    """The installed test plugin module (installing the distribution once if needed)."""
+    try:
+        importlib.metadata.distribution("agentloop-testplugin")
+    except importlib.metadata.PackageNotFoundError:
+        _pip_install_editable(FIXTURE)
+        importlib.invalidate_caches()
+    eps = importlib.metadata.entry_points(group="agentloop")
+    assert "testplugin" in {ep.name for ep in eps}
+    try:
+        return importlib.import_module("agentloop_testplugin")
+    except ImportError:
+        # an editable install's .pth file is only read at interpreter start-up
+        sys.path.insert(0, str(FIXTURE))
+        return importlib.import_module("agentloop_testplugin")
+
+
+def _pip_install_editable(path: Path) -> None:
+    """``pip install -e path``: without build isolation first (offline), else with it."""
+    base = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(path)]
+    for command in ([*base[:-2], "--no-build-isolation", *base[-2:]], base):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            return
+    pytest.fail(f"could not install {path.name}:\n{done.stdout}\n{done.stderr}")
+
+
+@pytest.fixture
+def enabled(monkeypatch):
+    monkeypatch.delenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.setenv("AGENTLOOP_TESTPLUGIN", "1")
+
+
+def test_installed_plugin_is_discovered_and_its_tool_called(testplugin, enabled):
+    script = [tool_calls_response(tool_call("testplugin_echo", {"text": "hi"})), "done"]
+    model = ScriptedModel(script)
+    agent = Agent(model)
+    assert agent.plugin_manager.get_plugin("testplugin") is testplugin
+    result = agent.run("x")
+    assert "testplugin_echo" in [t["function"]["name"] for t in model.requests[0]["tools"]]
+    assert tool_messages(result.messages)[0]["content"] == "testplugin:hi"
+
+
+@pytest.mark.parametrize("how", ["env", "argument", "block"])
+def test_installed_plugin_not_loaded_when_autoload_off(testplugin, enabled, monkeypatch, how):
+    kwargs = {}
+    if how == "env":
+        monkeypatch.setenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", "1")
+    elif how == "argument":
+        kwargs["load_plugins"] = False
+    else:
+        kwargs["block"] = ["testplugin"]
+    model = ScriptedModel([tool_calls_response(tool_call("testplugin_echo", {"text": "hi"})), "ok"])
+    agent = Agent(model, tools=[add], **kwargs)
+    assert agent.plugin_manager.get_plugin("testplugin") is None
+    result = agent.run("x")
+    assert "testplugin_echo" not in [t["function"]["name"] for t in model.requests[0]["tools"]]
+    assert "unknown tool 'testplugin_echo'" in tool_messages(result.messages)[0]["content"]
+
+
+def test_plugin_passed_explicitly_is_registered_once(testplugin, enabled):
+    agent = Agent(ScriptedModel(["ok"]), plugins=[testplugin])
+    assert [p for p in agent.plugin_manager.get_plugins() if p is testplugin] == [testplugin]
+
+
+def test_fresh_interpreter_discovers_the_distribution(testplugin):
+    code = textwrap.dedent(
+        """
+        from agentloop import Agent
+        from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
+        model = ScriptedModel([tool_calls_response(tool_call("testplugin_echo", {"text": "x"})), "ok"])
+        result = Agent(model).run("x")
+        print(result.messages[-2]["content"])
+        """
+    )
+    env = {**os.environ, "AGENTLOOP_TESTPLUGIN": "1"}
+    env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "testplugin:x"
+    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip().startswith("error: unknown tool 'testplugin_echo'")
+
+
+def test_duplicate_tool_names_fail_at_run_start_naming_both_owners(testplugin, enabled):
+    @tool(name="testplugin_echo")
+    def mine(text: str) -> str:
+        """Mine.
+
+        Args:
+            text: Text.
+        """
+        return text
+
+    agent = Agent(ScriptedModel(["never"]), tools=[mine])
+    with pytest.raises(PluginError, match="testplugin_echo") as info:
+        agent.run("x")
+    assert "'testplugin'" in str(info.value) and "'agentloop.agent-tools'" in str(info.value)
+
+
+def test_duplicate_tool_names_between_plugins():
+    class A:
+        @hookimpl
+        def agentloop_tools(self):
+            return [add]
+
+    agent, model = make_agent(["never"], tools=[add], plugins=[A()])
+    with pytest.raises(PluginError, match="two tools are named 'add'"):
+        agent.run("x")
+    assert model.requests == []
+
+
+def test_hook_name_typo_fails_loudly():
+    class Typo:
+        @hookimpl
+        def agentloop_tool(self):
+            return []
+
+    with pytest.raises(PluginError, match="agentloop_tool"):
+        Agent(ScriptedModel([]), plugins=[Typo()], load_plugins=False)
+
+
+def test_hook_argument_typo_fails_loudly():
+    class BadArg:
+        @hookimpl
+        def agentloop_call_tool(self, call, tool, contxt):
+            return None
+
+    with pytest.raises(PluginError, match="contxt"):
+        Agent(ScriptedModel([]), plugins=[BadArg()], load_plugins=False)
+
+
+def test_broken_tools_hook_names_the_plugin():
+    class Broken:
+        @hookimpl
+        def agentloop_tools(self):
+            raise RuntimeError("no config")
+
+    agent, _ = make_agent(["x"], plugins=[Broken()])
+    with pytest.raises(PluginError, match="no config"):
+        agent.run("x")
+
+
+def test_builtin_plugin_can_be_blocked():
+    @tool(requires_approval=True)
+    def risky() -> str:
+        """Risky."""
+        return "ran"
+
+    agent, _ = make_agent(
+        [tool_calls_response(tool_call("risky")), "ok"],
+        tools=[risky],
+        block=["agentloop.plugins.approval"],
+    )
+    assert tool_messages(agent.run("x").messages)[0]["content"] == "ran"

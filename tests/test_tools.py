@@ -1,0 +1,455 @@
+"""@tool and Tool: decorator forms, the definition, invoke, argument errors, context injection."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import functools
+import json
+from typing import Annotated, Any, Literal
+
+import jsonschema
+import pytest
+from tools_support import check_every_schema, check_module_tools  # noqa: F401
+
+from agentloop import RunContext, Tool, ToolArgumentError, ToolDefinitionError, tool
+
+
+class Unit(enum.Enum):
+    C = "celsius"
+    F = "fahrenheit"
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where.
+
+    Attributes:
+        city: City name.
+        country: ISO country code.
+    """
+
+    city: str
+    country: str = "FR"
+
+
+@tool
+def get_weather(city: str, days: int = 1, unit: Unit = Unit.C) -> dict[str, Any]:
+    """Return the weather forecast.
+
+    Uses the national service.
+
+    Args:
+        city: City name, e.g. "Paris".
+        days: Number of days to forecast.
+        unit: Temperature unit.
+    """
+    return {"city": city, "days": days, "unit": unit}
+
+
+def _valid_schema(t: Tool) -> None:
+    jsonschema.Draft202012Validator.check_schema(t.parameters)
+
+
+# -- decorator forms ----------------------------------------------------------------------
+
+
+def test_bare_decorator_builds_a_tool() -> None:
+    assert isinstance(get_weather, Tool)
+    assert get_weather.name == "get_weather"
+    assert get_weather.description == "Return the weather forecast.\n\nUses the national service."
+    assert get_weather("Oslo") == {"city": "Oslo", "days": 1, "unit": Unit.C}
+    _valid_schema(get_weather)
+
+
+def test_definition_is_the_exact_tools_entry() -> None:
+    assert get_weather.definition == {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Return the weather forecast.\n\nUses the national service.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string", "description": 'City name, e.g. "Paris".'},
+                    "days": {
+                        "type": "integer",
+                        "description": "Number of days to forecast.",
+                        "default": 1,
+                    },
+                    "unit": {
+                        "type": "string",
+                        "enum": ["celsius", "fahrenheit"],
+                        "description": "Temperature unit.",
+                        "default": "celsius",
+                    },
+                },
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def test_decorator_with_options() -> None:
+    @tool(
+        name="lookup-v2",
+        description="Look it up.",
+        requires_approval=True,
+        sequential=True,
+        timeout=2.5,
+        max_retries=1,
+    )
+    def lookup(q: str) -> str:
+        return q
+
+    assert lookup.name == "lookup-v2"
+    assert lookup.description == "Look it up."
+    assert (lookup.requires_approval, lookup.sequential) == (True, True)
+    assert (lookup.timeout, lookup.max_retries) == (2.5, 1)
+    assert lookup.invoke('{"q": "x"}') == "x"
+
+
+def test_plain_call_on_bound_method_and_callable_object() -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.items = {"a": 1}
+
+        def get(self, key: str) -> int | None:
+            """Get an item.
+
+            Args:
+                key: The key.
+            """
+            return self.items.get(key)
+
+    class Adder:
+        """Add two numbers."""
+
+        def __call__(self, a: int, b: int) -> int:
+            return a + b
+
+    store_get = tool(Store().get)
+    assert store_get.name == "get"
+    assert list(store_get.parameters["properties"]) == ["key"]
+    assert store_get.invoke({"key": "a"}) == 1
+    adder = tool(Adder(), name="add")
+    assert adder.description == "Add two numbers."
+    assert adder.invoke('{"a": 1, "b": 2}') == 3
+
+
+def test_partial_hides_bound_parameters() -> None:
+    def scale(factor: int, value: int) -> int:
+        """Scale a value.
+
+        Args:
+            factor: The factor.
+            value: The value.
+        """
+        return factor * value
+
+    t = tool(functools.partial(scale, 3), name="triple")
+    assert list(t.parameters["properties"]) == ["value"]
+    assert t.invoke({"value": 2}) == 6
+
+
+def test_tool_is_frozen_and_applying_twice_fails() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        get_weather.name = "x"  # type: ignore[misc]
+    with pytest.raises(ToolDefinitionError, match="already a Tool"):
+        tool(get_weather)
+
+
+def test_positional_only_and_keyword_only_parameters() -> None:
+    @tool
+    def f(a: int, /, b: int = 2, *, c: int = 3) -> tuple[int, int, int]:
+        return (a, b, c)
+
+    assert f.invoke({"a": 1, "c": 5}) == (1, 2, 5)
+
+
+def test_local_classes_resolve_under_future_annotations() -> None:
+    @dataclasses.dataclass
+    class Box:
+        size: int
+
+    @tool
+    def measure(box: Box, boxes: list[Box] | None = None) -> int:
+        return box.size + sum(b.size for b in boxes or [])
+
+    assert measure.invoke({"box": {"size": 2}, "boxes": [{"size": 3}]}) == 5
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x" * 65, "dots.not.allowed", "é"])
+def test_invalid_names_fail_at_decoration(name: str) -> None:
+    with pytest.raises(ToolDefinitionError, match="name"):
+        tool(name=name)(lambda: None)
+
+
+def test_lambda_needs_a_name() -> None:
+    with pytest.raises(ToolDefinitionError, match=r"@tool\(name=...\)"):
+        tool(lambda: None)
+    assert tool(lambda: 1, name="one").invoke("{}") == 1
+
+
+# -- rejected definitions ----------------------------------------------------------------
+
+
+def _star_args(*values: int) -> None: ...
+def _star_kwargs(**values: int) -> None: ...
+def _unannotated(x) -> None: ...  # type: ignore[no-untyped-def]  # noqa: ANN001
+
+
+class Opaque:
+    pass
+
+
+def _unknown_class(x: Opaque) -> None: ...
+def _two_contexts(a: RunContext, b: RunContext) -> None: ...
+def _bad_doc(x: int) -> None:
+    """Do.
+
+    Args:
+        x: An x.
+        y: Not a parameter.
+    """
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        (_star_args, r"parameter 'values': \*values cannot be described"),
+        (_star_kwargs, r"parameter 'values': \*\*values cannot be described"),
+        (_unannotated, "parameter 'x': has no type hint"),
+        (_unknown_class, "parameter 'x': type [a-z_.]*Opaque cannot be sent as JSON"),
+        (_two_contexts, "only one parameter may take the RunContext"),
+        (_bad_doc, "documents a parameter 'y' that the function does not have"),
+    ],
+)
+def test_bad_definitions_name_function_parameter_and_fix(fn: Any, message: str) -> None:
+    with pytest.raises(ToolDefinitionError, match=message) as info:
+        tool(fn)
+    assert fn.__name__ in str(info.value)
+
+
+def test_bad_option_values() -> None:
+    with pytest.raises(ToolDefinitionError, match="timeout"):
+        tool(timeout=0)(get_weather.fn)
+    with pytest.raises(ToolDefinitionError, match="max_retries"):
+        tool(max_retries=-1)(get_weather.fn)
+
+
+# -- invoke: errors ----------------------------------------------------------------------
+
+CALLS: list[Any] = []
+
+
+@tool
+def record(name: str, count: int, unit: Literal["a", "b"] = "a", place: Place | None = None) -> str:
+    """Record a call.
+
+    Args:
+        name: A name.
+        count: How many.
+        unit: Which unit.
+        place: Where.
+    """
+    CALLS.append((name, count, unit, place))
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('{"name": 1, "count": 1}', "$.name: expected string, got integer 1"),
+        ('{"name": "x"}', "$: missing required property 'count'"),
+        ('{"name": "x", "count": 1, "color": "red"}', "$: unexpected property 'color'"),
+        ('{"name": "x", "count": 1, "unit": "c"}', '$.unit: "c" is not one of "a", "b"'),
+        ('{"name": "x", "count": 1.5}', "$.count: expected integer, got number 1.5"),
+        ('{"name": "x", "count": true}', "$.count: expected integer, got boolean true"),
+        ('{"name": "x", "count": 1, "place": {"town": "y"}}', "$.place"),
+        ('{"name": "x", "count": 1, "place": {"city": 3}}', "$.place.city: expected string"),
+        ('{"name": "x", "count": ', "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('"text"', "must be a JSON object"),
+        ("null", "must be a JSON object"),
+        ('{"name": "x", "count": NaN}', "not valid JSON"),
+        ('{"name": "x"} trailing', "not valid JSON"),
+    ],
+)
+def test_invalid_arguments_raise_and_never_call(arguments: str, expected: str) -> None:
+    CALLS.clear()
+    with pytest.raises(ToolArgumentError) as info:
+        record.invoke(arguments)
+    assert expected in str(info.value)
+    assert info.value.tool_name == "record"
+    assert info.value.errors
+    assert CALLS == []
+
+
+def test_every_violation_is_listed() -> None:
+    with pytest.raises(ToolArgumentError) as info:
+        record.invoke({"name": 1, "unit": "z", "extra": True})
+    assert len(info.value.errors) == 4
+    assert "4 problems" in str(info.value)
+
+
+def test_empty_argument_text_means_no_arguments() -> None:
+    @tool
+    def ping() -> str:
+        return "pong"
+
+    assert ping.invoke("") == "pong"
+    assert ping.invoke("  ") == "pong"
+    assert ping.parameters == {
+        "type": "object",
+        "properties": {},
+        "required": [],
+        "additionalProperties": False,
+    }
+
+
+def test_invoke_converts_values() -> None:
+    CALLS.clear()
+    record.invoke(b'{"name": "x", "count": 2.0, "place": {"city": "Lyon"}}')
+    assert [("x", 2, "a", Place("Lyon"))] == CALLS
+    assert type(CALLS[0][1]) is int
+
+
+def test_function_exceptions_propagate_unchanged() -> None:
+    @tool
+    def boom() -> None:
+        raise KeyError("inner")
+
+    with pytest.raises(KeyError, match="inner"):
+        boom.invoke("{}")
+
+
+# -- defaults and strict mode -------------------------------------------------------------
+
+
+def test_none_default() -> None:
+    @tool
+    def f(when: dt.date | None = None, n: int | None = 3) -> Any:
+        return when, n
+
+    props = f.parameters["properties"]
+    assert props["when"] == {"type": ["string", "null"], "format": "date", "default": None}
+    assert f.parameters["required"] == []
+    assert f.invoke({}) == (None, 3)
+    assert f.invoke({"when": None, "n": None}) == (None, None)
+    assert f.invoke({"when": "2024-02-29"}) == (dt.date(2024, 2, 29), 3)
+
+
+def test_strict_mode_schema_and_null_means_default() -> None:
+    @tool(strict=True)
+    def search(query: str, limit: int = 10, place: Place | None = None) -> Any:
+        """Search.
+
+        Args:
+            query: Text.
+            limit: Max results.
+            place: Where.
+        """
+        return query, limit, place
+
+    params = search.parameters
+    assert search.definition["function"]["strict"] is True
+    assert params["required"] == ["query", "limit", "place"]
+    assert params["additionalProperties"] is False
+    assert params["properties"]["limit"] == {
+        "type": ["integer", "null"],
+        "description": "Max results. (default: 10)",
+    }
+    place = params["properties"]["place"]["anyOf"][0]
+    assert place["required"] == ["city", "country"]
+    assert place["additionalProperties"] is False
+    assert place["properties"]["country"]["type"] == ["string", "null"]
+    _valid_schema(search)
+    got = search.invoke({"query": "q", "limit": None, "place": {"city": "Nice", "country": None}})
+    assert got == ("q", 10, Place("Nice", "FR"))
+    with pytest.raises(ToolArgumentError, match="missing required property 'limit'"):
+        search.invoke({"query": "q", "place": None})
+
+
+def test_strict_rejects_free_form_dicts_with_the_fix() -> None:
+    with pytest.raises(ToolDefinitionError, match="TypedDict or dataclass with fixed keys"):
+
+        @tool(strict=True)
+        def f(options: dict[str, int]) -> None: ...
+
+
+def test_non_strict_definition_has_no_strict_key() -> None:
+    assert "strict" not in get_weather.definition["function"]
+
+
+# -- context injection ----------------------------------------------------------------------
+
+
+def test_context_is_injected_and_hidden() -> None:
+    @tool
+    def whoami(ctx: RunContext, greeting: str = "hi") -> str:
+        return f"{greeting} {ctx.run_id}"
+
+    assert whoami.takes_context
+    assert list(whoami.parameters["properties"]) == ["greeting"]
+    ctx = RunContext(run_id="r1", agent=None)
+    assert whoami.invoke("{}", context=ctx) == "hi r1"
+    with pytest.raises(TypeError, match="context=ctx"):
+        whoami.invoke("{}")
+    with pytest.raises(ToolArgumentError, match="unexpected property 'ctx'"):
+        whoami.invoke({"ctx": "x"}, context=ctx)
+
+
+# -- hand-built tools ---------------------------------------------------------------------------
+
+
+def test_tool_with_hand_written_parameters() -> None:
+    t = Tool(
+        name="echo",
+        description="Echo.",
+        parameters={"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+        fn=lambda **kw: kw,
+    )
+    assert t.invoke('{"x": 1}') == {"x": 1}
+    with pytest.raises(ToolArgumentError, match=r"\$\.x"):
+        t.invoke('{"x": "a"}')
+    with pytest.raises(ToolDefinitionError, match="not a valid JSON Schema"):
+        Tool(name="bad", parameters={"type": "object", "required": 3}, fn=print)
+
+
+def test_replace_keeps_the_schema() -> None:
+    renamed = dataclasses.replace(get_weather, name="weather2")
+    assert renamed.invoke({"city": "x"})["city"] == "x"
+    with pytest.raises(ToolDefinitionError):
+        dataclasses.replace(get_weather, name="bad name")
+
+
+def test_annotated_description_wins_over_docstring() -> None:
+    @tool
+    def f(x: Annotated[int, "From Annotated."], y: int = 0) -> None:
+        """Do.
+
+        Args:
+            x: From the docstring.
+        """
+
+    assert f.parameters["properties"]["x"]["description"] == "From Annotated."
+    assert f.undocumented_parameters == ("y",)
+
+
+def test_results_are_json_for_the_model() -> None:
+    value = get_weather.invoke('{"city": "Oslo", "unit": "fahrenheit"}')
+    assert json.loads(get_weather.format_result(value)) == {
+        "city": "Oslo",
+        "days": 1,
+        "unit": "fahrenheit",
+    }
+
+
+def test_module_level_tools_have_valid_schemas() -> None:
+    check_module_tools(globals())

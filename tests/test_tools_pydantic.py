@@ -1,0 +1,97 @@
+"""pydantic models as parameter types (only when pydantic is installed) and light imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import jsonschema
+import pytest
+from tools_support import check_every_schema, check_module_tools  # noqa: F401
+
+from agentloop import ToolArgumentError, tool
+from agentloop.schema import type_adapter
+
+pydantic = pytest.importorskip("pydantic")
+
+
+class Address(pydantic.BaseModel):
+    street: str
+    zip_code: str = "00000"
+
+
+class Person(pydantic.BaseModel):
+    name: str
+    age: int = pydantic.Field(ge=0)
+    address: Address | None = None
+
+
+def test_pydantic_model_parameter() -> None:
+    @tool
+    def register(person: Person, note: str = "") -> Person:
+        """Register someone.
+
+        Args:
+            person: Who.
+            note: Why.
+        """
+        return person
+
+    schema = register.parameters
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "Address" in schema["$defs"]
+    got = register.invoke({"person": {"name": "Ann", "age": 3, "address": {"street": "Main"}}})
+    assert isinstance(got, Person)
+    assert got.address == Address(street="Main")
+    with pytest.raises(ToolArgumentError, match=r"\$\.person\.age"):
+        register.invoke({"person": {"name": "Ann", "age": -1}})
+
+
+def test_pydantic_model_strict() -> None:
+    adapter = type_adapter(Person, strict=True)
+    schema = adapter.json_schema
+    assert schema["required"] == ["name", "age", "address"]
+    assert schema["$defs"]["Address"]["additionalProperties"] is False
+    assert adapter.validate({"name": "A", "age": 1, "address": None}).address is None
+
+
+def _run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_import_agentloop_is_light() -> None:
+    out = _run(
+        """
+        import sys, agentloop
+        heavy = [m for m in ("jsonschema", "pydantic", "docstring_parser", "agentloop.tools")
+                 if m in sys.modules]
+        print(heavy)
+        """
+    )
+    assert out == "[]"
+
+
+def test_defining_a_tool_never_imports_pydantic() -> None:
+    out = _run(
+        """
+        import sys
+        from agentloop import tool
+
+        @tool
+        def f(x: int, y: list[str] | None = None) -> int:
+            return x
+
+        f.invoke('{"x": 1}')
+        f.format_result({"a": 1})
+        print("pydantic" in sys.modules)
+        """
+    )
+    assert out == "False"
+
+
+def test_module_level_tools_have_valid_schemas() -> None:
+    check_module_tools(globals())

@@ -1,0 +1,40 @@
+"""Shared by the tools-area tests: every schema agentloop compiles is checked against the
+Draft 2020-12 meta-schema (use the ``check_every_schema`` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+
+import agentloop._validate
+import agentloop.schema
+
+CHECKED: list[dict[str, Any]] = []
+
+
+@pytest.fixture(autouse=True)
+def check_every_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make every validator agentloop builds first check its schema with the meta-schema."""
+    original = agentloop._validate.compile_validator
+
+    def checked(schema: Any) -> Any:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        CHECKED.append(schema)
+        return original(schema)
+
+    monkeypatch.setattr(agentloop._validate, "compile_validator", checked)
+    monkeypatch.setattr(agentloop.schema, "compile_validator", checked)
+    yield
+
+
+def check_module_tools(namespace: dict[str, Any]) -> int:
+    """Meta-check the schemas of the Tools defined at import time in a test module."""
+    from agentloop import Tool
+
+    tools = [v for v in namespace.values() if isinstance(v, Tool)]
+    for t in tools:
+        jsonschema.Draft202012Validator.check_schema(t.parameters)
+    return len(tools)
