@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import docstring_parser
 
 from ._convert import ConversionError, Convert, Node, describe
+from ._jsonable import to_jsonable
 
 if TYPE_CHECKING:
-    from ._convert import SchemaBuilder
+    from ._hints import SchemaBuilder
 
 __all__ = ["enum_node", "scalar_node", "structured_kind", "structured_node"]
 
@@ -136,7 +137,9 @@ def _attribute_docs(cls: type) -> dict[str, str]:
 
 def structured_kind(cls: type) -> str | None:
     """Return ``typeddict``, ``namedtuple``, ``dataclass``, ``pydantic`` or None."""
-    if typing.is_typeddict(cls):
+    if typing.is_typeddict(cls) or (  # typing_extensions' TypedDict is another class on 3.11
+        issubclass(cls, dict) and hasattr(cls, "__required_keys__") and hasattr(cls, "__total__")
+    ):
         return "typeddict"
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
         return "namedtuple"
@@ -204,8 +207,6 @@ def _fields(cls: Any, kind: str, hints: dict[str, Any]) -> dict[str, tuple[bool,
 
 def with_default(schema: dict[str, Any], default: Any) -> dict[str, Any]:
     """Return ``schema`` with ``default`` recorded, when the default is JSON-expressible."""
-    from .tools import to_jsonable
-
     try:
         value = to_jsonable(default)
     except (TypeError, ValueError):

@@ -17,14 +17,20 @@ __all__ = ["plugin_report", "plugins_command", "serve_command", "tools_command"]
 
 
 def tools_command(args: argparse.Namespace) -> int:
-    """Print the agent's tool definitions as JSON; warn (stderr) about undocumented parameters."""
+    """Print the agent's tool definitions as JSON; warn (stderr) about undocumented parameters.
+
+    The definitions are the ones sent to the model: with ``--model`` (or an
+    agent whose model is a provider model) the provider's quirks are applied,
+    e.g. Gemini's sanitized schemas.
+    """
     agent = load_target(args.target)
     tools = _agent_tools(agent)
     definitions = [dict(t.definition) for t in tools]
-    if args.model:
-        from .providers import provider_tool_definitions
+    from .providers import ChatModel, provider_tool_definitions
 
-        definitions = provider_tool_definitions(args.model, definitions)
+    model = args.model or (agent.model.name if isinstance(agent.model, ChatModel) else None)
+    if model:
+        definitions = provider_tool_definitions(model, definitions)
     for tool in tools:
         for name in getattr(tool, "undocumented_parameters", ()) or ():
             sys.stderr.write(

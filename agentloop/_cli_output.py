@@ -105,11 +105,19 @@ class TraceWriter:
 
     Args:
         path: The trace file (created or truncated).
+
+    Raises:
+        ConfigurationError: The file cannot be opened for writing.
     """
 
     def __init__(self, path: str) -> None:
+        from .errors import ConfigurationError
+
         self.path = path
-        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        try:
+            self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the trace file {path}: {exc.strerror}") from exc
         self._lock = threading.Lock()
 
     def write(self, event_name: str, **fields: Any) -> None:
@@ -141,7 +149,7 @@ class Renderer:
         out: Where answer text goes (stdout).
         err: Where tool lines and notices go (stderr).
         status: The status line to clear before writing.
-        show_text: Print text deltas (False for ``--json`` and non-streamed runs).
+        show_text: Print text deltas (False for ``--json``).
         show_calls: Print one line per tool call (False for ``--json``).
         verbose: Add durations, result details, and per-step usage.
     """
@@ -158,7 +166,6 @@ class Renderer:
     ) -> None:
         self.out, self.err, self.status = out, err, status
         self.show_text, self.show_calls, self.verbose = show_text, show_calls, verbose
-        self.text_written = ""
         self._partial_line = False
         self._out_closed = False
         self.phase = "model_call"
@@ -168,30 +175,34 @@ class Renderer:
         kind = type(event).__name__
         if kind == "TextDelta":
             self.write_text(event.delta)
-            return
-        if kind == "ToolCallStarted":
+        elif kind == "ToolCallStarted":
             self.phase = "tool_call"
-            self.status.show(f"running {_tool_name(event)}")
+            self.show_status(f"running {_tool_name(event)}")
         elif kind == "ToolCallFinished":
-            self.status.clear()
             if self.show_calls:
                 self.note(self._call_line(event))
-            self.status.show("waiting for model")
             self.phase = "model_call"
+            self.show_status("waiting for model")
         elif kind == "StepFinished":
             self.phase = "model_call"
             if self.verbose and getattr(event, "kind", "") == "model":
                 self.note(_model_step_line(event.step))
-            self.status.show("waiting for model")
+            self.show_status("waiting for model")
         elif kind == "RunFinished":
             self.status.clear()
+
+    def show_status(self, text: str) -> None:
+        """Show the status line, unless it would overwrite a partial answer line on the terminal."""
+        if self._partial_line and _isatty(self.out):
+            self.status.clear()
+            return
+        self.status.show(text)
 
     def write_text(self, text: str) -> None:
         """Write answer text to stdout (a closed pipe silently ends stdout output)."""
         if not text or not self.show_text:
             return
         self.status.clear()
-        self.text_written += text
         self._partial_line = not text.endswith("\n")
         self._write(self.out, text)
 

@@ -79,11 +79,9 @@ def chat_command(args: argparse.Namespace) -> int:
                 renderer.finish_text()
                 renderer.note("[interrupted]")
                 continue
-            except AgentloopError as exc:
+            except AgentloopError as exc:  # the failed turn is dropped; the chat goes on
                 renderer.finish_text()
                 renderer.note(f"agentloop: error: {exc}")
-                if isinstance(exc, RunError) and exc.result is not None:
-                    history = [dict(m) for m in exc.result.messages] or history
                 continue
             renderer.finish_text()
             history = [dict(m) for m in result.messages]
@@ -115,9 +113,9 @@ class _Session:
         settings = load_settings(cli_args, os.environ, Path.cwd())
         agent = load_target(args.target)
         model, notice = choose_model(getattr(agent, "model", None), settings)
+        session = cls(args, settings, agent)
         if notice:
             sys.stderr.write(notice + "\n")
-        session = cls(args, settings, agent)
         session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
         return session
 
@@ -138,7 +136,7 @@ class _Session:
         """Run the agent once, rendering and tracing every event; return the RunResult."""
         if self.trace:
             self.trace.write("run_started", model=_model_name(self.agent), prompt=prompt)
-        self.status.show("waiting for model")
+        renderer.show_status("waiting for model")
         result = None
         try:
             for event in self._events(prompt, history):
@@ -161,7 +159,7 @@ class _Session:
         finally:
             self.status.clear()
         if result is None:
-            raise ConfigurationError("the run ended without a result")
+            raise RunError("the run ended without a result")
         return result
 
     def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
@@ -176,8 +174,8 @@ class _Session:
 class TerminalApprover:
     """Plugin: asks on the terminal whether a tool that requires approval may run.
 
-    Registered only when stdin is a terminal; otherwise nobody answers and the
-    call is denied (the built-in approval plugin's default).
+    When stdin is not a terminal it does not answer, so the call is denied
+    (the built-in approval plugin's default). Questions are asked one at a time.
     """
 
     def __init__(self, session: Any) -> None:
@@ -233,9 +231,11 @@ def choose_model(agent_model: Any, settings: Settings) -> tuple[Any, str | None]
 
 
 def _is_offline(model: Any) -> bool:
+    from .offline import OfflineModel
+
     if isinstance(model, str):
         return model.strip().lower() == "offline"
-    return type(model).__name__ == "OfflineModel"
+    return isinstance(model, OfflineModel)
 
 
 def _configure(agent: Any, model: Any, settings: Settings, plugins: list[Any]) -> Any:

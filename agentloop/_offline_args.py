@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._offline_schema import example, is_valid, merge_all, resolve, type_of, with_defs
 from ._offline_text import TextValues, matches, stem, strip_filler, words
 
-__all__ = ["Filled", "example", "fill", "is_valid"]
+__all__ = ["Filled", "fill"]
 
 # How a value was found: from a specific kind of value in the text, from the free
 # text, or from the schema alone.
@@ -31,17 +32,6 @@ _NAME_HINTS = (
 )  # fmt: skip
 _FORMAT_KINDS = {"date": "date", "date-time": "datetime", "email": "email", "uri": "url",
                  "url": "url", "uuid": "uuid"}  # fmt: skip
-_EXAMPLE_STRINGS = {
-    "date": "2000-01-01",
-    "date-time": "2000-01-01T00:00:00Z",
-    "time": "00:00:00",
-    "email": "user@example.com",
-    "uri": "https://example.com",
-    "url": "https://example.com",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-    "ipv4": "127.0.0.1",
-    "hostname": "example.com",
-}
 _NEGATIONS = ("no", "not", "without", "don't", "dont", "never", "disable", "exclude")
 
 
@@ -83,127 +73,17 @@ def fill(
     return Filled(value=value, from_text=found)
 
 
-def is_valid(schema: Mapping[str, Any], instance: Any) -> bool:
-    """Whether ``instance`` validates against ``schema`` (formats checked where possible)."""
-    from jsonschema import validators
-
-    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    try:
-        return bool(cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid(instance))
-    except Exception:  # an unusable schema: nothing can be checked against it
-        return False
-
-
 def _repair(schema: Mapping[str, Any], value: Any, fallback: Any) -> Any:
     """Keep each found property that is valid on its own; use the example for the rest."""
     if not (isinstance(value, dict) and isinstance(fallback, dict)):
         return fallback
-    props = _resolve(schema, schema).get("properties") or {}
+    props = resolve(schema, schema).get("properties") or {}
     result = dict(fallback)
     for key, item in value.items():
-        sub = _with_defs(props.get(key, {}), schema)
+        sub = with_defs(props.get(key, {}), schema)
         if is_valid(sub, item) or (key in result and not is_valid(sub, result[key])):
             result[key] = item
     return result
-
-
-def example(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
-    """Return a valid example of ``schema`` built from the schema alone (deterministic).
-
-    Uses ``const``, a valid ``default``, ``examples``, the first ``enum`` value, or
-    a minimal value of the type that honours the bounds and formats.
-    """
-    root = schema if root is None else root
-    schema = _resolve(schema, root)
-    for key in ("const", "default"):
-        if key in schema and (key == "const" or is_valid(schema, schema[key])):
-            return copy.deepcopy(schema[key])
-    if isinstance(schema.get("examples"), list) and schema["examples"]:
-        return copy.deepcopy(schema["examples"][0])
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return copy.deepcopy(schema["enum"][0])
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list) and schema[key]:
-            branches = [b for b in schema[key] if _type_of(_resolve(b, root)) != "null"]
-            return example((branches or schema[key])[0], root)
-    if isinstance(schema.get("allOf"), list):
-        return example(_merge_all(schema, root), root)
-    return _example_of_type(schema, _type_of(schema), root)
-
-
-def _example_of_type(schema: Mapping[str, Any], kind: str | None, root: Mapping[str, Any]) -> Any:
-    if kind == "object" or (kind is None and "properties" in schema):
-        props = schema.get("properties") or {}
-        return {n: example(props[n], root) for n in schema.get("required") or () if n in props}
-    if kind == "array":
-        prefix = [example(s, root) for s in schema.get("prefixItems") or ()]
-        items = schema.get("items")
-        while len(prefix) < int(schema.get("minItems") or 0) and isinstance(items, Mapping):
-            prefix.append(example(items, root))
-        return prefix
-    if kind == "string":
-        text = _EXAMPLE_STRINGS.get(str(schema.get("format")), "example")
-        text = text.ljust(int(schema.get("minLength") or 0), "x")
-        return text[: schema["maxLength"]] if "maxLength" in schema else text
-    if kind in ("integer", "number"):
-        return _clamp(0, schema, integer=kind == "integer")
-    if kind == "boolean":
-        return False
-    if kind == "null":
-        return None
-    return {}
-
-
-def _clamp(number: float, schema: Mapping[str, Any], *, integer: bool) -> float | int:
-    low = schema.get("minimum")
-    if "exclusiveMinimum" in schema and isinstance(schema["exclusiveMinimum"], (int, float)):
-        low = schema["exclusiveMinimum"] + (1 if integer else 0.5)
-    high = schema.get("maximum")
-    if "exclusiveMaximum" in schema and isinstance(schema["exclusiveMaximum"], (int, float)):
-        high = schema["exclusiveMaximum"] - (1 if integer else 0.5)
-    if low is not None and number < low:
-        number = low
-    if high is not None and number > high:
-        number = high
-    step = schema.get("multipleOf")
-    if isinstance(step, (int, float)) and step > 0 and number % step:
-        number = (number // step + 1) * step
-    return int(number) if integer else number
-
-
-def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow local ``$ref`` pointers (``#/$defs/X``); siblings of ``$ref`` are kept."""
-    seen = 0
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and seen < 32:
-        target: Any = root
-        for part in schema["$ref"].lstrip("#").split("/"):
-            if part:
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **target}
-        seen += 1
-    return schema if isinstance(schema, Mapping) else {}
-
-
-def _merge_all(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema.get("allOf") or ():
-        part = _resolve(part, root)
-        for key, value in part.items():
-            if key == "properties":
-                merged["properties"] = {**merged.get("properties", {}), **value}
-            elif key == "required":
-                merged["required"] = [*merged.get("required", []), *value]
-            else:
-                merged.setdefault(key, value)
-    return merged
-
-
-def _type_of(schema: Mapping[str, Any]) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        rest = [k for k in kind if k != "null"]
-        return rest[0] if rest else "null"
-    return kind if isinstance(kind, str) else None
 
 
 class _Filler:
@@ -218,7 +98,7 @@ class _Filler:
 
     def value(self, schema: Any, name: str, description: str) -> tuple[int, Any]:
         """Return (strength, value) for one schema position."""
-        schema = _resolve(schema, self.root)
+        schema = resolve(schema, self.root)
         description = str(schema.get("description") or description)
         if "const" in schema:
             return SCHEMA, copy.deepcopy(schema["const"])
@@ -228,8 +108,8 @@ class _Filler:
             if isinstance(schema.get(key), list) and schema[key]:
                 return self._union(schema, schema[key], name, description)
         if isinstance(schema.get("allOf"), list):
-            return self.value(_merge_all(schema, self.root), name, description)
-        kind = _type_of(schema)
+            return self.value(merge_all(schema, self.root), name, description)
+        kind = type_of(schema)
         if isinstance(schema.get("type"), list) and "null" in schema["type"] and kind != "null":
             strength, value = self._typed(schema, kind, name, description)
             return (strength, value) if strength == STRONG else (SCHEMA, None)
@@ -253,12 +133,12 @@ class _Filler:
     def _union(
         self, schema: Mapping[str, Any], branches: list[Any], name: str, description: str
     ) -> tuple[int, Any]:
-        nullable = any(_type_of(_resolve(b, self.root)) == "null" for b in branches)
+        nullable = any(type_of(resolve(b, self.root)) == "null" for b in branches)
         for branch in branches:
-            if _type_of(_resolve(branch, self.root)) == "null":
+            if type_of(resolve(branch, self.root)) == "null":
                 continue
             strength, value = self.value(branch, name, description)
-            if strength == STRONG and is_valid(_with_defs(branch, self.root), value):
+            if strength == STRONG and is_valid(with_defs(branch, self.root), value):
                 return strength, value
             if strength == WEAK and not nullable:
                 return strength, value
@@ -294,8 +174,8 @@ class _Filler:
         if schema.get("prefixItems"):
             pairs = [self.value(s, name, description) for s in schema["prefixItems"]]
             return max(p[0] for p in pairs), [p[1] for p in pairs]
-        items = _resolve(schema.get("items") or {}, self.root)
-        kind = _type_of(items)
+        items = resolve(schema.get("items") or {}, self.root)
+        kind = type_of(items)
         found: list[Any] = []
         if kind in ("integer", "number"):
             found = [n for n in self.values.all("number") if kind == "number" or _integral(n)]
@@ -343,6 +223,9 @@ class _Filler:
             candidates.append((STRONG, self.values.take("quoted")))
         if kind == "name":
             candidates.append((STRONG, self._name(name)))
+        if isinstance(schema.get("pattern"), str):  # a code or id: the first word that fits
+            tokens = re.findall(r"[\w@.+:/-]+", self.values.text)
+            candidates.append((STRONG, next((t for t in tokens if is_valid(schema, t)), None)))
         if not fmt and kind not in ("email", "url", "uuid", "date", "datetime"):
             candidates.append((WEAK, strip_filler(self.values.text, self.vocabulary)))
         for strength, value in candidates:
@@ -391,10 +274,3 @@ def _hinted(name: str, description: str, hints: tuple[str, ...]) -> bool:
 
 def _integral(number: object) -> bool:
     return isinstance(number, int) or (isinstance(number, float) and number.is_integer())
-
-
-def _with_defs(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A sub-schema that can still resolve the root's ``$defs`` when validated alone."""
-    schema = _resolve(schema, root)
-    defs = {k: root[k] for k in ("$defs", "definitions") if k in root}
-    return {**defs, **schema}

@@ -6,6 +6,7 @@ validated wire-format messages and tools.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,7 +89,8 @@ def decide(
     """
     text, results = _current_turn(messages)
     if tools and tool_choice != "none":
-        calls = _choose_calls(text, tools, tool_choice, {r.name for r in results})
+        done = [(r.name, r.arguments) for r in results]
+        calls = _choose_calls(text, tools, tool_choice, done)
         if calls:
             return Reply(content=None, calls=tuple(calls[:1] if not parallel_tool_calls else calls))
     answer = _answer(text, results, tools)
@@ -124,13 +126,22 @@ def _loads(arguments: Any) -> Mapping[str, Any]:
 
 
 def _choose_calls(
-    text: str, tools: list[Mapping[str, Any]], tool_choice: Any, called: set[str]
+    text: str,
+    tools: list[Mapping[str, Any]],
+    tool_choice: Any,
+    done: list[tuple[str, Mapping[str, Any]]],
 ) -> list[tuple[str, str]]:
+    """The calls to make now; a planned call whose result is already in this turn is skipped.
+
+    The plan depends only on the user's text, so each planned call is made at
+    most once per turn (no loops), and with ``parallel_tool_calls=False`` the
+    calls are made one per step.
+    """
     by_name = {str(t["name"]): t for t in tools}
     if isinstance(tool_choice, Mapping):
         name = str(tool_choice["function"]["name"])
         return [(name, _arguments(by_name[name], text))]
-    planned = [(n, a) for n, a in plan_calls(text, tools) if n not in called]
+    planned = [(n, a) for n, a in plan_calls(text, tools) if (n, json.loads(a)) not in done]
     if planned or tool_choice != "required":
         return planned
     best = max(tools, key=lambda t: score(t, text))  # first tool wins ties
@@ -179,12 +190,16 @@ def score(tool: Mapping[str, Any], text: str) -> float:
     message = _message_weights(text)
     total = 0.0
     for word, weight in _tool_weights(tool).items():
-        best = max((w for m, w in message.items() if matches(word, m)), default=0.0)
+        best = message.get(word) or max(
+            (w for m, w in message.items() if matches(word, m)), default=0.0
+        )
         total += weight * best
     return total
 
 
+@functools.lru_cache(maxsize=256)
 def _message_weights(text: str) -> dict[str, float]:
+    """Message words with their weights (cached: every tool is scored against each part)."""
     weights = dict.fromkeys(words(text), 1.0)
     for group in _SYNONYMS:
         if any(matches(w, g) for w in list(weights) for g in group):

@@ -7,6 +7,7 @@ request (and the local server can answer 400 with the same body shape).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from .errors import BadRequestError
 
 __all__ = ["Request", "bad_request", "validate"]
 
+_CHECKED: set[str] = set()
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _KNOWN = frozenset(
@@ -179,11 +181,17 @@ def _check_schema(schema: Any, param: str) -> None:
 
     if not isinstance(schema, Mapping):
         bad_request(f"Invalid schema for '{param}': expected an object.", param=param)
+    key = json.dumps(schema, sort_keys=True, default=repr)
+    if key in _CHECKED:
+        return
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
         cls.check_schema(schema)
     except exceptions.SchemaError as exc:
         bad_request(f"Invalid schema for '{param}': {exc.message}", param=param)
+    if len(_CHECKED) >= 512:  # the same few tools come back on every step of a run
+        _CHECKED.clear()
+    _CHECKED.add(key)
 
 
 def _check_tool_choice(choice: Any, tools: list[Mapping[str, Any]]) -> Any:

@@ -73,7 +73,9 @@ class OutputSpec:
     def add_instructions(self, messages: list[dict[str, Any]]) -> None:
         """Add the schema instructions to a request's messages (not to the transcript)."""
         if self.instructions is not None:
-            messages.append({"role": "system", "content": self.instructions})
+            # after the leading system messages: some endpoints accept system text only there
+            at = next((i for i, m in enumerate(messages) if m.get("role") != "system"), 0)
+            messages.insert(at, {"role": "system", "content": self.instructions})
 
     def parse(self, text: str) -> Any:
         """Decode and validate the final answer.

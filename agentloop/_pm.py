@@ -93,16 +93,19 @@ def make_plugin_manager(
 def collect_tools(agent: Agent) -> dict[str, Tool]:
     """Ask every plugin's ``agentloop_tools`` for its tools; names must be unique.
 
+    Each implementation is called directly, in pluggy's call order, so that
+    every tool's owner is known (hook wrappers of this hook do not apply).
+
     Raises:
         PluginError: Two tools share a name (the message names both owners),
             or a plugin's hook raised.
     """
-    from .tools import Tool
-
     tools: dict[str, Tool] = {}
     owners: dict[str, str] = {}
     pm = agent.plugin_manager
     for impl in reversed(pm.hook.agentloop_tools.get_hookimpls()):
+        if impl.wrapper or impl.hookwrapper:
+            continue
         owner = pm.get_name(impl.plugin) or impl.plugin_name
         kwargs = {"agent": agent}
         try:
@@ -110,6 +113,8 @@ def collect_tools(agent: Agent) -> dict[str, Tool]:
         except Exception as exc:
             raise PluginError(f"plugin {owner!r} failed in agentloop_tools: {exc}") from exc
         for tool in offered or ():
+            from .tools import Tool  # here: an agent without tools never loads jsonschema
+
             if not isinstance(tool, Tool):
                 raise PluginError(
                     f"plugin {owner!r} offered {tool!r} from agentloop_tools; expected Tool objects"

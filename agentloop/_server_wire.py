@@ -1,4 +1,4 @@
-"""Wire bodies for the local server: responses, stream chunks and OpenAI error objects.
+"""Wire bodies for the local server: requests, responses, stream chunks, OpenAI errors.
 
 Kept apart from the HTTP handling in :mod:`agentloop.server` so the conversion
 from a model's :class:`~agentloop.messages.ChatResponse` and stream events back
@@ -7,13 +7,26 @@ to chat-completions JSON can be read (and tested) on its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .errors import APIConnectionError, APIStatusError, APITimeoutError, StreamError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BadRequestError,
+    StreamError,
+)
 from .messages import ChatResponse, ChatStreamLike, RefusalDelta, TextDelta, ToolCallDelta
 
-__all__ = ["error_body", "error_for_exception", "response_body", "stream_chunks"]
+__all__ = [
+    "error_body",
+    "error_for_exception",
+    "parse_request",
+    "response_body",
+    "stream_chunks",
+]
 
 _TYPES = {
     400: "invalid_request_error",
@@ -219,3 +232,40 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def parse_request(raw: bytes) -> dict[str, Any]:
+    """Decode and check the envelope of a chat request (the model checks the rest).
+
+    Raises:
+        BadRequestError: Not a JSON object, no ``model``/``messages``, or a bad ``stream``.
+    """
+    try:
+        request = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _bad(
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
+        ) from exc
+    if not isinstance(request, dict):
+        raise _bad("The request body must be a JSON object.")
+    if not isinstance(request.get("model"), str) or not request["model"]:
+        raise _bad("you must provide a model parameter", param="model")
+    if "messages" not in request:
+        raise _bad("Missing required parameter: 'messages'.", param="messages")
+    stream = request.get("stream", False)
+    if stream is None:
+        request["stream"] = stream = False
+    if not isinstance(stream, bool):
+        raise _bad("Invalid type for 'stream': expected a boolean.", param="stream")
+    if request.get("stream_options") is not None and not stream:
+        raise _bad(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+        )
+    return request
+
+
+def _bad(message: str, *, param: str | None = None) -> BadRequestError:
+    body = error_body(message=message, type="invalid_request_error", param=param)
+    return BadRequestError(message, status_code=400, body=body)

@@ -13,20 +13,20 @@ ignored unless the event is ``error``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import sseclient
 import urllib3.exceptions
 
+from ._timeouts import Deadline
 from .errors import APIConnectionError, APITimeoutError, StreamError
 from .streaming import DONE
 
-__all__ = ["Deadline", "drain", "iter_chunks", "read_all", "read_body"]
+__all__ = ["drain", "iter_chunks", "read_all", "read_body"]
 
 _READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
@@ -42,42 +42,24 @@ class _QuietLogger:
 _QUIET = _QuietLogger()
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """The monotonic time by which a call must be over (None: no deadline)."""
-
-    at: float | None
-    total: float | None
-
-    @classmethod
-    def start(cls, total: float | None, now: float | None = None) -> Deadline:
-        """Return a deadline ``total`` seconds from now."""
-        if total is None:
-            return cls(None, None)
-        return cls((time.monotonic() if now is None else now) + total, total)
-
-    def remaining(self) -> float | None:
-        """Seconds left (may be negative), or None without a deadline."""
-        return None if self.at is None else self.at - time.monotonic()
-
-    def bound(self, seconds: float | None) -> float | None:
-        """Return ``seconds`` shortened to what is left; raise when nothing is left."""
-        left = self.remaining()
-        if left is None:
-            return seconds
-        if left <= 0:
-            raise self.expired()
-        return left if seconds is None else min(seconds, left)
-
-    def expired(self) -> APITimeoutError:
-        """The error for a call that ran past its deadline."""
-        return APITimeoutError(f"the request did not finish within its {self.total:g} s deadline")
-
-
 def _socket_of(raw: Any) -> socket.socket | None:
     conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
     sock = getattr(conn, "sock", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+def _reader(raw: Any) -> tuple[Any, bool]:
+    """Return a ``read1`` for ``raw`` and whether it bypasses urllib3's wrapper.
+
+    With no content encoding, ``http.client``'s own ``read1`` (which decodes
+    the chunked framing) is used directly: urllib3's per-call bookkeeping
+    costs more than the SSE parsing of a small event.
+    """
+    fp = getattr(raw, "_fp", None)
+    encoding = str(raw.headers.get("content-encoding", "")).strip().lower()
+    if encoding in ("", "identity") and isinstance(fp, http.client.HTTPResponse):
+        return fp.read1, True
+    return (lambda n: raw.read1(n, decode_content=True)), False
 
 
 def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Iterator[bytes]:
@@ -93,13 +75,15 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         APIConnectionError: The connection broke.
     """
     sock = _socket_of(raw)
+    read1, direct = _reader(raw)
     first = True
+    head = b""
     while True:
         limit = deadline.bound(read_timeout)
         if sock is not None and limit != read_timeout:
             sock.settimeout(limit)
         try:
-            data = raw.read1(_READ_SIZE)
+            data = read1(_READ_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
             left = deadline.remaining()
             if left is not None and left <= 0.01:
@@ -107,17 +91,38 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
             raise APITimeoutError(
                 f"no data from the server for {read_timeout:g} s (read timeout)"
             ) from exc
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
+                ValueError) as exc:
             raise APIConnectionError(
                 f"the connection broke while reading the response: {type(exc).__name__}"
             ) from exc
         if not data:
+            if direct:
+                _release(raw)
+            if head:
+                yield head
             return
         if first:
+            # A UTF-8 BOM would hide the first field name; it may arrive split.
+            head += data
+            if len(head) < len(_BOM) and _BOM.startswith(head):
+                continue
             first = False
-            if data.startswith(_BOM):
-                data = data[len(_BOM):]
+            data = head[len(_BOM):] if head.startswith(_BOM) else head
+            head = b""
+            if not data:
+                continue
         yield data
+
+
+def _release(raw: Any) -> None:
+    """Hand a fully read connection back to the pool (what urllib3 does after its reads)."""
+    fp = getattr(raw, "_fp", None)
+    if fp is None or fp.isclosed():
+        try:
+            raw.release_conn()
+        except Exception:  # noqa: BLE001 - best effort; close() still cleans up
+            pass
 
 
 def read_all(raw: Any, deadline: Deadline, read_timeout: float | None, limit: int) -> bytes:
@@ -146,7 +151,7 @@ def drain(raw: Any, seconds: float = 0.25, limit: int = 65536) -> None:
     size = 0
     try:
         while size < limit:
-            data = raw.read1(_READ_SIZE)
+            data = raw.read1(_READ_SIZE, decode_content=True)
             if not data:
                 return
             size += len(data)

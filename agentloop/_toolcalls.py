@@ -12,14 +12,23 @@ the retry budget and ``KeyboardInterrupt`` end the run.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import AbortRun, RunAborted, ToolArgumentError, ToolError, ToolRetriesExceeded
+from .errors import (
+    AbortRun,
+    LoopDetected,
+    RunAborted,
+    ToolArgumentError,
+    ToolError,
+    ToolRetriesExceeded,
+)
 from .events import StepFinished, ToolCallFinished, ToolCallStarted
 from .messages import ToolCall, ToolResult
 from .result import Step
@@ -29,7 +38,7 @@ if TYPE_CHECKING:
     from .loop import RunState
     from .tools import Tool
 
-__all__ = ["dispatch_tool_calls", "error_result", "truncate"]
+__all__ = ["ToolThreads", "check_repeats", "dispatch_tool_calls", "error_result", "truncate"]
 
 _COUNTED_FAILURES = ("error", "timeout")
 
@@ -79,6 +88,23 @@ def dispatch_tool_calls(
     _raise_if_run_must_end(run, pending)
 
 
+def check_repeats(run: RunState, calls: Sequence[ToolCall]) -> None:
+    """Raise :class:`LoopDetected` when a call repeats with the same arguments too often.
+
+    Counts every call of the run by name and canonical arguments (key order
+    ignored); the ``max_repeated_calls + 1``-th identical call ends the run.
+    """
+    limit = run.agent.max_repeated_calls
+    for call in calls:
+        key = (call.name, _canonical(call.arguments))
+        run.seen_calls[key] += 1
+        if limit is not None and run.seen_calls[key] > limit:
+            raise LoopDetected(
+                f"the model called {call.name!r} with the same arguments {run.seen_calls[key]} "
+                f"times (max_repeated_calls={limit}): {_short(call.arguments, 200)}"
+            )
+
+
 def _prepare(run: RunState, call: ToolCall) -> _Pending:
     """Resolve the tool, validate the arguments and ask ``agentloop_before_tool_call``."""
     tool = run.tools.get(call.name)
@@ -90,7 +116,7 @@ def _prepare(run: RunState, call: ToolCall) -> _Pending:
         )
         return item
     try:
-        run.validate_arguments(tool, call)
+        _validate_arguments(tool, call)
         item.result = run.hook.agentloop_before_tool_call(context=run.context, call=call, tool=tool)
     except AbortRun as exc:
         item.abort, item.result = exc, error_result(call, f"aborted: {exc}")
@@ -111,11 +137,30 @@ def _start(run: RunState, pending: list[_Pending], first: int) -> None:
             if _is_sequential(item):
                 break
             group.append(item)
-    if len(group) == 1 and run.timeout_for(group[0].tool) is None:
+    if len(group) == 1 and _timeout_for(run, group[0].tool) is None:
         return  # run inline by _finish: no thread needed
     for item in group:
         item.started, item.started_at = time.perf_counter(), time.time()
         item.future = run.executor().submit(_call_tool, run, item.call, item.tool)
+
+
+def _validate_arguments(tool: Tool, call: ToolCall) -> None:
+    """Check the call's arguments against the tool's schema (ToolArgumentError if not)."""
+    schema = tool.function_schema
+    if schema is not None:
+        schema.validate(call.arguments, owner=f"tool {call.name!r}")
+
+
+def _timeout_for(run: RunState, tool: Tool | None) -> float | None:
+    """The tool's timeout in seconds, or the agent's ``tool_timeout``."""
+    timeout = getattr(tool, "timeout", None)
+    return timeout if timeout is not None else run.agent.tool_timeout
+
+
+def _retries_for(run: RunState, tool: Tool | None) -> int:
+    """The tool's retry budget, or the agent's ``max_tool_retries``."""
+    retries = getattr(tool, "max_retries", None)
+    return retries if retries is not None else run.agent.max_tool_retries
 
 
 def _is_sequential(item: _Pending) -> bool:
@@ -163,7 +208,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
     try:
         if item.future is None:
             return _call_tool(run, item.call, item.tool)
-        timeout = run.timeout_for(item.tool)
+        timeout = _timeout_for(run, item.tool)
         remaining = None if timeout is None else timeout - (time.perf_counter() - item.started)
         try:
             return item.future.result(timeout=None if remaining is None else max(remaining, 0))
@@ -195,7 +240,9 @@ def _call_tool(run: RunState, call: ToolCall, tool: Tool | None) -> ToolResult:
 
 def _with_identity(result: ToolResult, call: ToolCall, cap: int | None) -> ToolResult:
     """Pin the result to its call (id and name) and cap its size."""
-    content = truncate(result.content if isinstance(result.content, str) else str(result.content), cap)
+    content = truncate(
+        result.content if isinstance(result.content, str) else str(result.content), cap
+    )
     if (result.call_id, result.name, result.content) == (call.id, call.name, content):
         return result
     return ToolResult(
@@ -218,10 +265,12 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
     """After the whole turn is answered: end the run on an abort or an exhausted retry budget."""
     for item in pending:
         if item.abort is not None:
-            raise RunAborted(f"run aborted by tool {item.call.name!r}: {item.abort}") from item.abort
+            raise RunAborted(
+                f"run aborted by tool {item.call.name!r}: {item.abort}"
+            ) from item.abort
     for item in pending:
         key = item.tool.name if item.tool is not None else "<unknown tool>"
-        budget = run.retries_for(item.tool)
+        budget = _retries_for(run, item.tool)
         if run.failures[key] > budget:
             what = "calls to unknown tools" if item.tool is None else f"tool {key!r}"
             raise ToolRetriesExceeded(
@@ -230,9 +279,55 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
             )
 
 
+class ToolThreads:
+    """Runs tool calls on daemon threads, at most ``size`` at a time.
+
+    Unlike ``ThreadPoolExecutor`` workers, daemon threads do not hold the
+    process open at exit, so a tool that never returns (its timeout already
+    reported to the model) cannot hang the program.
+
+    Args:
+        size: The most calls running at once.
+        name: Thread name prefix.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._name = name
+        self._futures: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start ``fn(*args)`` as soon as a slot is free; return its future."""
+        future: Future[Any] = Future()
+        self._futures.append(future)
+        threading.Thread(
+            target=self._run, args=(future, fn, args), name=self._name, daemon=True
+        ).start()
+        return future
+
+    def _run(self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        with self._slots:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the waiting loop thread, which re-raises
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self) -> None:
+        """Cancel calls still waiting for a slot; running ones finish unobserved."""
+        for future in self._futures:
+            future.cancel()
+        self._futures.clear()
+
+
 def error_result(call: ToolCall, content: str, status: Any = "error") -> ToolResult:
     """Return an error result for ``call`` (``content`` is what the model reads)."""
-    return ToolResult(call_id=call.id, name=call.name, content=content, is_error=True, status=status)
+    return ToolResult(
+        call_id=call.id, name=call.name, content=content, is_error=True, status=status
+    )
 
 
 def cancelled(call: ToolCall, reason: str) -> ToolResult:
@@ -269,5 +364,12 @@ def truncate(text: str, cap: int | None) -> str:
     return f"{text[:head]}\n[truncated {cut} chars]\n{text[len(text) - tail :] if tail else ''}"
 
 
-def _short(name: str, limit: int = 256) -> str:
-    return name if len(name) <= limit else name[:limit] + "..."
+def _short(text: str, limit: int = 256) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
+    except (ValueError, TypeError):
+        return arguments

@@ -19,7 +19,16 @@ from jsonschema.exceptions import ValidationError
 
 from .errors import ToolArgumentError
 
-__all__ = ["check_schema", "compile_validator", "decode_json", "format_path", "raise_invalid"]
+__all__ = [
+    "check_schema",
+    "compile_validator",
+    "decode_json",
+    "describe_error",
+    "format_path",
+    "json_type",
+    "raise_errors",
+    "raise_invalid",
+]
 
 FORMATS = jsonschema.FormatChecker(formats=())
 _FORMAT_HELP = {
@@ -138,8 +147,8 @@ def describe_error(error: ValidationError) -> str:
     path = format_path(error.absolute_path)
     kind, inst, arg = error.validator, error.instance, error.validator_value
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return f"{path}: missing required property {missing!r}"
+        missing = error.message.removesuffix(" is a required property")  # the name's repr
+        return f"{path}: missing required property {missing}"
     if kind == "additionalProperties" and isinstance(inst, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(k for k in inst if k not in allowed)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._output import OutputSpec
 from ._pm import make_plugin_manager
 from .context import RunContext
 from .errors import ConfigurationError, RunError
 from .events import RunFinished
 from .loop import run_events
-from .messages import Message
+from .messages import Message, ModelProfile
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
 from .result import RunResult, Step
@@ -64,7 +65,10 @@ class Agent:
             :class:`~agentloop.ToolRetriesExceeded`; a tool's ``max_retries`` wins.
         max_repeated_calls: How often one tool call with the same arguments may
             run per run before :class:`~agentloop.LoopDetected`; None disables the guard.
-        tool_timeout: Default per-call timeout in seconds (a tool's ``timeout`` wins).
+        tool_timeout: Default per-call timeout in seconds (a tool's ``timeout`` wins),
+            counted from when the call is handed to a thread. A timed-out call is
+            answered ``error: tool 'x' timed out after N s`` (status ``timeout``);
+            its thread is abandoned and its late result dropped.
         max_result_chars: Cap on each tool result sent to the model (head and tail
             kept around a ``[truncated N chars]`` marker); None for no cap.
         max_parallel_tools: Threads per run for concurrent tool calls.
@@ -110,13 +114,17 @@ class Agent:
         if max_steps < 1:
             raise ConfigurationError(f"max_steps must be at least 1, got {max_steps}")
         if max_parallel_tools < 1:
-            raise ConfigurationError(f"max_parallel_tools must be at least 1, got {max_parallel_tools}")
+            raise ConfigurationError(
+                f"max_parallel_tools must be at least 1, got {max_parallel_tools}"
+            )
         self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
         self.instructions = instructions
         self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
         self.tool_choice = _tool_choice(tool_choice)
         self.max_steps = max_steps
         self.output_type = output_type
+        profile = getattr(self.model, "profile", None) or ModelProfile()
+        self._output_spec = OutputSpec.for_type(output_type, profile)
         self.model_settings: Mapping[str, Any] = dict(model_settings or {})
         self.name = name
         self.stream_mode = stream
@@ -137,7 +145,10 @@ class Agent:
         self.hook = self.plugin_manager.hook
 
     def run(
-        self, prompt: Prompt, *, history: Iterable[Mapping[str, Any] | Message] | None = None,
+        self,
+        prompt: Prompt,
+        *,
+        history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
     ) -> RunResult:
         """Run until the model answers and return the :class:`RunResult`.
@@ -160,7 +171,10 @@ class Agent:
         return final
 
     def stream(
-        self, prompt: Prompt, *, history: Iterable[Mapping[str, Any] | Message] | None = None,
+        self,
+        prompt: Prompt,
+        *,
+        history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
     ) -> Iterator[RunEvent]:
         """Run and yield events as they happen; the last one is ``RunFinished(.result)``.

@@ -35,6 +35,14 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+_MODEL_CHOICE = (
+    "Model: --model always wins. An agent whose model is unset or 'offline' follows "
+    "AGENTLOOP_MODEL or the config file; an agent naming another model keeps it. With no model "
+    "anywhere the offline model is used (one notice on stderr). Tools that require approval are "
+    "asked about on the terminal, and denied when stdin is not a terminal. Exit codes: 0 ok, "
+    "1 run failed, 2 usage/configuration error, 130 interrupted."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``agentloop`` command."""
@@ -63,13 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", parents=[common, model, looping], help="run an agent once")
+    run = sub.add_parser(
+        "run",
+        parents=[common, model, looping],
+        help="run an agent once",
+        description="Run an agent once. The answer streams to stdout; each tool call is one "
+        "line on stderr.",
+        epilog=_MODEL_CHOICE,
+    )
     run.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
     run.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt (default: stdin)")
     run.add_argument("--json", action="store_true", help="print the RunResult as JSON")
     run.set_defaults(handler="run")
 
-    chat = sub.add_parser("chat", parents=[common, model, looping], help="talk with an agent")
+    chat = sub.add_parser(
+        "chat",
+        parents=[common, model, looping],
+        help="talk with an agent",
+        description="A conversation with history. Ctrl-C stops a reply; Ctrl-D or /exit quits.",
+        epilog=_MODEL_CHOICE,
+    )
     chat.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
     chat.set_defaults(handler="chat")
 

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -29,9 +28,11 @@ from ._apierrors import (
     redact_value,
     status_from_error,
 )
+from ._assembly import completion_as_chunk
 from ._params import build_body, encode_body
 from ._retry import Clock, RetryPolicy
-from ._sse import Deadline, drain, iter_chunks, read_all, read_body
+from ._sse import drain, iter_chunks, read_all, read_body
+from ._timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
 from .errors import (
     APIConnectionError,
     APIError,
@@ -52,39 +53,6 @@ T = TypeVar("T")
 _BODY_LIMIT = 64 * 1024 * 1024
 _ERROR_BODY_LIMIT = 256 * 1024
 _SECRET_HEADER_HINTS = ("auth", "key", "token", "secret", "cookie")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Timeout:
-    """Time limits of one call, in seconds (None: no limit).
-
-    Attributes:
-        connect: To open the TCP/TLS connection.
-        read: The longest silence between bytes from the server.
-        total: The whole call: every attempt, retry wait and streamed byte.
-    """
-
-    connect: float | None = 5.0
-    read: float | None = 300.0
-    total: float | None = 600.0
-
-
-DEFAULT_TIMEOUT = Timeout()
-
-
-def _as_timeout(value: Any) -> Timeout:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, Timeout):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return Timeout(connect=min(5.0, float(value)), read=float(value), total=float(value))
-    if isinstance(value, tuple) and len(value) == 2:
-        return Timeout(connect=value[0], read=value[1])
-    raise ConfigurationError(
-        f"timeout={value!r}: expected seconds (the overall limit), a (connect, read) tuple "
-        "or agentloop.client.Timeout(connect=, read=, total=)"
-    )
 
 
 class _Failure(Exception):
@@ -135,9 +103,10 @@ class ChatClient:
     ) -> None:
         self.base_url = _check_base_url(base_url or os.environ.get("AGENTLOOP_BASE_URL"))
         self._url = self.base_url + "/chat/completions"
-        key = api_key if api_key is not None else os.environ.get("AGENTLOOP_API_KEY")
-        self._api_key = key or None
-        self.timeout = _as_timeout(timeout)
+        self._api_key = _check_key(
+            api_key if api_key is not None else os.environ.get("AGENTLOOP_API_KEY")
+        )
+        self.timeout = as_timeout(timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries={max_retries!r}: expected an integer >= 0")
         self.max_retries = max_retries
@@ -258,6 +227,9 @@ class ChatClient:
                 else APITimeoutError(f"timed out talking to {self.base_url}: {type(exc).__name__}")
             )
             raise _Failure(self._chain(error, exc), retryable=True) from exc
+        except requests.exceptions.SSLError as exc:
+            error = APIConnectionError(f"TLS failed with {self.base_url}: {self._clean(exc)}")
+            raise _Failure(self._chain(error, exc), retryable=False) from exc
         except requests.exceptions.ConnectionError as exc:
             error = APIConnectionError(f"could not reach {self.base_url}: {self._clean(exc)}")
             raise _Failure(self._chain(error, exc), retryable=True) from exc
@@ -337,32 +309,35 @@ class ChatClient:
         def open_once() -> requests.Response:
             return self._send(payload, streaming=True, deadline=deadline)
 
-        resp = self._retrying(open_once, deadline, tries)
+        # current[0] is the live response (a retry replaces it); closing the
+        # stream closes it even when iteration never started.
+        current = [self._retrying(open_once, deadline, tries)]
         holder: list[ChatStream] = []
-        stream = ChatStream(self._stream_chunks(resp, open_once, deadline, tries, holder))
+        chunks = self._stream_chunks(current, open_once, deadline, tries, holder)
+        stream = ChatStream(chunks, on_close=lambda: current[0].close())
         holder.append(stream)
         return stream
 
     def _stream_chunks(
-        self, resp: requests.Response, open_once: Callable[[], requests.Response],
+        self, current: list[requests.Response], open_once: Callable[[], requests.Response],
         deadline: Deadline, tries: list[int], holder: list[ChatStream],
     ) -> Iterator[Any]:
         try:
             while True:
                 try:
-                    yield from self._relay(resp, deadline, holder)
+                    yield from self._relay(current[0], deadline, holder)
                     return
                 except _Failure as failure:
-                    resp.close()
+                    current[0].close()
                     delay = self._retry_delay(failure, deadline, tries[0])
                     if delay is None:
                         raise failure.error from failure.error.__cause__
                     log.info("retrying the stream in %.2f s: %s", delay, failure.error)
                     self._policy.clock.sleep(delay)
                     tries[0] += 1
-                    resp = self._retrying(open_once, deadline, tries)
+                    current[0] = self._retrying(open_once, deadline, tries)
         finally:
-            resp.close()
+            current[0].close()
 
     def _relay(
         self, resp: requests.Response, deadline: Deadline, holder: list[ChatStream]
@@ -375,7 +350,7 @@ class ChatClient:
         ctype = resp.headers.get("content-type", "")
         if "json" in ctype:
             body = self._parse_body(self._read_or_fail(resp, deadline, _BODY_LIMIT), resp)
-            yield _as_chunk(body.raw)
+            yield completion_as_chunk(body.raw)
             yield DONE
             return
         try:
@@ -452,6 +427,13 @@ def _check_base_url(url: str | None) -> str:
     return url.rstrip("/")
 
 
+def _check_key(key: str | None) -> str | None:
+    key = (key or "").strip()
+    if any(c.isspace() or ord(c) < 32 for c in key):
+        raise ConfigurationError("the API key contains whitespace or control characters")
+    return key or None
+
+
 def _secret_values(headers: Mapping[str, str]) -> list[str]:
     return [
         str(value) for name, value in headers.items()
@@ -461,18 +443,3 @@ def _secret_values(headers: Mapping[str, str]) -> list[str]:
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-request-id") or headers.get("request-id") or None
-
-
-def _as_chunk(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole ``chat.completion`` body as one chunk (for servers that ignore ``stream``)."""
-    choices = []
-    for pos, choice in enumerate(body.get("choices") or ()):
-        message = dict(choice.get("message") or {})
-        calls = message.get("tool_calls")
-        if isinstance(calls, list):
-            message["tool_calls"] = [
-                {**c, "index": i} for i, c in enumerate(calls) if isinstance(c, Mapping)
-            ]
-        choices.append({"index": choice.get("index", pos), "delta": message,
-                        "finish_reason": choice.get("finish_reason")})
-    return {**body, "choices": choices}

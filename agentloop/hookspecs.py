@@ -19,7 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .context import RunContext
-    from .messages import ChatResponse, StreamEvent, ToolCall, ToolResult
+    from .messages import ChatResponse, ToolCall, ToolResult
     from .tools import Tool
 
 __all__ = ["hookimpl", "hookspec"]
@@ -44,6 +44,8 @@ def agentloop_tools(agent: Any) -> list[Tool] | None:
     concatenated with the agent's own ``tools=[...]`` (which reach the model
     through this same hook, from an internal plugin). Two tools with the same
     name are a :class:`~agentloop.PluginError` at run start naming both owners.
+    To know each tool's owner, the loop calls every implementation itself,
+    so ``wrapper=True`` implementations of this hook are not applied.
 
     Args:
         agent: The :class:`~agentloop.Agent` being run (read it, do not change it).

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import _output
 from ._pm import collect_tools
-from ._toolcalls import cancelled, dispatch_tool_calls
+from ._toolcalls import ToolThreads, cancelled, check_repeats, dispatch_tool_calls
 from .context import RunContext
 from .errors import (
     AgentloopWarning,
@@ -31,11 +28,12 @@ from .errors import (
     OutputValidationError,
     RunAborted,
     RunError,
+    StreamError,
     TokenBudgetExceeded,
     ToolRetriesExceeded,
 )
 from .events import RunFinished, StepFinished
-from .messages import ChatResponse, ModelProfile, TextDelta, ToolCall, Usage
+from .messages import ChatResponse, TextDelta, ToolCall, Usage
 from .result import RunResult, Step
 
 if TYPE_CHECKING:
@@ -69,7 +67,8 @@ def run_events(
     2. until the model answers without tool calls:
        a. check the limits (``max_steps``, the token budget);
        b. build the request and let ``agentloop_model_request`` change it;
-       c. call the model (streamed or not), yielding its text, and record the step;
+       c. call the model (streamed or not), yielding its text, and record the step
+          (a stream that breaks before any text was yielded is re-issued once);
        d. ``agentloop_model_response``; append the assistant message to the transcript;
        e. no tool calls: validate the answer (``output_type``) and stop, or send the
           validation error back; cut by ``length``: answer its calls without running them;
@@ -95,7 +94,7 @@ def run_events(
             if response.finish_reason == "length":
                 yield from dispatch_tool_calls(run, response.tool_calls, cancel_reason=_CUT)
                 continue
-            run.check_repeats(response.tool_calls)
+            check_repeats(run, response.tool_calls)
             yield from dispatch_tool_calls(run, response.tool_calls)
             run.after_tool_turn()
     except BaseException as exc:
@@ -128,8 +127,7 @@ class RunState:
         self.tools = tools
         self.tool_defs = [t.definition for t in tools.values()]
         self.stream = stream
-        self.profile: ModelProfile = getattr(agent.model, "profile", None) or ModelProfile()
-        self.output_spec = _output.OutputSpec.for_type(agent.output_type, self.profile)
+        self.output_spec = agent._output_spec
         self.tool_choice: Any = agent.tool_choice
         self.max_result_chars = agent.max_result_chars
         self.steps: list[Step] = []
@@ -139,7 +137,7 @@ class RunState:
         self.output_failures = 0
         self.output: Any = None
         self.stop_reason = "stop"
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ToolThreads | None = None
 
     # -- 1. start ------------------------------------------------------------------------
 
@@ -198,14 +196,7 @@ class RunState:
         model = self.agent.model
         started, started_at = time.perf_counter(), time.time()
         if self.stream:
-            chat_stream = model.stream(messages=messages, **request)
-            try:
-                for event in chat_stream:
-                    if isinstance(event, TextDelta):
-                        yield self.emit(event)
-                response = chat_stream.response
-            finally:
-                chat_stream.close()
+            response = yield from self._stream_response(messages, request)
         else:
             response = model.create(messages=messages, **request)
             if response.message.text:
@@ -226,6 +217,32 @@ class RunState:
         self.steps.append(step)
         yield self.emit(StepFinished(step=step, kind="model"))
         return response
+
+    def _stream_response(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> Generator[RunEvent, None, ChatResponse]:
+        """Stream one model call, yielding its text.
+
+        A stream that breaks before any text reached the caller (say, in the
+        middle of a tool call's arguments) is re-issued once from scratch; the
+        broken part is discarded and never run. After text was yielded, the
+        :class:`~agentloop.StreamError` propagates.
+        """
+        for attempt in (1, 2):
+            chat_stream = self.agent.model.stream(messages=messages, **params)
+            yielded = False
+            try:
+                for event in chat_stream:
+                    if isinstance(event, TextDelta):
+                        yielded = True
+                        yield self.emit(event)
+                return chat_stream.response
+            except StreamError:
+                if yielded or attempt == 2:
+                    raise
+            finally:
+                chat_stream.close()
+        raise AssertionError("unreachable")
 
     # -- 2d. record ------------------------------------------------------------------------------
 
@@ -276,45 +293,16 @@ class RunState:
 
     # -- 2f. tool calls -------------------------------------------------------------------------
 
-    def check_repeats(self, calls: Sequence[ToolCall]) -> None:
-        """Raise :class:`LoopDetected` when a call repeats with the same arguments too often."""
-        limit = self.agent.max_repeated_calls
-        for call in calls:
-            key = (call.name, _canonical(call.arguments))
-            self.seen_calls[key] += 1
-            if limit is not None and self.seen_calls[key] > limit:
-                raise LoopDetected(
-                    f"the model called {call.name!r} with the same arguments "
-                    f"{self.seen_calls[key]} times (max_repeated_calls={limit}): {_clip(call.arguments)}"
-                )
-
     def after_tool_turn(self) -> None:
         """After a forced tool call, go back to ``auto`` unless ``reset_tool_choice=False``."""
         if self.agent.reset_tool_choice and _is_forced(self.tool_choice):
             self.tool_choice = "auto"
 
-    def validate_arguments(self, tool: Tool, call: ToolCall) -> None:
-        """Check the call's arguments against the tool's schema (ToolArgumentError if not)."""
-        schema = tool.function_schema
-        if schema is not None:
-            schema.validate(call.arguments, owner=f"tool {call.name!r}")
-
-    def timeout_for(self, tool: Tool | None) -> float | None:
-        """The tool's timeout in seconds, or the agent's ``tool_timeout``."""
-        timeout = getattr(tool, "timeout", None)
-        return timeout if timeout is not None else self.agent.tool_timeout
-
-    def retries_for(self, tool: Tool | None) -> int:
-        """The tool's retry budget, or the agent's ``max_tool_retries``."""
-        retries = getattr(tool, "max_retries", None)
-        return retries if retries is not None else self.agent.max_tool_retries
-
-    def executor(self) -> ThreadPoolExecutor:
-        """The run's thread pool, created on first use (bounded by ``max_parallel_tools``)."""
+    def executor(self) -> ToolThreads:
+        """The run's tool threads, created on first use (bounded by ``max_parallel_tools``)."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                max_workers=self.agent.max_parallel_tools,
-                thread_name_prefix=f"agentloop-{self.context.run_id[:8]}",
+            self._pool = ToolThreads(
+                self.agent.max_parallel_tools, f"agentloop-{self.context.run_id[:8]}"
             )
         return self._pool
 
@@ -365,9 +353,9 @@ class RunState:
             )
 
     def close(self) -> None:
-        """Release the thread pool without waiting for abandoned (timed-out) tools."""
+        """Cancel queued tool calls; abandoned (timed-out) ones are not waited for."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
 
     def _cancel_open_calls(self, reason: str) -> None:
@@ -404,8 +392,15 @@ def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
 
 def _cancelled_step(call: ToolCall, index: int) -> Step:
     return Step(
-        kind="tool", index=index, started_at=time.time(), duration=0.0, call_id=call.id,
-        tool_name=call.name, arguments=call.arguments, status="cancelled", is_error=True,
+        kind="tool",
+        index=index,
+        started_at=time.time(),
+        duration=0.0,
+        call_id=call.id,
+        tool_name=call.name,
+        arguments=call.arguments,
+        status="cancelled",
+        is_error=True,
     )
 
 
@@ -421,17 +416,6 @@ def _check_tool_choice(choice: Any, tools: dict[str, Tool]) -> None:
 
 def _is_forced(choice: Any) -> bool:
     return choice in _FORCED or isinstance(choice, dict)
-
-
-def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
-    except (ValueError, TypeError):
-        return arguments
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _copy_json(value: Any) -> Any:

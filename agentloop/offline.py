@@ -18,14 +18,18 @@ rules, every one deterministic (same request, same response, same ids):
   ``then`` and ``also``; when two or more parts map to tools (or to one tool
   with different arguments, ``what is 2+2 and 3*5``), each part gets its call.
 * **Arguments** come from the message where possible (numbers, quoted strings,
-  enum values, dates, booleans, emails, URLs, UUIDs, capitalized names for
-  name-like parameters, the arithmetic expression for expression-like ones, the
-  rest of the text for a free string) and from the schema otherwise (defaults,
-  a valid example); the result is checked with ``jsonschema``.
-* **No loops**: a tool whose result is already in the conversation for the
-  current user turn is not called again (except when ``tool_choice`` forces it);
+  enum values, dates, booleans, emails, URLs, UUIDs, a word that fits a
+  ``pattern``, capitalized names for name-like parameters, the arithmetic
+  expression for expression-like ones, the rest of the text without its
+  leading request words for a free string) and from the schema otherwise
+  (defaults, a valid example); the result is checked with ``jsonschema``.
+  Relative dates (``tomorrow``) are not resolved: no clock is read.
+* **No loops**: a planned call (same tool, same arguments) whose result is
+  already in the conversation for the current user turn is not made again
+  (unless ``tool_choice`` forces a call); with ``parallel_tool_calls=False`` the
+  planned calls are made one per step;
   after tool results the answer is text built from them
-  (``The result of calculate is 84.``).
+  (``The result of calculate is 84.``, or one line per result).
 * **response_format**: ``json_schema`` gives a valid instance of the schema,
   filled from the message and any tool results; ``json_object`` gives
   ``{"answer": ...}``.
@@ -141,7 +145,7 @@ class OfflineModel:
         )
         digest = _digest(request.messages)
         choices = [_choice(reply, request, i, digest) for i in range(request.n)]
-        completion = sum(_output_tokens(c["message"]) for c in choices)
+        completion = sum(_message_tokens(c["message"]) for c in choices)
         prompt = _prompt_tokens(request)
         return {
             "id": f"chatcmpl-offline-{digest[:24]}",
@@ -226,10 +230,6 @@ def _message_tokens(message: Mapping[str, Any]) -> int:
         fn = call.get("function") or {}
         text += str(fn.get("name") or "") + str(fn.get("arguments") or "")
     return count_tokens(text)
-
-
-def _output_tokens(message: Mapping[str, Any]) -> int:
-    return _message_tokens(message)
 
 
 def _prompt_tokens(request: Request) -> int:

@@ -59,6 +59,8 @@ class ProviderSpec:
         requires_key: Whether a missing key is an error before any request.
         allowed_params: When set, only these body parameters are sent (an allow-list).
         rejected_params: Body parameters never sent to this provider.
+        renamed_params: Parameters sent under another name (``max_tokens`` ->
+            ``max_completion_tokens`` for OpenAI, whose reasoning models reject ``max_tokens``).
         gemini: Apply Gemini's quirks (schema sanitizing, no ``developer`` role,
             no ``strict``); ``"auto"`` applies them to models named ``gemini*``.
         profile: What the endpoint supports, for the loop.
@@ -71,6 +73,7 @@ class ProviderSpec:
     requires_key: bool = False
     allowed_params: frozenset[str] | None = None
     rejected_params: frozenset[str] = frozenset()
+    renamed_params: Mapping[str, str] = field(default_factory=dict)
     gemini: bool | str = False
     stream_usage: bool = True
     profile: ModelProfile = field(default_factory=ModelProfile)
@@ -93,6 +96,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             base_url="https://api.openai.com/v1",
             key_env=("OPENAI_API_KEY", "AGENTLOOP_API_KEY"),
             requires_key=True,
+            renamed_params={"max_tokens": "max_completion_tokens"},
             description="OpenAI (key: OPENAI_API_KEY)",
         ),
         ProviderSpec(
@@ -231,8 +235,8 @@ def _key_from_env(provider: ProviderSpec, env: Mapping[str, str]) -> str | None:
 class ChatModel:
     """A model behind an OpenAI-compatible endpoint, with its provider's quirks applied.
 
-    Before every request it drops parameters the provider rejects, maps
-    ``max_completion_tokens`` to ``max_tokens`` where needed, sends ``name`` on
+    Before every request it drops parameters the provider rejects, renames
+    ``max_tokens``/``max_completion_tokens`` to the one the provider takes, sends ``name`` on
     every ``tool`` message, only sends ``parallel_tool_calls`` with tools, and
     for Gemini sends ``developer`` messages as ``system``, strips ``strict``
     and sanitizes every JSON Schema (:func:`sanitize_schema_for_gemini`).
@@ -285,6 +289,10 @@ class ChatModel:
         out = {k: v for k, v in params.items() if v is not None}
         if "parallel_tool_calls" in out and not out.get("tools"):
             del out["parallel_tool_calls"]
+        for old, new in self.provider.renamed_params.items():
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
         if self.is_gemini:
             out = _gemini_params(out)
         allowed = self.provider.allowed_params or (_GEMINI_PARAMS if self.is_gemini else None)

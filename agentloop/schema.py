@@ -25,17 +25,17 @@ from typing import Any
 import docstring_parser
 
 from ._classes import with_default
-from ._convert import (
-    ConversionError,
-    Convert,
-    SchemaBuilder,
-    or_none,
-    allows_null,
-    describe,
-    nullable,
-)
+from ._convert import ConversionError, Convert, allows_null, describe, nullable, or_none
+from ._hints import SchemaBuilder
 from ._strict import make_strict
-from ._validate import compile_validator, decode_json, format_path, raise_errors, raise_invalid
+from ._validate import (
+    compile_validator,
+    decode_json,
+    format_path,
+    json_type,
+    raise_errors,
+    raise_invalid,
+)
 from .context import RunContext
 from .errors import ToolDefinitionError
 
@@ -113,13 +113,8 @@ class FunctionSchema:
         else:
             data = arguments
         if not isinstance(data, Mapping):
-            raise_errors(
-                (
-                    f"$: arguments must be a JSON object with named parameters, got {type(data).__name__}",
-                ),
-                what="arguments",
-                owner=owner,
-            )
+            line = f"$: expected a JSON object of named arguments, got {json_type(data)}"
+            raise_errors((line,), what="arguments", owner=owner)
         if not isinstance(data, dict):
             data = dict(data)
         if not self._validator.is_valid(data):
@@ -139,7 +134,10 @@ class FunctionSchema:
         if self._raw:
             return args, dict(data)
         for p in self._params:
-            value = context if p.is_context else data.get(p.name, _MISSING)
+            if p.is_context:
+                value = _MISSING if context is None else context
+            else:
+                value = data.get(p.name, _MISSING)
             if value is None and p.null_means_default:
                 value = _MISSING
             if value is _MISSING:
@@ -203,6 +201,7 @@ def function_schema(
         parameters["$defs"] = builder.defs
     if strict:
         parameters = _strict_or_fail(parameters, owner)
+    builder.finish()
     return FunctionSchema(
         name=name,
         description=description if description is not None else _description(doc),
@@ -408,6 +407,7 @@ def type_adapter(
             schema = make_strict(schema, root_object=False)
         except ValueError as exc:
             raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
+    builder.finish()
     return TypeAdapter(
         type=tp,
         json_schema=schema,

@@ -15,7 +15,9 @@ time, never echoed), 404, 405, 411, 413, and the status of an upstream model's
 error when the server is a gateway in front of a remote provider (connection
 failures give 502, timeouts 504, anything else 500 without details).
 
-The server binds to ``127.0.0.1`` by default, speaks HTTP/1.1 with keep-alive,
+A request must name a ``model`` (as OpenAI requires), but whatever it names,
+the one model the server was started with answers. The server binds to
+``127.0.0.1`` by default, speaks HTTP/1.1 with keep-alive,
 and serves each connection on its own daemon thread. It relays exactly what the
 model produced (texts, tool calls with their ids and ``extra_content``, finish
 reasons, usage), so a client's assembled transcript equals the in-process one.
@@ -34,8 +36,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from ._server_wire import error_body, error_for_exception, response_body, stream_chunks
-from .errors import BadRequestError
+from ._server_wire import (
+    error_body,
+    error_for_exception,
+    parse_request,
+    response_body,
+    stream_chunks,
+)
 
 if TYPE_CHECKING:
     from .messages import Model
@@ -166,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "agentloop"
     timeout = 300
     server: ModelServer
+    _chunked = True
 
     def _handle(self) -> None:
         self._dispatch(self.command)
@@ -267,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, raw: bytes) -> None:
         try:
-            request = _parse_request(raw)
+            request = parse_request(raw)
             stream = request.pop("stream", False)
             messages = request.pop("messages")
             request.pop("model")
@@ -295,7 +303,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
+        # HTTP/1.0 has no chunked encoding: the end of the stream is the end of the connection
+        self._chunked = self.request_version != "HTTP/1.0"
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.send_header("X-Accel-Buffering", "no")
         self.end_headers()
         try:
@@ -322,7 +336,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._write_chunk(f"data: {data}\n\n".encode())
 
     def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        if self._chunked:
+            data = f"{len(data):X}\r\n".encode() + data + b"\r\n"
+        self.wfile.write(data)
         self.wfile.flush()
 
     # -- responses ----------------------------------------------------------------------
@@ -363,40 +379,3 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
         self.wfile.flush()
-
-
-def _parse_request(raw: bytes) -> dict[str, Any]:
-    """Decode and check the envelope of a chat request (the model checks the rest).
-
-    Raises:
-        BadRequestError: Not a JSON object, no ``model``/``messages``, or a bad ``stream``.
-    """
-    try:
-        request = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _bad(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
-        ) from exc
-    if not isinstance(request, dict):
-        raise _bad("The request body must be a JSON object.")
-    if not isinstance(request.get("model"), str) or not request["model"]:
-        raise _bad("you must provide a model parameter", param="model")
-    if "messages" not in request:
-        raise _bad("Missing required parameter: 'messages'.", param="messages")
-    stream = request.get("stream", False)
-    if stream is None:
-        request["stream"] = stream = False
-    if not isinstance(stream, bool):
-        raise _bad("Invalid type for 'stream': expected a boolean.", param="stream")
-    if request.get("stream_options") is not None and not stream:
-        raise _bad(
-            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-            param="stream_options",
-        )
-    return request
-
-
-def _bad(message: str, *, param: str | None = None) -> BadRequestError:
-    body = error_body(message=message, type="invalid_request_error", param=param)
-    return BadRequestError(message, status_code=400, body=body)

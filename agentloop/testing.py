@@ -36,7 +36,9 @@ __all__ = [
     "tool_calls_response",
 ]
 
-ScriptItem = ChatResponse | str | list[dict[str, Any]] | BaseException | Callable[[dict[str, Any]], Any]
+ScriptItem = (
+    ChatResponse | str | list[dict[str, Any]] | BaseException | Callable[[dict[str, Any]], Any]
+)
 _ids = itertools.count(1)
 
 
@@ -88,9 +90,7 @@ def make_response(
     }
     if usage is not None:
         raw["usage"] = usage.to_dict()
-    return ChatResponse(
-        id=response.id, model=model, choices=response.choices, usage=usage, raw=raw
-    )
+    return ChatResponse(id=response.id, model=model, choices=response.choices, usage=usage, raw=raw)
 
 
 def text_response(text: str, **kwargs: Any) -> ChatResponse:
@@ -110,7 +110,12 @@ def response_chunks(response: ChatResponse, *, piece: int = 8) -> list[dict[str,
     call's ``id`` and ``name`` only in its first fragment; usage in a last
     chunk with no choices.
     """
-    head = {"id": response.id, "object": "chat.completion.chunk", "created": 0, "model": response.model}
+    head = {
+        "id": response.id,
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": response.model,
+    }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -120,14 +125,20 @@ def response_chunks(response: ChatResponse, *, piece: int = 8) -> list[dict[str,
     text = message.text
     chunks += [chunk({"content": text[i : i + piece]}) for i in range(0, len(text), piece)]
     for index, call in enumerate(message.tool_calls):
-        first: dict[str, Any] = {"index": index, "id": call.id, "type": "function",
-                                 "function": {"name": call.name, "arguments": ""}}
+        first: dict[str, Any] = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         if call.extra_content is not None:
             first["extra_content"] = dict(call.extra_content)
         chunks.append(chunk({"tool_calls": [first]}))
         args = call.arguments
         chunks += [
-            chunk({"tool_calls": [{"index": index, "function": {"arguments": args[i : i + piece]}}]})
+            chunk(
+                {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + piece]}}]}
+            )
             for i in range(0, len(args), piece)
         ]
     chunks.append(chunk({}, response.finish_reason or "stop"))
@@ -154,7 +165,11 @@ class ScriptedModel:
     """
 
     def __init__(
-        self, script: Iterable[ScriptItem], *, name: str = "scripted", profile: ModelProfile | None = None
+        self,
+        script: Iterable[ScriptItem],
+        *,
+        name: str = "scripted",
+        profile: ModelProfile | None = None,
     ) -> None:
         self._script = list(script)
         self._lock = threading.Lock()
@@ -202,8 +217,13 @@ class FunctionModel(ScriptedModel):
     Useful for answers that depend on the request, and for many concurrent runs.
     """
 
-    def __init__(self, fn: Callable[[dict[str, Any]], Any], *, name: str = "function",
-                 profile: ModelProfile | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[[dict[str, Any]], Any],
+        *,
+        name: str = "function",
+        profile: ModelProfile | None = None,
+    ) -> None:
         super().__init__((), name=name, profile=profile)
         self.fn = fn
 

@@ -21,21 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
-import datetime as dt
-import decimal
-import enum
 import inspect
 import json
-import math
-import pathlib
 import re
 import sys
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
+from ._jsonable import to_jsonable
 from .errors import ToolDefinitionError, ToolError
 from .schema import FunctionSchema, function_schema
 
@@ -53,7 +47,8 @@ class Tool:
 
     Build one with :func:`tool`. Constructing it directly is possible for a
     hand-written ``parameters`` schema: ``fn`` then receives the validated JSON
-    arguments as keyword arguments, unconverted.
+    arguments as keyword arguments, unconverted (plus ``context=`` when
+    ``takes_context`` is true).
 
     Attributes:
         name: The name the model calls the tool by (``^[a-zA-Z0-9_-]{1,64}$``).
@@ -164,7 +159,10 @@ class Tool:
                 f"{owner} takes a RunContext (parameter {schema.context_parameter!r}); "
                 "call invoke(arguments, context=ctx)"
             )
-        return schema.bind(data, context=context, owner=owner)
+        args, kwargs = schema.bind(data, context=context, owner=owner)
+        if schema.context_parameter is None and self.takes_context:  # hand-built tool
+            kwargs["context"] = context
+        return args, kwargs
 
     @staticmethod
     def format_result(value: Any) -> str:
@@ -201,7 +199,9 @@ def _check_name(name: str, fn: Any) -> None:
 
 
 def _check_options(name: str, timeout: float | None, max_retries: int | None) -> None:
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
         raise ToolDefinitionError(
             f"tool {name!r}: timeout must be a positive number of seconds or None, got {timeout!r}"
         )
@@ -254,70 +254,6 @@ def _run_to_completion(awaitable: Any) -> Any:
 
 async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
-
-
-def to_jsonable(value: Any) -> Any:
-    """Return ``value`` as plain JSON data (dict, list, str, int, float, bool, None).
-
-    Dataclasses and NamedTuples become objects, Enums their values, dates and
-    times ISO 8601 text, UUID/Path/Decimal text, sets sorted lists (when
-    sortable), pydantic models their ``model_dump(mode="json")``. Non-finite
-    floats become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
-
-    Raises:
-        TypeError: ``value`` (or something inside it) is bytes or has no JSON form.
-    """
-    if value is None or isinstance(value, (str, bool, int)):
-        return value.value if isinstance(value, enum.Enum) else value
-    if isinstance(value, float):
-        return (
-            value
-            if math.isfinite(value)
-            else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
-        )
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, Mapping):
-        return {_key(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return {k: to_jsonable(v) for k, v in zip(value._fields, value, strict=True)}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [to_jsonable(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return _special(value)
-
-
-def _special(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, pathlib.PurePath, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError(
-            f"{type(value).__name__} cannot be sent to a model; decode it to str "
-            "(or base64-encode it) in the tool"
-        )
-    dump = getattr(value, "model_dump", None)
-    if callable(dump) and "pydantic" in sys.modules:
-        return dump(mode="json")
-    raise TypeError(
-        f"a {type(value).__qualname__} has no JSON form; return str, a dict/list, a dataclass, "
-        "or convert it in the tool"
-    )
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    key = to_jsonable(key)
-    return key if isinstance(key, str) else json.dumps(key)
 
 
 @overload

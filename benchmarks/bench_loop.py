@@ -39,14 +39,23 @@ def _answer(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The server's reply body: a tool call after the user's message, else a final answer."""
     usage = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
     if messages[-1]["role"] == "user":
-        call = {"id": "call_1", "type": "function",
-                "function": {"name": "lookup", "arguments": json.dumps({"key": "k"})}}
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "lookup", "arguments": json.dumps({"key": "k"})},
+        }
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
         finish = "tool_calls"
     else:
         message, finish = {"role": "assistant", "content": "done"}, "stop"
-    return {"id": "b", "object": "chat.completion", "created": 0, "model": "bench",
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    return {
+        "id": "b",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "bench",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,8 +137,9 @@ def measure_all(runs: int) -> dict[str, dict[str, float]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        http_agent = Agent("local:bench", base_url=url, api_key="bench", tools=[lookup],
-                           load_plugins=False)
+        http_agent = Agent(
+            "local:bench", base_url=url, api_key="bench", tools=[lookup], load_plugins=False
+        )
         scripted = Agent(FunctionModel(_scripted), tools=[lookup], load_plugins=False)
         results = {"http": measure(http_agent, runs), "scripted": measure(scripted, runs)}
         results["raw"] = {"run": measure_raw(url, runs)}
@@ -143,12 +153,24 @@ def main(quick: bool = False) -> list[tuple[str, float, float, str]]:
     """Rows for ``benchmarks/run.py``: ``(name, agentloop seconds, baseline seconds, baseline)``."""
     r = measure_all(30 if quick else 200)
     return [
-        ("loop own time per step (local HTTP)", r["http"]["loop_per_step"],
-         r["http"]["model_call"], "the model call (HTTP)"),
-        ("loop own time per step (scripted model)", r["scripted"]["loop_per_step"],
-         r["scripted"]["model_call"], "the scripted model call"),
-        ("run: 2 model calls + 1 tool (local HTTP)", r["http"]["run"], r["raw"]["run"],
-         "2 requests.post + direct call"),
+        (
+            "loop own time per step (local HTTP)",
+            r["http"]["loop_per_step"],
+            r["http"]["model_call"],
+            "the model call (HTTP)",
+        ),
+        (
+            "loop own time per step (scripted model)",
+            r["scripted"]["loop_per_step"],
+            r["scripted"]["model_call"],
+            "the scripted model call",
+        ),
+        (
+            "run: 2 model calls + 1 tool (local HTTP)",
+            r["http"]["run"],
+            r["raw"]["run"],
+            "2 requests.post + direct call",
+        ),
     ]
 
 
@@ -165,8 +187,10 @@ def _cli(argv: list[str] | None = None) -> int:
     print(f"{'model':10} {'loop/step':>10} {'model call':>11} {'tool call':>10} {'run':>9}")
     for name in ("http", "scripted"):
         m = {k: v * 1000 for k, v in results[name].items()}
-        print(f"{name:10} {m['loop_per_step']:10.3f} {m['model_call']:11.3f} "
-              f"{m['tool_call']:10.3f} {m['run']:9.3f}")
+        print(
+            f"{name:10} {m['loop_per_step']:10.3f} {m['model_call']:11.3f} "
+            f"{m['tool_call']:10.3f} {m['run']:9.3f}"
+        )
     print(f"{'raw HTTP':10} {'':10} {'':11} {'':10} {results['raw']['run'] * 1000:9.3f}")
     return 0
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import os
 import sys
 
-from agentloop import Agent, RunFinished, ToolCallFinished
 from agentloop_calculator import calculate
+
+from agentloop import Agent, RunFinished, ToolCallFinished
 
 DEFAULT_PROMPT = "What is 12 * (3 + 4)?"
 

@@ -25,8 +25,9 @@ import os
 import sys
 from pathlib import Path
 
-from agentloop import Agent, RunFinished, ToolCallFinished
 from agentloop_files import FilesPlugin
+
+from agentloop import Agent, RunFinished, ToolCallFinished
 
 DEFAULT_PROMPT = 'Search the code for "def agentloop_call_tool"'
 ROOT = Path(os.environ.get("EXPLORE_ROOT") or Path(__file__).resolve().parent.parent / "agentloop")

@@ -29,8 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agentloop import Agent, RunFinished, ToolCallFinished
 from agentloop_sqlite import SQLitePlugin
+
+from agentloop import Agent, RunFinished, ToolCallFinished
 
 DEFAULT_PROMPT = (
     'Run the query "SELECT p.category, ROUND(SUM(o.quantity * p.price), 2) AS revenue '

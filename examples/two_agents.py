@@ -29,8 +29,9 @@ import os
 import sys
 from typing import Any
 
-from agentloop import Agent, RunFinished, ToolCallFinished, hookimpl
 from agentloop_calculator import calculate
+
+from agentloop import Agent, RunFinished, ToolCallFinished, hookimpl
 
 DEFAULT_PROMPT = "What is 12 * (3 + 4)?"
 MODEL = os.environ.get("AGENTLOOP_MODEL", "offline")
@@ -44,7 +45,10 @@ class ShowInnerCalls:
         """Report finished tool calls of the inner run."""
         if isinstance(event, ToolCallFinished):
             call, result = event.call, event.result
-            print(f"    math agent: {call.name}({call.arguments}) -> {result.content}", file=sys.stderr)
+            print(
+                f"    math agent: {call.name}({call.arguments}) -> {result.content}",
+                file=sys.stderr,
+            )
 
 
 math_agent = Agent(

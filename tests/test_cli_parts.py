@@ -189,3 +189,25 @@ def test_main_interrupt(
     monkeypatch.setattr(cli, "_dispatch", interrupted)
     assert main(["plugins"]) == 130
     assert capsys.readouterr().err == "agentloop: interrupted\n"
+
+
+def test_status_line_never_overwrites_a_partial_answer_line() -> None:
+    from agentloop.events import StepFinished
+    from agentloop.messages import TextDelta
+    from agentloop.result import Step
+
+    out, err = FakeTTY(), FakeTTY()
+    status = StatusLine(err)
+    renderer = Renderer(out, err, status)
+    renderer.write_text("The answer")
+    renderer.handle(
+        StepFinished(step=Step(kind="model", index=1, started_at=0, duration=0), kind="model")
+    )
+    time.sleep(0.25)
+    assert err.getvalue() == ""
+    renderer.finish_text()
+    renderer.handle(TextDelta(delta=""))
+    renderer.show_status("waiting for model")
+    time.sleep(0.25)
+    status.close()
+    assert "waiting for model" in err.getvalue()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import traceback
 from typing import Any
 
 import pytest
+import requests
 from client_support import KEY, USER, FakeClock, make_client
-from fakeserver import FakeServer, completion, json_reply, sse_reply, text_reply
+from fakeserver import FakeServer, Reply, completion, json_reply, sse_reply, text_reply
 from fakeserver import chunk as sse_chunk
 
 import agentloop
@@ -481,3 +484,30 @@ def test_key_never_leaks(
     assert KEY not in everything
     assert "another-secret-value" not in everything
     assert "retrying" in caplog.text
+
+
+def test_api_key_is_stripped_and_checked(fake_server: FakeServer) -> None:
+    fake_server.script(json_reply(completion("x")))
+    make_client(fake_server, api_key=f"  {KEY}\n").create(model="m", messages=USER)
+    assert fake_server.requests[0].headers["Authorization"] == f"Bearer {KEY}"
+    with pytest.raises(ConfigurationError, match="whitespace") as info:
+        make_client(fake_server, api_key="sk-abc def-secret")
+    assert "def-secret" not in str(info.value)
+
+
+def test_gzip_encoded_body(fake_server: FakeServer) -> None:
+    body = gzip.compress(json.dumps(completion("zipped ✅")).encode())
+    fake_server.script(Reply(headers={"Content-Type": "application/json",
+                                      "Content-Encoding": "gzip"}, body=[body]))
+    assert make_client(fake_server).create(model="m", messages=USER).message.content == "zipped ✅"
+
+
+def test_own_session_is_used_and_left_open(fake_server: FakeServer) -> None:
+    session = requests.Session()
+    session.headers["X-From-Session"] = "yes"
+    fake_server.script(json_reply(completion("a")), json_reply(completion("b")))
+    with make_client(fake_server, session=session) as client:
+        client.create(model="m", messages=USER)
+    assert fake_server.requests[0].headers["X-From-Session"] == "yes"
+    make_client(fake_server, session=session).create(model="m", messages=USER)
+    assert fake_server.connections == 1

@@ -115,6 +115,7 @@ def test_5xx_exhausts_retries(fake_server: FakeServer) -> None:
     assert "try later" in str(info.value)
     assert len(fake_server.requests) == 3
     assert clock.sleeps == [0.4375, 0.875]
+    assert fake_server.connections == 1  # error bodies are read, the connection is reused
 
 
 def test_408_and_409_are_retried(fake_server: FakeServer) -> None:

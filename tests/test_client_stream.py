@@ -85,6 +85,7 @@ def test_split_at_every_byte_over_http(fake_server: FakeServer) -> None:
         chunk(tool_calls=[{"index": 0, "id": "c", "function": {"name": "w", "arguments": args}}]),
         chunk(finish="tool_calls"), "[DONE]", end="\r\n",
     )
+    body = b"\xef\xbb\xbf" + body
     fake_server.script(raw_reply([body[i:i + 1] for i in range(len(body))]))
     stream = make_client(fake_server).stream(model="m", messages=USER)
     events = list(stream)
@@ -105,15 +106,14 @@ def test_split_at_every_position_parses_the_same(end: str) -> None:
 
 
 def test_sse_framing_variants() -> None:
-    payload = json.dumps(chunk("multi"))
-    half = len(payload) // 2
+    first, second = json.dumps(chunk("multi")).split(", ", 1)
     body = (
         "\ufeff: keep-alive\n\n"
         "data:\n\n"
         "id: 7\nretry: 3000\n\n"
         "event: ping\ndata: \n\n"
         f"data:{json.dumps(chunk('a'))}\n\n"
-        f"data: {payload[:half]}\ndata: {payload[half:]}\n\n"
+        f"data: {first},\ndata: {second}\n\n"
         ": OPENROUTER PROCESSING\n\n"
         "data: not json at all\n\n"
         f"data: {json.dumps(chunk(finish='stop'))}\r\n\r\n"
@@ -243,3 +243,24 @@ def test_stream_content_null_and_empty(fake_server: FakeServer) -> None:
     stream = make_client(fake_server).stream(model="m", messages=USER)
     assert list(stream) == [FinishEvent(finish_reason="stop")]
     assert stream.response.message.content == ""
+
+
+def test_closing_before_iterating_releases_the_response(fake_server: FakeServer) -> None:
+    slow = [chunk("a"), 0.3, chunk(finish="stop")]
+    fake_server.script(sse_reply(slow), json_reply(completion("next")))
+    client = make_client(fake_server)
+    start = time.monotonic()
+    stream = client.stream(model="m", messages=USER)
+    stream.close()
+    assert client.create(model="m", messages=USER).message.content == "next"
+    assert time.monotonic() - start < 0.3
+    assert fake_server.connections == 2
+    with pytest.raises(StreamError, match="closed before it finished"):
+        _ = stream.response
+
+
+def test_invalid_utf8_is_a_stream_error(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("ok"), b"data: {\"choices\": [{\"delta\": {\"content\": \"\xff\"}}]}\n\n"]))
+    with pytest.raises(StreamError, match="UTF-8") as info:
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    assert info.value.partial_text == "ok"

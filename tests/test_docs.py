@@ -6,8 +6,9 @@
   (only loopback connections are allowed, for the local test server).
   Tracebacks point at the Markdown file and line.
 * Every fenced ``console`` block is a terminal session: each ``$ agentloop ...``
-  line is run from the repository root on the offline model and its output must
-  match the lines below it (a line ``...`` matches any number of lines).
+  line is run from the repository root on the offline model (plugin autoloading
+  off) and its stdout must match the lines below it (a line ``...`` matches any
+  number of lines).
 * Every ``agentloop`` command shown in a ``bash`` block (not run: they need a
   key or a server) must at least parse with the real CLI parser.
 * Relative links between pages resolve.
@@ -132,6 +133,7 @@ def test_python_blocks_run(page: Path, docs_env: Path) -> None:
     module = types.ModuleType(name)
     module.__file__ = str(page)
     sys.modules[name] = module
+    saved_path = list(sys.path)
     try:
         with loopback_only():
             for line, code in blocks:
@@ -139,7 +141,10 @@ def test_python_blocks_run(page: Path, docs_env: Path) -> None:
                 compiled = compile("\n" * (line - 1) + code, str(page), "exec")
                 exec(compiled, module.__dict__)
     finally:
-        sys.modules.pop(name, None)
+        # the CLI imports TARGET files as modules and puts their folder on sys.path
+        sys.path[:] = saved_path
+        for loaded in [m for m in sys.modules if m == name or m.startswith("agentloop_target_")]:
+            del sys.modules[loaded]
 
 
 def _console_sessions(page: Path) -> list[tuple[int, str, list[str]]]:
@@ -178,6 +183,8 @@ def test_console_sessions(
     argv = shlex.split(command)
     assert argv[0] == "agentloop", f"{page.name}:{line}: only agentloop commands are run"
     env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
+    # the sessions show the agents' own tools; installed plugins are tested in test_examples
+    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     proc = subprocess.run(
         [sys.executable, "-m", "agentloop", *argv[1:]],
         cwd=ROOT,
@@ -193,15 +200,36 @@ def test_console_sessions(
     )
 
 
-def _shown_commands() -> list[tuple[Path, int, str]]:
+def _agentloop_argvs(line: str) -> list[list[str]]:
+    """The argument lists of every ``agentloop`` command on a shell line (pipes, env prefixes)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    segments: list[list[str]] = [[]]
+    for token in lexer:
+        if token in ("|", ";", "&&", "||"):
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    argvs = []
+    for words in segments:
+        while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+            words = words[1:]  # VAR=value prefixes
+        if words[:1] != ["agentloop"]:
+            continue
+        cut = next((i for i, w in enumerate(words) if w in ("<", ">", ">>", "2>")), len(words))
+        argvs.append(words[1:cut])
+    return argvs
+
+
+def _shown_commands() -> list[tuple[Path, int, list[str]]]:
     out = []
     for page in PAGES:
         for first, code in code_blocks(page, "bash"):
-            joined = code.replace("\\\n", " ")
-            for offset, raw in enumerate(joined.splitlines()):
-                text = raw.strip().removeprefix("$ ")
-                if text.startswith("agentloop "):
-                    out.append((page, first + offset, text))
+            lines = code.replace("\\\n", "  ").splitlines()
+            for offset, raw in enumerate(lines):
+                for argv in _agentloop_argvs(raw.strip().removeprefix("$ ")):
+                    out.append((page, first + offset, argv))
     return out
 
 
@@ -209,16 +237,16 @@ SHOWN = _shown_commands()
 
 
 @pytest.mark.parametrize(
-    "page, line, command", SHOWN, ids=[f"{p.name}:{line}" for p, line, _ in SHOWN]
+    "page, line, argv", SHOWN, ids=[f"{p.name}:{line}" for p, line, _ in SHOWN]
 )
-def test_shown_commands_parse(page: Path, line: int, command: str) -> None:
+def test_shown_commands_parse(page: Path, line: int, argv: list[str]) -> None:
     from agentloop import cli
 
-    argv = shlex.split(command.split(" #", 1)[0])[1:]
     try:
         cli.build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse reports errors by exiting
-        pytest.fail(f"{page.name}:{line}: `{command}` does not parse (exit {exc.code})")
+    except SystemExit as exc:  # argparse exits for errors, and for --help / --version
+        if exc.code not in (0, None):
+            pytest.fail(f"{page.name}:{line}: `agentloop {shlex.join(argv)}` does not parse")
 
 
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")

@@ -407,7 +407,10 @@ def test_arguments_are_not_shared_with_tools():
 
 
 def test_missing_and_duplicate_call_ids_are_made_unique():
-    calls = [tool_call("add", {"a": 1, "b": 1}, id="dup"), tool_call("add", {"a": 2, "b": 2}, id="dup")]
+    calls = [
+        tool_call("add", {"a": 1, "b": 1}, id="dup"),
+        tool_call("add", {"a": 2, "b": 2}, id="dup"),
+    ]
     calls.append(tool_call("add", {"a": 3, "b": 3}))
     calls[2] = type(calls[2])(id="", name="add", arguments='{"a": 3, "b": 3}')
     agent, model = make_agent([tool_calls_response(*calls), "ok"], tools=[add])
@@ -475,8 +478,11 @@ def test_failing_after_hook_becomes_error_result():
         def agentloop_after_tool_call(self):
             raise RuntimeError("post-processing failed")
 
-    agent, _ = make_agent([tool_calls_response(tool_call("add", {"a": 1, "b": 1})), "ok"],
-                          tools=[add], plugins=[Broken()])
+    agent, _ = make_agent(
+        [tool_calls_response(tool_call("add", {"a": 1, "b": 1})), "ok"],
+        tools=[add],
+        plugins=[Broken()],
+    )
     content = tool_messages(agent.run("x").messages)[0]["content"]
     assert content == "error: RuntimeError: post-processing failed"
 
@@ -494,3 +500,57 @@ def test_loop_never_imports_requests():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_timed_out_tool_does_not_hold_the_process_at_exit():
+    import subprocess
+    import sys
+
+    code = (
+        "import time\n"
+        "from agentloop import Agent, tool\n"
+        "from agentloop.testing import ScriptedModel, tool_call, tool_calls_response\n"
+        "@tool(timeout=0.1)\n"
+        "def hang() -> str:\n"
+        "    '''Hang.'''\n"
+        "    time.sleep(60)\n"
+        "    return 'late'\n"
+        "model = ScriptedModel([tool_calls_response(tool_call('hang')), 'ok'])\n"
+        "print(Agent(model, tools=[hang], load_plugins=False).run('x').output)\n"
+    )
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "ok" and time.perf_counter() - started < 10
+
+
+def test_ctrl_c_while_parallel_tools_run_stops_at_once_with_cancelled_results():
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import time, json\n"
+        "from agentloop import Agent, tool\n"
+        "from agentloop.testing import ScriptedModel, tool_call, tool_calls_response\n"
+        "@tool\n"
+        "def slow(n: int) -> str:\n"
+        "    '''Slow.\n\n    Args:\n        n: N.\n    '''\n"
+        "    time.sleep(60)\n"
+        "    return 'late'\n"
+        "calls = [tool_call('slow', {'n': 1}), tool_call('slow', {'n': 2})]\n"
+        "model = ScriptedModel([tool_calls_response(*calls)])\n"
+        "try:\n"
+        "    print('running', flush=True)\n"
+        "    Agent(model, tools=[slow], load_plugins=False).run('x')\n"
+        "except KeyboardInterrupt as exc:\n"
+        "    r = exc.agentloop_result\n"
+        "    print(json.dumps([r.stop_reason] + [s.status for s in r.steps if s.kind == 'tool']))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "running"
+    time.sleep(0.5)
+    started = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert time.perf_counter() - started < 5
+    assert json.loads(out) == ["interrupted", "cancelled", "cancelled"]

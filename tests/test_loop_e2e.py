@@ -123,11 +123,59 @@ def test_truncated_stream_never_runs_its_tool_call(fake_server):
             ]
         )
     ]
-    fake_server.script(sse_reply(cut, done=False))
+    fake_server.script(sse_reply(cut, done=False), sse_reply(cut, done=False))
     with pytest.raises(StreamError) as info:
         list(_agent(fake_server, tools=[write_file]).stream("x"))
     assert ran == []
-    assert info.value.agentloop_result.stop_reason == "error"
+    assert len(fake_server.requests) == 2  # re-issued once, then given up
+    result = info.value.agentloop_result
+    assert result.stop_reason == "error" and result.messages[-1]["role"] == "user"
+
+
+def test_cut_stream_is_reissued_once_and_the_tool_runs_once(fake_server):
+    cut = [
+        chunk(
+            tool_calls=[
+                {
+                    "index": 0,
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1, "b'},
+                }
+            ]
+        )
+    ]
+    whole = [
+        chunk(
+            tool_calls=[
+                {
+                    "index": 0,
+                    "id": "c2",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1, "b": 5}'},
+                }
+            ]
+        ),
+        chunk(finish="tool_calls"),
+    ]
+    fake_server.script(
+        sse_reply(cut, done=False),
+        sse_reply(whole),
+        sse_reply([chunk(content="6"), chunk(finish="stop")]),
+    )
+    events = list(_agent(fake_server, tools=[add]).stream("1+5"))
+    result = events[-1].result
+    assert result.output == "6"
+    assert fake_server.requests[0].json == fake_server.requests[1].json  # the same request again
+    assert [m["tool_call_id"] for m in tool_messages(result.messages)] == ["c2"]
+    assert [s.kind for s in result.steps] == ["model", "tool", "model"]
+
+
+def test_stream_broken_after_text_is_not_reissued(fake_server):
+    fake_server.script(sse_reply([chunk(content="Hello, I")], done=False))
+    with pytest.raises(StreamError):
+        list(_agent(fake_server).stream("x"))
+    assert len(fake_server.requests) == 1
 
 
 def test_fifty_parallel_runs_no_cross_talk():

@@ -81,7 +81,9 @@ def test_endpoint_without_json_schema_gets_json_object_and_instructions():
     assert result.output == {"x": 3, "y": 4}
     request = model.requests[0]
     assert request["response_format"] == {"type": "json_object"}
-    assert "JSON Schema" in request["messages"][-1]["content"]
+    assert request["messages"][0]["role"] == "system"
+    assert "JSON Schema" in request["messages"][0]["content"]
+    assert request["messages"][1] == {"role": "user", "content": "p"}
     # the instructions are part of the request only, not of the transcript
     assert all("JSON Schema" not in str(m.get("content")) for m in result.messages)
 

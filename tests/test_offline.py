@@ -8,6 +8,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import agentloop
 from agentloop.errors import BadRequestError
@@ -175,6 +177,19 @@ def test_parallel_tool_calls_false_makes_one_call(model):
     assert calls_of(response) == [("calculate", {"expression": "2+2"})]
 
 
+def test_without_parallel_calls_the_plan_is_made_one_call_per_step(model):
+    messages = user("what is 2+2 and 3*5")
+    first = model.create(messages=messages, tools=TOOLS, parallel_tool_calls=False)
+    messages = answer_tools(messages, first, ["4"])
+    second = model.create(messages=messages, tools=TOOLS, parallel_tool_calls=False)
+    assert calls_of(second) == [("calculate", {"expression": "3*5"})]
+    messages = answer_tools(messages, second, ["15"])
+    final = model.create(messages=messages, tools=TOOLS, parallel_tool_calls=False)
+    assert (
+        final.message.content == "Here are the results:\n- calculate(2+2): 4\n- calculate(3*5): 15"
+    )
+
+
 def test_results_of_several_calls_are_summarized(model):
     messages = user("what is 2+2 and 3*5")
     first = model.create(messages=messages, tools=TOOLS)
@@ -336,6 +351,21 @@ def test_arguments_validate_against_the_schema(model, label, schema, text):
     response = model.create(messages=user(text), tools=[tool], tool_choice="required")
     arguments = json.loads(response.tool_calls[0].arguments)
     jsonschema.validate(arguments, schema, format_checker=jsonschema.FormatChecker())
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("aZ09 .,;:-+*/()'\"@_xTJMarch2024-0531fb")), max_size=60
+    )
+)
+def test_arguments_validate_for_any_text(text):
+    model = OfflineModel()
+    for label, schema in SCHEMAS:
+        tool = {"type": "function", "function": {"name": f"t_{label}", "parameters": schema}}
+        response = model.create(messages=user(text or "x"), tools=[tool], tool_choice="required")
+        arguments = json.loads(response.tool_calls[0].arguments)
+        jsonschema.validate(arguments, schema, format_checker=jsonschema.FormatChecker())
 
 
 def test_arguments_come_from_the_message(model):

@@ -6,11 +6,13 @@ The session fixture installs the real distribution in ``tests/fixtures/agentloop
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import importlib.metadata
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -23,14 +25,26 @@ from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
 FIXTURE = Path(__file__).parent / "fixtures" / "agentloop-testplugin"
 
 
-@pytest.fixture(scope="session")
-def testplugin():
-    """The installed test plugin module (installing the distribution once if needed)."""
+def _installed() -> bool:
+    importlib.invalidate_caches()
     try:
         importlib.metadata.distribution("agentloop-testplugin")
     except importlib.metadata.PackageNotFoundError:
-        _pip_install_editable(FIXTURE)
-        importlib.invalidate_caches()
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def testplugin():
+    """The installed test plugin module (installing the distribution once if needed)."""
+    if not _installed():
+        # one install at a time, also across pytest-xdist workers
+        lock = Path(tempfile.gettempdir()) / "agentloop-testplugin-install.lock"
+        with lock.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if not _installed():
+                _pip_install_editable(FIXTURE)
+            importlib.invalidate_caches()
     eps = importlib.metadata.entry_points(group="agentloop")
     assert "testplugin" in {ep.name for ep in eps}
     try:
@@ -193,3 +207,14 @@ def test_builtin_plugin_can_be_blocked():
         block=["agentloop.plugins.approval"],
     )
     assert tool_messages(agent.run("x").messages)[0]["content"] == "ran"
+
+
+def test_tools_hook_wrappers_are_skipped_not_called_as_tools():
+    class Wrap:
+        @hookimpl(wrapper=True)
+        def agentloop_tools(self):
+            return (yield)
+
+    agent, model = make_agent(["ok"], tools=[add], plugins=[Wrap()])
+    agent.run("x")
+    assert [t["function"]["name"] for t in model.requests[0]["tools"]] == ["add"]

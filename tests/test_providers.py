@@ -166,8 +166,11 @@ def test_openai_request_keeps_parameters_and_fills_tool_names() -> None:
         },
         {"role": "tool", "tool_call_id": "c1", "content": "3"},
     ]
-    model.create(messages=messages, seed=1, parallel_tool_calls=False, temperature=None)
+    model.create(
+        messages=messages, seed=1, parallel_tool_calls=False, temperature=None, max_tokens=9
+    )
     sent = client.calls[0]
+    assert sent["max_completion_tokens"] == 9 and "max_tokens" not in sent
     assert sent["model"] == "gpt-4o"
     assert sent["seed"] == 1
     assert "parallel_tool_calls" not in sent  # only sent together with tools

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -284,6 +285,22 @@ def test_sse_framing_and_done(running):
     stream = ChatStream(chunks)
     list(stream)
     assert stream.response.choices == OfflineModel().create(messages=QUESTION, tools=[CALC]).choices
+
+
+def test_http_1_0_stream_is_close_delimited(running):
+    body = json.dumps({"model": "offline", "messages": QUESTION, "stream": True}).encode()
+    head = (
+        "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((running.host, running.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        raw = b""
+        while data := sock.recv(65536):
+            raw += data
+    headers, _, payload = raw.partition(b"\r\n\r\n")
+    assert b"chunked" not in headers.lower()
+    assert sse_chunks(payload)[-1] is DONE
 
 
 # -- a gateway in front of another model ---------------------------------------------------

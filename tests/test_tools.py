@@ -274,9 +274,9 @@ def record(name: str, count: int, unit: Literal["a", "b"] = "a", place: Place | 
         ('{"name": "x", "count": 1, "place": {"town": "y"}}', "$.place"),
         ('{"name": "x", "count": 1, "place": {"city": 3}}', "$.place.city: expected string"),
         ('{"name": "x", "count": ', "not valid JSON"),
-        ("[1, 2]", "must be a JSON object"),
-        ('"text"', "must be a JSON object"),
-        ("null", "must be a JSON object"),
+        ("[1, 2]", "expected a JSON object of named arguments, got array"),
+        ('"text"', "got string"),
+        ("null", "got null"),
         ('{"name": "x", "count": NaN}', "not valid JSON"),
         ('{"name": "x"} trailing', "not valid JSON"),
     ],
@@ -453,3 +453,13 @@ def test_results_are_json_for_the_model() -> None:
 
 def test_module_level_tools_have_valid_schemas() -> None:
     check_module_tools(globals())
+
+
+def test_hand_built_tool_may_take_the_context() -> None:
+    t = Tool(
+        name="ctx_echo",
+        parameters={"type": "object", "properties": {}},
+        fn=lambda context, **kw: context.run_id,
+        takes_context=True,
+    )
+    assert t.invoke("{}", context=RunContext(run_id="r9", agent=None)) == "r9"

@@ -156,7 +156,9 @@ def test_error_lists_each_missing_property() -> None:
 def test_unresolvable_string_annotation_names_the_parameter() -> None:
     def f(x: Missing) -> None: ...  # type: ignore[name-defined]  # noqa: F821
 
-    with pytest.raises(ToolDefinitionError, match=r"parameter 'x'.*cannot resolve the annotation 'Missing'"):
+    with pytest.raises(
+        ToolDefinitionError, match=r"parameter 'x'.*cannot resolve the annotation 'Missing'"
+    ):
         tool(f)
 
 
@@ -165,7 +167,9 @@ def test_unsupported_field_type_names_the_field() -> None:
     class Blob:
         data: bytes
 
-    with pytest.raises(ToolDefinitionError, match=r"parameter 'b' -> field 'data' of Blob.*use str"):
+    with pytest.raises(
+        ToolDefinitionError, match=r"parameter 'b' -> field 'data' of Blob.*use str"
+    ):
 
         @tool
         def f(b: Blob) -> None: ...
@@ -181,3 +185,47 @@ def test_strict_nested_lists_of_objects() -> None:
     assert book["required"] == ["title", "author"]
     assert book["properties"]["author"]["anyOf"][0]["required"] == ["name", "books"]
     assert f.invoke({"books": [{"title": "T", "author": None}]}) == [Book("T")]
+
+
+@dataclasses.dataclass
+class Circle:
+    radius: float
+    label: str = "c"
+
+
+@dataclasses.dataclass
+class Square:
+    side: float
+    rotated: bool = False
+
+
+def test_strict_union_of_objects_converts_with_nulls() -> None:
+    @tool(strict=True)
+    def area(shape: Circle | Square) -> Any:
+        return shape
+
+    assert area.invoke({"shape": {"radius": 1, "label": None}}) == Circle(1.0)
+    assert area.invoke({"shape": {"side": 2, "rotated": None}}) == Square(2.0)
+
+
+def test_union_of_objects_converts_to_the_right_class() -> None:
+    adapter = type_adapter(list[Circle | Square | dt.date])
+    got = adapter.validate([{"side": 1}, {"radius": 2}, "2024-01-01"])
+    assert got == [Square(1.0), Circle(2.0), dt.date(2024, 1, 1)]
+
+
+def test_typing_extensions_typeddict_and_type_alias() -> None:
+    te = pytest.importorskip("typing_extensions")
+
+    class Opts(te.TypedDict, total=False):
+        depth: te.Required[int]
+        label: str
+
+    Ints = te.TypeAliasType("Ints", list[int])
+    adapter = type_adapter(Opts, localns={"te": te})
+    assert adapter.json_schema["required"] == ["depth"]
+    assert adapter.validate({"depth": 1.0}) == {"depth": 1}
+    assert type_adapter(Ints).json_schema == {"type": "array", "items": {"type": "integer"}}
+    Loop = te.TypeAliasType("Loop", "list[Loop]")
+    with pytest.raises(ToolDefinitionError, match="recursive aliases"):
+        type_adapter(Loop, localns={"Loop": Loop})

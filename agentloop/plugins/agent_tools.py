@@ -7,9 +7,12 @@ The agent registers one instance, so its own tools reach the model through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentloop import Tool, hookimpl
+from agentloop import hookimpl
+
+if TYPE_CHECKING:
+    from agentloop import Tool
 
 __all__ = ["AgentTools"]
 

@@ -9,16 +9,22 @@ runs by default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agentloop import RunContext, Tool, ToolCall, ToolResult, hookimpl
+from agentloop import ToolResult, hookimpl
+
+if TYPE_CHECKING:
+    from agentloop import RunContext, Tool, ToolCall
 
 __all__ = ["ApproverCallback", "agentloop_before_tool_call"]
 
 
 @hookimpl
-def agentloop_before_tool_call(context: RunContext, call: ToolCall, tool: Tool) -> ToolResult | None:
+def agentloop_before_tool_call(
+    context: RunContext, call: ToolCall, tool: Tool
+) -> ToolResult | None:
     """Deny a call to a tool that requires approval unless a plugin approves it."""
-    if not getattr(tool, "requires_approval", False):
+    if not tool.requires_approval:
         return None
     answer = context.agent.hook.agentloop_approve_tool_call(context=context, call=call, tool=tool)
     if answer is True:

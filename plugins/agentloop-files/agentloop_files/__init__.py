@@ -131,12 +131,15 @@ class FilesPlugin:
             raise ToolError(f"no such folder: {path!r}" if missing else f"{path!r} is not a folder")
         names: list[str] = []
         complete = True
-        for scanned, (rel, is_dir) in enumerate(self._walk(real, recursive), start=1):
-            if scanned > MAX_SCAN_ENTRIES or len(names) >= self.max_entries:
-                complete = False
-                break
-            if pattern is None or _matches(pattern, rel):
-                names.append(rel + "/" if is_dir else rel)
+        try:
+            for scanned, (rel, is_dir) in enumerate(self._walk(real, recursive), start=1):
+                if scanned > MAX_SCAN_ENTRIES or len(names) >= self.max_entries:
+                    complete = False
+                    break
+                if pattern is None or _matches(pattern, rel):
+                    names.append(rel + "/" if is_dir else rel)
+        except OSError as exc:
+            raise ToolError(describe_os_error(exc, path)) from None
         if not names:
             return "(no matching entries)" if pattern else "(empty folder)"
         text = "\n".join(sorted(names))

@@ -52,13 +52,31 @@ def test_entry_point_module_offers_nothing() -> None:
     import agentloop_shell
 
     assert not any(name.startswith("agentloop_") for name in vars(agentloop_shell))
+    from importlib.metadata import entry_points
+
+    (point,) = [ep for ep in entry_points(group="agentloop") if ep.name == "shell"]
+    assert point.value == "agentloop_shell"
 
 
 def test_disabled_plugin_offers_no_tool(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     assert ShellPlugin().agentloop_tools() == []
-    message, model = run_agent(f"touch {marker}", ShellPlugin(), approver=lambda call, tool: True)
-    assert "run_command" in message["content"]  # unknown tool error
+    import agentloop_shell
+
+    model = ScriptedModel(
+        [
+            tool_calls_response(tool_call("run_command", {"command": f"touch {marker}"})),
+            text_response("ok"),
+        ]
+    )
+    agent = Agent(
+        model=model,
+        plugins=[agentloop_shell, ShellPlugin()],  # the entry-point module and a disabled plugin
+        load_plugins=False,
+        approver=lambda call, tool: True,
+    )
+    (message,) = [m for m in agent.run("go").messages if m["role"] == "tool"]
+    assert message["content"].startswith("error: unknown tool 'run_command'")
     assert not marker.exists()
     assert "tools" not in model.requests[0] or not model.requests[0]["tools"]
 
@@ -79,7 +97,7 @@ def test_tool_requires_approval() -> None:
 def test_denied_without_approver(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     message, _ = run_agent(f"touch {marker}", ShellPlugin(enabled=True))
-    assert "approval required" in message["content"]
+    assert message["content"] == "denied: approval required"
     assert not marker.exists()
 
 
@@ -92,7 +110,7 @@ def test_denied_by_approver(tmp_path: Path) -> None:
         return False
 
     message, _ = run_agent(f"touch {marker}", ShellPlugin(enabled=True), approver=approver)
-    assert "denied" in message["content"] or "not approve" in message["content"]
+    assert message["content"].startswith("denied:")
     assert len(asked) == 1 and str(marker) in asked[0]
     assert not marker.exists()
 
@@ -235,6 +253,6 @@ def test_approval_plugin_hook(tmp_path: Path) -> None:
     result = agent.run("go")
     allowed, denied = [m["content"] for m in result.messages if m["role"] == "tool"]
     assert allowed == "exit code 0\nallowed\n"
-    assert "denied" in denied or "not approve" in denied
+    assert denied.startswith("denied:")
     assert not (tmp_path / "x").exists()
     assert [s.status for s in result.steps if s.kind == "tool"] == ["ok", "denied"]
