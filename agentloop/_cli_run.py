@@ -219,7 +219,10 @@ def choose_model(agent_model: Any, settings: Settings) -> tuple[Any, str | None]
     explicit = settings.sources.get("model") == "--model"
     default = agent_model is None or _is_offline(agent_model)
     if settings.model and (explicit or default):
-        return resolve_model(settings.model, api_key=settings.api_key, **options), None
+        try:
+            return resolve_model(settings.model, api_key=settings.api_key, **options), None
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{exc} [model from {settings.sources['model']}]") from exc
     if default:
         return resolve_model("offline"), OFFLINE_NOTICE
     if isinstance(agent_model, str):

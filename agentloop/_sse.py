@@ -13,7 +13,6 @@ ignored unless the event is ``error``.
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from collections.abc import Iterator
@@ -48,20 +47,6 @@ def _socket_of(raw: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _reader(raw: Any) -> tuple[Any, bool]:
-    """Return a ``read1`` for ``raw`` and whether it bypasses urllib3's wrapper.
-
-    With no content encoding, ``http.client``'s own ``read1`` (which decodes
-    the chunked framing) is used directly: urllib3's per-call bookkeeping
-    costs more than the SSE parsing of a small event.
-    """
-    fp = getattr(raw, "_fp", None)
-    encoding = str(raw.headers.get("content-encoding", "")).strip().lower()
-    if encoding in ("", "identity") and isinstance(fp, http.client.HTTPResponse):
-        return fp.read1, True
-    return (lambda n: raw.read1(n, decode_content=True)), False
-
-
 def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Iterator[bytes]:
     """Yield the body of a streamed urllib3 response as its bytes arrive.
 
@@ -75,7 +60,6 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         APIConnectionError: The connection broke.
     """
     sock = _socket_of(raw)
-    read1, direct = _reader(raw)
     first = True
     head = b""
     while True:
@@ -83,22 +67,19 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         if sock is not None and limit != read_timeout:
             sock.settimeout(limit)
         try:
-            data = read1(_READ_SIZE)
+            data = raw.read1(_READ_SIZE, decode_content=True)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
             left = deadline.remaining()
-            if left is not None and left <= 0.01:
+            if read_timeout is None or (left is not None and left < read_timeout / 2):
                 raise deadline.expired() from exc
             raise APITimeoutError(
                 f"no data from the server for {read_timeout:g} s (read timeout)"
             ) from exc
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
-                ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - also http.client's state after a close()
             raise APIConnectionError(
                 f"the connection broke while reading the response: {type(exc).__name__}"
             ) from exc
         if not data:
-            if direct:
-                _release(raw)
             if head:
                 yield head
             return
@@ -113,16 +94,6 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
             if not data:
                 continue
         yield data
-
-
-def _release(raw: Any) -> None:
-    """Hand a fully read connection back to the pool (what urllib3 does after its reads)."""
-    fp = getattr(raw, "_fp", None)
-    if fp is None or fp.isclosed():
-        try:
-            raw.release_conn()
-        except Exception:  # noqa: BLE001 - best effort; close() still cleans up
-            pass
 
 
 def read_all(raw: Any, deadline: Deadline, read_timeout: float | None, limit: int) -> bytes:

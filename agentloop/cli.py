@@ -15,7 +15,7 @@ from arguments, then the environment, then ``agentloop.toml`` /
 ``pyproject.toml`` (see :mod:`agentloop.config`).
 
 Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,
-130 interrupted. Errors are one line on stderr; ``--debug`` adds the traceback.
+130 interrupted (Ctrl-C, or SIGTERM, which is handled the same way). Errors are one line on stderr; ``--debug`` adds the traceback.
 This module imports only the standard library at load time; everything else
 is imported by the command that needs it.
 """
@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["build_parser", "main"]
 
@@ -121,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 success, 1 failure, 2 usage error, 130 interrupted.
     """
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    previous = _handle_sigterm()
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
@@ -134,6 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return _report(exc, debug=debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _handle_sigterm() -> Any:
+    """Treat SIGTERM like Ctrl-C (trace flushed, exit 130); return the previous handler."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):
+        return None
 
 
 def _dispatch(args: argparse.Namespace) -> int:

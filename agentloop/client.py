@@ -11,6 +11,7 @@ close responses, and never put the API key in a repr, a log line or an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -223,7 +224,7 @@ class ChatClient:
         except requests.exceptions.Timeout as exc:
             left = deadline.remaining()
             error: APIError = (
-                deadline.expired() if left is not None and left <= 0.01
+                deadline.expired() if left is not None and left <= 0.05
                 else APITimeoutError(f"timed out talking to {self.base_url}: {type(exc).__name__}")
             )
             raise _Failure(self._chain(error, exc), retryable=True) from exc
@@ -314,7 +315,7 @@ class ChatClient:
         current = [self._retrying(open_once, deadline, tries)]
         holder: list[ChatStream] = []
         chunks = self._stream_chunks(current, open_once, deadline, tries, holder)
-        stream = ChatStream(chunks, on_close=lambda: current[0].close())
+        stream = ChatStream(chunks, on_close=lambda: _abort(current[0]))
         holder.append(stream)
         return stream
 
@@ -411,6 +412,14 @@ class ChatClient:
     def _chain(self, error: APIError, cause: BaseException) -> APIError:
         error.__cause__ = cause
         return error
+
+
+def _abort(resp: requests.Response) -> None:
+    """Close a response; one still streaming is shut down first, which also wakes a
+    reader blocked in another thread (closing alone would not)."""
+    with contextlib.suppress(Exception):  # released to the pool already, or not a socket
+        resp.raw.shutdown()
+    resp.close()
 
 
 def _check_base_url(url: str | None) -> str:

@@ -51,7 +51,6 @@ __all__ = ["DONE", "ChatStream", "parse_response"]
 DONE = "[DONE]"
 
 
-
 class ChatStream:
     """An iterable of stream events over chat-completion chunks; ``.response`` afterwards.
 
@@ -141,12 +140,16 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
-        self._gen.close()
-        close = getattr(self._chunks, "close", None)
-        if callable(close):
-            close()
-        if self._on_close is not None:
-            self._on_close()
+        try:
+            self._gen.close()
+            close = getattr(self._chunks, "close", None)
+            if callable(close):
+                close()
+        except ValueError:
+            pass  # closed from another thread mid-read: on_close below unblocks the reader
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     # -- assembly -----------------------------------------------------------------------
 

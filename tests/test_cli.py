@@ -359,3 +359,23 @@ def test_chat_survives_ctrl_c_at_the_prompt_and_during_a_reply() -> None:
             os.waitpid(pid, 0)
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentloop", "run", str(FIXTURES / "slow_agent.py"), "hi",
+         "--trace", str(trace)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=cli_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    while "slow model called" not in proc.stderr.readline():
+        assert proc.poll() is None
+    proc.terminate()
+    try:
+        code = proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    assert code == 130
+    assert json.loads(trace.read_text().splitlines()[-1])["event"] == "interrupted"

@@ -206,7 +206,7 @@ def test_deadline_stops_a_trickling_stream(fake_server: FakeServer) -> None:
     with pytest.raises(APITimeoutError, match="deadline"):
         list(stream)
     elapsed = time.monotonic() - start
-    assert 0.45 <= elapsed < 0.9
+    assert 0.45 <= elapsed < 1.3
     assert len(fake_server.requests) == 1
 
 
@@ -222,7 +222,7 @@ def test_deadline_stops_a_trickling_plain_body(fake_server: FakeServer) -> None:
     start = time.monotonic()
     with pytest.raises(APITimeoutError, match="deadline"):
         client.create(model="m", messages=USER)
-    assert time.monotonic() - start < 0.8
+    assert time.monotonic() - start < 1.3
 
 
 def test_deadline_bounds_waiting_for_headers(fake_server: FakeServer) -> None:
@@ -231,7 +231,7 @@ def test_deadline_bounds_waiting_for_headers(fake_server: FakeServer) -> None:
     start = time.monotonic()
     with pytest.raises(APITimeoutError):
         client.create(model="m", messages=USER)
-    assert time.monotonic() - start < 0.8
+    assert time.monotonic() - start < 1.3
 
 
 def test_real_clock_retry_after(fake_server: FakeServer) -> None:

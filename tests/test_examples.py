@@ -15,6 +15,7 @@ main example with the installed plugins autoloaded, as a user's machine would.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -92,7 +93,8 @@ CASES = [
     ),
     Case(
         "extractor",
-        "Hi, I'm Ada Lovelace from Analytical Engines Ltd. Write to ada@analytical.example.",
+        "Hi, I'm Ada Lovelace from Analytical Engines Ltd. "
+        "Write to ada@analytical.example or call +44 20 7946 0958.",
         [],
         ['"Ada Lovelace"', '"ada@analytical.example"'],
         output={
@@ -123,6 +125,9 @@ CASES = [
 ]
 
 IDS = [f"{c.example}-{i}" for i, c in enumerate(CASES)]
+
+# The first case of each example uses the example's DEFAULT_PROMPT.
+FIRST = {c.example: c for c in reversed(CASES)}
 
 
 def run(
@@ -161,6 +166,24 @@ def test_every_example_is_tested() -> None:
     assert len(files) >= 5
 
 
+@pytest.mark.parametrize("example", sorted({c.example for c in CASES}))
+def test_example_layout(example: str) -> None:
+    """A module-level ``agent`` for the CLI, a default prompt and a ``__main__`` block."""
+    tree = ast.parse((EXAMPLES / f"{example}.py").read_text(encoding="utf-8"))
+    assigned = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert {"agent", "DEFAULT_PROMPT"} <= assigned
+    assert ast.get_docstring(tree), f"{example}.py needs a docstring saying how to run it"
+    assert any(
+        isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) for node in tree.body
+    )
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_cli_json(case: Case) -> None:
     proc = run(["-m", "agentloop", "run", f"examples/{case.example}.py", case.prompt, "--json"])
@@ -179,19 +202,27 @@ def test_cli_json(case: Case) -> None:
     assert sorted(results) == sorted(s["call_id"] for s in tool_steps(result))
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cli_text(case: Case) -> None:
-    proc = run(["-m", "agentloop", "run", f"examples/{case.example}.py", case.prompt])
+@pytest.mark.parametrize("example", sorted(FIRST))
+def test_cli_text(example: str) -> None:
+    case = FIRST[example]
+    proc = run(["-m", "agentloop", "run", f"examples/{example}.py", case.prompt])
     for text in case.answer:
         assert text in proc.stdout
     assert "→" not in proc.stdout  # tool-call lines go to stderr, the answer alone to stdout
-    for name, _arguments in case.calls:
-        assert f"→ {name}(" in proc.stderr
+    assert [line.split("(", 1)[0] for line in proc.stderr.splitlines() if "→ " in line] == [
+        f"→ {name}" for name, _ in case.calls
+    ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_script(case: Case) -> None:
-    proc = run([f"examples/{case.example}.py", case.prompt])
+@pytest.mark.parametrize("example", sorted(FIRST))
+def test_script_default_prompt(example: str) -> None:
+    """``python examples/NAME.py`` runs the default prompt: the first case of the example."""
+    case = FIRST[example]
+    source = (EXAMPLES / f"{example}.py").read_text(encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(ast.unparse(_default_prompt(source)), namespace)
+    assert namespace["DEFAULT_PROMPT"] == case.prompt
+    proc = run([f"examples/{example}.py"])
     for text in case.answer:
         assert text in proc.stdout
     shown = [line for line in proc.stdout.splitlines() if line.startswith("tool call: ")]
@@ -200,12 +231,20 @@ def test_script(case: Case) -> None:
     ]
 
 
-@pytest.mark.parametrize("example", sorted({c.example for c in CASES}))
-def test_script_default_prompt(example: str) -> None:
-    proc = run([f"examples/{example}.py"])
-    default = next(c for c in CASES if c.example == example)
-    for text in default.answer:
-        assert text in proc.stdout
+def test_script_takes_the_prompt_from_argv() -> None:
+    case = CASES[1]
+    proc = run([f"examples/{case.example}.py", *case.prompt.split()])
+    assert proc.stdout.count("tool call: calculate(") == 2
+    assert "2.5" in proc.stdout.splitlines()[-1]
+
+
+def _default_prompt(source: str) -> ast.Assign:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "DEFAULT_PROMPT" for t in node.targets
+        ):
+            return node
+    raise AssertionError("no DEFAULT_PROMPT")
 
 
 def test_two_agents_inner_calls() -> None:

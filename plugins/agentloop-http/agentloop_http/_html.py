@@ -26,6 +26,12 @@ _BLOCK = frozenset(
 )  # fmt: skip
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _SPACE = re.compile(r"\s+")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# "<" not starting a complete tag (quoted values without "<"), declaration or processing
+# instruction. The lookahead never scans past the next "<", so the substitution is linear.
+_STRAY_LT = re.compile(
+    r"""<(?!/?[A-Za-z][^<>"']*(?:(?:"[^"<]*"|'[^'<]*')[^<>"']*)*>|![A-Za-z][^<>]*>|\?[^<>]*>)"""
+)
 
 
 class _TextExtractor(HTMLParser):
@@ -125,9 +131,32 @@ def html_to_text(html: str, *, base_url: str = "") -> tuple[str, str]:
         ``(title, text)``; the title is ``""`` when the page has none.
     """
     parser = _TextExtractor(base_url)
-    parser.feed(html)
+    parser.feed(defuse(html))
     parser.close()
     text = "".join(parser.parts)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return parser.title, text.strip()
+
+
+def defuse(html: str) -> str:
+    """Drop comments and escape every ``<`` that does not start a complete tag.
+
+    ``html.parser`` rescans to the end of the input for each incomplete
+    construct (``<a<a<a...``, an unclosed quote or comment), which makes a
+    hostile page cost quadratic time on many Python versions (CPython
+    gh-135462 / CVE-2025-6069, and unterminated declarations, CVE-2026-15308). After this pass every remaining ``<`` starts a
+    tag or declaration that ends before the next ``<``, so parsing stays
+    linear. Visible text is unchanged: ``&lt;`` is decoded back to ``<``.
+
+    Args:
+        html: The document.
+
+    Returns:
+        The document without comments and with stray ``<`` written as ``&lt;``.
+    """
+    # comments can only close before the last "-->": searching beyond it would
+    # rescan the tail once per unclosed "<!--"
+    last_close = html.rfind("-->") + 3 if "-->" in html else 0
+    head = _COMMENT.sub(" ", html[:last_close])
+    return _STRAY_LT.sub("&lt;", head + html[last_close:])

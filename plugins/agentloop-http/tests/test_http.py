@@ -462,6 +462,28 @@ def test_html_to_text_title_and_breaks() -> None:
     assert text == "a\nb\nc"
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<a" * 100_000,
+        '<a b="' * 50_000,
+        "<!--" * 50_000,
+        "</" * 100_000,
+        "<!A" * 70_000,
+        "<div " + "a=b " * 50_000,
+    ],
+)
+def test_html_parsing_stays_linear_on_hostile_markup(hostile: str) -> None:
+    started = time.monotonic()
+    html_to_text(hostile)
+    assert time.monotonic() - started < 3  # quadratic html.parser: minutes
+
+
+def test_defused_markup_keeps_text() -> None:
+    title, text = html_to_text("<p>a < b && c > d</p><!-- <hidden> --><p title='x>y'>1<2</p>")
+    assert text == "a < b && c > d\n\n1<2"
+
+
 def test_charset_from_header(serve) -> None:
     server = serve(
         lambda h: send(
