@@ -98,7 +98,10 @@ class ChoiceState:
         if set_id is None and set_name is None and not fragment:
             return None
         return ToolCallDelta(
-            index=call.pos, id=set_id, name=set_name, arguments_delta=fragment,
+            index=call.pos,
+            id=set_id,
+            name=set_name,
+            arguments_delta=fragment,
             choice_index=self.index,
         )
 
@@ -125,9 +128,7 @@ class ChoiceState:
 
     def message(self) -> Message:
         """Build the final message (ids synthesized, content normalized)."""
-        calls = _finalize_calls(
-            [(c.id, c.name, "".join(c.args), c.extra) for c in self.calls]
-        )
+        calls = _finalize_calls([(c.id, c.name, "".join(c.args), c.extra) for c in self.calls])
         refusal = "".join(self.refusal or ()) or None
         return Message(
             role=self.role,  # type: ignore[arg-type]
@@ -140,9 +141,7 @@ class ChoiceState:
 
 def _starts_new_call(call: _Call, new_id: str, new_name: str) -> bool:
     # Ollama reuses index 0 for parallel calls and tells them apart only by id.
-    return bool(
-        new_id and call.id and new_id != call.id and new_name and call.args_complete()
-    )
+    return bool(new_id and call.id and new_id != call.id and new_name and call.args_complete())
 
 
 # -- non-streamed bodies ------------------------------------------------------------------
@@ -177,8 +176,7 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
             body=body,
         )
     choices = tuple(
-        _parse_choice(c if isinstance(c, Mapping) else {}, pos)
-        for pos, c in enumerate(raw_choices)
+        _parse_choice(c if isinstance(c, Mapping) else {}, pos) for pos, c in enumerate(raw_choices)
     )
     return ChatResponse(
         id=to_str(body.get("id")),
@@ -213,7 +211,8 @@ def _parse_choice(choice: Mapping[str, Any], pos: int) -> Choice:
     content = msg.get("content")
     if isinstance(content, list):
         refusal = refusal or "".join(
-            str(p.get("refusal", "")) for p in content
+            str(p.get("refusal", ""))
+            for p in content
             if isinstance(p, Mapping) and p.get("type") == "refusal"
         )
     role = msg.get("role") if msg.get("role") in ROLES else "assistant"
@@ -227,7 +226,8 @@ def _parse_choice(choice: Mapping[str, Any], pos: int) -> Choice:
             tool_calls=calls,
             refusal=refusal if isinstance(refusal, str) and refusal else None,
             extra_content=msg.get("extra_content")
-            if isinstance(msg.get("extra_content"), Mapping) else None,
+            if isinstance(msg.get("extra_content"), Mapping)
+            else None,
         ),
         finish_reason=final_finish(finish if isinstance(finish, str) else None, bool(calls)),
     )
@@ -243,8 +243,13 @@ def completion_as_chunk(body: Mapping[str, Any]) -> dict[str, Any]:
             message["tool_calls"] = [
                 {**c, "index": i} for i, c in enumerate(calls) if isinstance(c, Mapping)
             ]
-        choices.append({"index": choice.get("index", pos), "delta": message,
-                        "finish_reason": choice.get("finish_reason")})
+        choices.append(
+            {
+                "index": choice.get("index", pos),
+                "delta": message,
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
     return {**body, "choices": choices}
 
 
@@ -300,7 +305,8 @@ def text_of(content: Any) -> str:
         return content
     if isinstance(content, list):
         return "".join(
-            str(p.get("text", "")) for p in content
+            str(p.get("text", ""))
+            for p in content
             if isinstance(p, Mapping) and p.get("type", "text") == "text"
         )
     return ""

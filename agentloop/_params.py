@@ -1,4 +1,4 @@
-"""Build and check the JSON body of a chat-completions request (internal).
+"""Check what the caller passed and build the JSON body of a request (internal).
 
 Only parameters the caller set are sent (``None`` counts as not set). Values
 outside what the real API accepts are rejected here, before any request, with
@@ -12,15 +12,24 @@ import difflib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 from .messages import Message
 
-__all__ = ["PARAMETERS", "build_body", "encode_body"]
+__all__ = [
+    "PARAMETERS",
+    "build_body",
+    "check_base_url",
+    "check_key",
+    "encode_body",
+    "secret_values",
+]
 
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _TOOL_CHOICES = ("none", "auto", "required")
 _FORMATS = ("text", "json_object", "json_schema")
+_SECRET_HEADER_HINTS = ("auth", "key", "token", "secret", "cookie")
 
 
 def _fail(name: str, problem: str) -> ConfigurationError:
@@ -83,7 +92,9 @@ def _response_format(name: str, value: Any) -> Any:
     if kind == "json_schema":
         spec = value.get("json_schema")
         if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
-            raise _fail(name, "type 'json_schema' needs 'json_schema': {'name': ..., 'schema': {...}}")
+            raise _fail(
+                name, "type 'json_schema' needs 'json_schema': {'name': ..., 'schema': {...}}"
+            )
         if "schema" in spec and not isinstance(spec["schema"], Mapping):
             raise _fail(name, "'json_schema.schema' must be a JSON Schema object")
     return dict(value)
@@ -97,8 +108,10 @@ def _tools(name: str, value: Any) -> Any:
         definition = getattr(tool, "definition", tool)
         kind = definition.get("type") if isinstance(definition, Mapping) else None
         if kind is None:
-            raise _fail(f"{name}[{pos}]", "expected {'type': 'function', 'function': {...}} "
-                        "or an agentloop Tool")
+            raise _fail(
+                f"{name}[{pos}]",
+                "expected {'type': 'function', 'function': {...}} or an agentloop Tool",
+            )
         fn = definition.get("function")
         if kind == "function" and (
             not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]
@@ -113,12 +126,17 @@ def _tools(name: str, value: Any) -> Any:
 def _tool_choice(name: str, value: Any) -> Any:
     if isinstance(value, str):
         if value not in _TOOL_CHOICES:
-            raise _fail(name, f"expected one of {', '.join(_TOOL_CHOICES)} or a dict, got {value!r}")
+            raise _fail(
+                name, f"expected one of {', '.join(_TOOL_CHOICES)} or a dict, got {value!r}"
+            )
         return value
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         return dict(value)
-    raise _fail(name, f"expected 'none', 'auto', 'required' or {{'type': 'function', "
-                f"'function': {{'name': ...}}}}, got {value!r}")
+    raise _fail(
+        name,
+        f"expected 'none', 'auto', 'required' or {{'type': 'function', "
+        f"'function': {{'name': ...}}}}, got {value!r}",
+    )
 
 
 def _effort(name: str, value: Any) -> Any:
@@ -174,8 +192,10 @@ def _messages(messages: Any) -> list[Any]:
 def _unknown(name: str) -> ConfigurationError:
     close = difflib.get_close_matches(name, list(PARAMETERS), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return _fail(name, f"unknown parameter; {hint}pass endpoint-specific fields with "
-                 f"extra_body={{{name!r}: ...}}")
+    return _fail(
+        name,
+        f"unknown parameter; {hint}pass endpoint-specific fields with extra_body={{{name!r}: ...}}",
+    )
 
 
 def build_body(
@@ -239,3 +259,35 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     except UnicodeEncodeError:
         # Lone surrogates: let JSON escapes carry them; the server decides.
         return json.dumps(body, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def check_base_url(url: str | None) -> str:
+    """Return the base URL without a trailing slash, after checking it."""
+    if not url:
+        raise ConfigurationError(
+            "ChatClient needs base_url= (e.g. 'https://api.openai.com/v1') "
+            "or the AGENTLOOP_BASE_URL environment variable"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url {url!r} must be an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ConfigurationError("base_url must not contain credentials; use api_key=")
+    return url.rstrip("/")
+
+
+def check_key(key: str | None) -> str | None:
+    """Return the stripped API key (None when empty); reject whitespace inside."""
+    key = (key or "").strip()
+    if any(c.isspace() or ord(c) < 32 for c in key):
+        raise ConfigurationError("the API key contains whitespace or control characters")
+    return key or None
+
+
+def secret_values(headers: Mapping[str, str]) -> list[str]:
+    """Return header values that look like credentials (to redact them everywhere)."""
+    return [
+        str(value)
+        for name, value in headers.items()
+        if any(h in name.lower() for h in _SECRET_HEADER_HINTS) and len(str(value)) >= 8
+    ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sseclient
@@ -47,6 +47,23 @@ def _socket_of(raw: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+def _reader(raw: Any) -> tuple[Callable[[int], bytes], bool]:
+    """Return the ``read1`` to use for ``raw`` and whether it bypasses urllib3.
+
+    A chunked, unencoded body (every SSE stream: the client sends
+    ``Accept-Encoding: identity``) is read with http.client's own ``read1``,
+    which strips the chunk framing and returns what has arrived; urllib3's
+    wrapper adds per-call bookkeeping that costs more than parsing a small
+    event. The caller then returns the connection to the pool by hand at the
+    end, as urllib3 would.
+    """
+    fp = getattr(raw, "_fp", None)
+    encoding = str(raw.headers.get("content-encoding", "")).lower()
+    if getattr(raw, "chunked", False) and encoding in ("", "identity") and hasattr(fp, "read1"):
+        return fp.read1, True  # type: ignore[union-attr]
+    return (lambda n: raw.read1(n, decode_content=True)), False
+
+
 def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Iterator[bytes]:
     """Yield the body of a streamed urllib3 response as its bytes arrive.
 
@@ -60,6 +77,7 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         APIConnectionError: The connection broke.
     """
     sock = _socket_of(raw)
+    read1, direct = _reader(raw)
     first = True
     head = b""
     while True:
@@ -67,7 +85,7 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         if sock is not None and limit != read_timeout:
             sock.settimeout(limit)
         try:
-            data = raw.read1(_READ_SIZE, decode_content=True)
+            data = read1(_READ_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
             left = deadline.remaining()
             if read_timeout is None or (left is not None and left < read_timeout / 2):
@@ -80,6 +98,8 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
                 f"the connection broke while reading the response: {type(exc).__name__}"
             ) from exc
         if not data:
+            if direct:
+                raw.release_conn()
             if head:
                 yield head
             return
@@ -89,7 +109,7 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
             if len(head) < len(_BOM) and _BOM.startswith(head):
                 continue
             first = False
-            data = head[len(_BOM):] if head.startswith(_BOM) else head
+            data = head[len(_BOM) :] if head.startswith(_BOM) else head
             head = b""
             if not data:
                 continue

@@ -17,7 +17,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 
@@ -30,7 +29,7 @@ from ._apierrors import (
     status_from_error,
 )
 from ._assembly import completion_as_chunk
-from ._params import build_body, encode_body
+from ._params import build_body, check_base_url, check_key, encode_body, secret_values
 from ._retry import Clock, RetryPolicy
 from ._sse import drain, iter_chunks, read_all, read_body
 from ._timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
@@ -53,15 +52,18 @@ T = TypeVar("T")
 
 _BODY_LIMIT = 64 * 1024 * 1024
 _ERROR_BODY_LIMIT = 256 * 1024
-_SECRET_HEADER_HINTS = ("auth", "key", "token", "secret", "cookie")
 
 
 class _Failure(Exception):
     """An attempt failed; carries what the retry decision needs."""
 
     def __init__(
-        self, error: APIError, *, retryable: bool,
-        headers: Mapping[str, str] | None = None, detail: Any = None,
+        self,
+        error: APIError,
+        *,
+        retryable: bool,
+        headers: Mapping[str, str] | None = None,
+        detail: Any = None,
     ) -> None:
         super().__init__(str(error))
         self.error = error
@@ -102,9 +104,9 @@ class ChatClient:
         clock: Clock | None = None,
         max_retry_after: float = 60.0,
     ) -> None:
-        self.base_url = _check_base_url(base_url or os.environ.get("AGENTLOOP_BASE_URL"))
+        self.base_url = check_base_url(base_url or os.environ.get("AGENTLOOP_BASE_URL"))
         self._url = self.base_url + "/chat/completions"
-        self._api_key = _check_key(
+        self._api_key = check_key(
             api_key if api_key is not None else os.environ.get("AGENTLOOP_API_KEY")
         )
         self.timeout = as_timeout(timeout)
@@ -115,7 +117,7 @@ class ChatClient:
             max_retries=max_retries, clock=clock or Clock(), max_retry_after=max_retry_after
         )
         self._extra_headers = dict(headers or {})
-        self._secrets = (self._api_key, *_secret_values(self._extra_headers))
+        self._secrets = (self._api_key, *secret_values(self._extra_headers))
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
 
@@ -198,8 +200,12 @@ class ChatClient:
                 if delay is None:
                     raise failure.error from failure.error.__cause__
                 log.info(
-                    "retrying %s in %.2f s (retry %d of %d): %s", self._url, delay,
-                    tries[0] + 1, self.max_retries, failure.error,
+                    "retrying %s in %.2f s (retry %d of %d): %s",
+                    self._url,
+                    delay,
+                    tries[0] + 1,
+                    self.max_retries,
+                    failure.error,
                 )
                 self._policy.clock.sleep(delay)
                 tries[0] += 1
@@ -218,13 +224,18 @@ class ChatClient:
         log.debug("POST %s (%d bytes, stream=%s)", self._url, len(payload), streaming)
         try:
             resp = self._session.post(
-                self._url, data=payload, headers=self._headers(streaming),
-                timeout=timeout, stream=True, allow_redirects=False,
+                self._url,
+                data=payload,
+                headers=self._headers(streaming),
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
             )
         except requests.exceptions.Timeout as exc:
             left = deadline.remaining()
             error: APIError = (
-                deadline.expired() if left is not None and left <= 0.05
+                deadline.expired()
+                if left is not None and left <= 0.05
                 else APITimeoutError(f"timed out talking to {self.base_url}: {type(exc).__name__}")
             )
             raise _Failure(self._chain(error, exc), retryable=True) from exc
@@ -283,21 +294,26 @@ class ChatClient:
             text = redact_value(raw[:200].decode("utf-8", "replace"), *self._secrets)
             error = APIStatusError(
                 f"the server answered {resp.status_code} with a body that is not JSON: {text!r}",
-                status_code=resp.status_code, body=text, request_id=_request_id(resp.headers),
+                status_code=resp.status_code,
+                body=text,
+                request_id=_request_id(resp.headers),
             )
             raise _Failure(error, retryable=False) from exc
         try:
             return parse_response(body)
         except APIStatusError as exc:
             error = make_status_error(
-                exc.status_code, redact_value(body, *self._secrets),
-                request_id=_request_id(resp.headers), prefix="200 body: ",
+                exc.status_code,
+                redact_value(body, *self._secrets),
+                request_id=_request_id(resp.headers),
+                prefix="200 body: ",
             )
             retryable = exc.status_code != 200 and self._policy.should_retry_status(
                 exc.status_code, resp.headers, error.body
             )
-            raise _Failure(error, retryable=retryable, headers=resp.headers,
-                           detail=error.body) from None
+            raise _Failure(
+                error, retryable=retryable, headers=resp.headers, detail=error.body
+            ) from None
 
     # -- streaming ----------------------------------------------------------------------
 
@@ -320,8 +336,12 @@ class ChatClient:
         return stream
 
     def _stream_chunks(
-        self, current: list[requests.Response], open_once: Callable[[], requests.Response],
-        deadline: Deadline, tries: list[int], holder: list[ChatStream],
+        self,
+        current: list[requests.Response],
+        open_once: Callable[[], requests.Response],
+        deadline: Deadline,
+        tries: list[int],
+        holder: list[ChatStream],
     ) -> Iterator[Any]:
         try:
             while True:
@@ -420,34 +440,6 @@ def _abort(resp: requests.Response) -> None:
     with contextlib.suppress(Exception):  # released to the pool already, or not a socket
         resp.raw.shutdown()
     resp.close()
-
-
-def _check_base_url(url: str | None) -> str:
-    if not url:
-        raise ConfigurationError(
-            "ChatClient needs base_url= (e.g. 'https://api.openai.com/v1') "
-            "or the AGENTLOOP_BASE_URL environment variable"
-        )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"base_url {url!r} must be an http:// or https:// URL")
-    if parts.username or parts.password:
-        raise ConfigurationError("base_url must not contain credentials; use api_key=")
-    return url.rstrip("/")
-
-
-def _check_key(key: str | None) -> str | None:
-    key = (key or "").strip()
-    if any(c.isspace() or ord(c) < 32 for c in key):
-        raise ConfigurationError("the API key contains whitespace or control characters")
-    return key or None
-
-
-def _secret_values(headers: Mapping[str, str]) -> list[str]:
-    return [
-        str(value) for name, value in headers.items()
-        if any(h in name.lower() for h in _SECRET_HEADER_HINTS) and len(str(value)) >= 8
-    ]
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:

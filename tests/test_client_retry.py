@@ -314,3 +314,10 @@ def test_stream_read_timeout_after_data(fake_server: FakeServer) -> None:
         list(make_client(fake_server, timeout=(1.0, 0.3)).stream(model="m", messages=USER))
     assert time.monotonic() - start < 1.5
     assert len(fake_server.requests) == 1
+
+
+def test_no_deadline_and_no_read_timeout(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([chunk("a"), 0.1, chunk(finish="stop")]), OK)
+    client = make_client(fake_server, timeout=Timeout(connect=None, read=None, total=None))
+    assert client.stream(model="m", messages=USER).response.message.content == "a"
+    assert client.create(model="m", messages=USER).message.content == "done"

@@ -291,3 +291,17 @@ def test_close_from_another_thread_unblocks_the_reader(fake_server: FakeServer) 
     assert not reader.is_alive() and time.monotonic() - start < 1.0
     assert isinstance(outcome[0], APIError), repr(outcome[0])
     assert client.create(model="m", messages=USER).message.content == "after"
+
+
+def test_close_delimited_stream_is_not_buffered(fake_server: FakeServer) -> None:
+    def body():
+        yield sse_bytes(chunk("early"))
+        yield 1.5
+        yield sse_bytes(chunk(finish="stop"), "[DONE]")
+
+    fake_server.script(raw_reply(body(), chunked=False))
+    start = time.monotonic()
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    assert next(iter(stream)) == TextDelta(delta="early")
+    assert time.monotonic() - start < 0.8
+    stream.close()
