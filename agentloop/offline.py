@@ -126,7 +126,9 @@ class OfflineModel:
         from .streaming import ChatStream
 
         body = self.completion(messages=messages, **params)
-        options = params.get("stream_options") or {}
+        # Like ChatModel, report usage unless the caller said otherwise: the loop's
+        # token accounting and budget need it in streamed runs too.
+        options = params.get("stream_options") or {"include_usage": True}
         return ChatStream(completion_chunks(body, include_usage=bool(options.get("include_usage"))))
 
     def completion(self, *, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:

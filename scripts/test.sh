@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Install everything, then run the whole test suite (agentloop, plugins, examples, docs).
+# Install everything (agentloop, its plugins, the test tools and the test plugin distribution),
+# then run the whole test suite: agentloop, the plugins, the examples and the docs' code blocks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+python -m pip install -q -e ".[test]"
+# A real distribution with an `agentloop` entry point, for the plugin-discovery tests.
+python -m pip install -q --no-deps -e tests/fixtures/agentloop-testplugin
 python -m pytest -n 2 -q "$@"

@@ -40,6 +40,7 @@ class Case:
     answer: list[str]  # substrings of the answer text
     statuses: list[str] = field(default_factory=list)  # per call; default all "ok"
     output: Any = None  # the exact --json "output", when it is structured
+    stderr: list[str] = field(default_factory=list)  # substrings of stderr (inner agents' calls)
 
 
 REVENUE_SQL = (
@@ -121,6 +122,7 @@ CASES = [
         "What is 12 * (3 + 4)?",
         [("math_expert", {"prompt": "12 * (3 + 4)"})],
         ["84"],
+        stderr=['math agent: calculate({"expression":"12 * (3 + 4)"}) -> 84'],
     ),
 ]
 
@@ -200,6 +202,8 @@ def test_cli_json(case: Case) -> None:
     # the transcript holds each call and its result, paired by id
     results = {m["tool_call_id"]: m for m in result["messages"] if m["role"] == "tool"}
     assert sorted(results) == sorted(s["call_id"] for s in tool_steps(result))
+    for text in case.stderr:
+        assert text in proc.stderr
 
 
 @pytest.mark.parametrize("example", sorted(FIRST))
@@ -212,6 +216,8 @@ def test_cli_text(example: str) -> None:
     assert [line.split("(", 1)[0] for line in proc.stderr.splitlines() if "→ " in line] == [
         f"→ {name}" for name, _ in case.calls
     ]
+    for text in case.stderr:
+        assert text in proc.stderr
 
 
 @pytest.mark.parametrize("example", sorted(FIRST))

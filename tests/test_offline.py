@@ -522,7 +522,12 @@ def test_stream_sends_small_deltas(model):
     deltas = [e for e in calls if isinstance(e, ToolCallDelta)]
     assert deltas[0].name == "calculate" and deltas[0].id
     assert "".join(d.arguments_delta for d in deltas) == '{"expression":"12 * (3 + 4)"}'
-    assert not any(isinstance(e, UsageEvent) for e in calls)
+    # usage is reported by default, and only then
+    assert any(isinstance(e, UsageEvent) for e in calls)
+    quiet = model.stream(
+        messages=user("What is 1+1?"), tools=TOOLS, stream_options={"include_usage": False}
+    )
+    assert not any(isinstance(e, UsageEvent) for e in quiet)
 
 
 def test_stream_validates_before_returning(model):
