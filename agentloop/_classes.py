@@ -1,5 +1,5 @@
 """Schemas and converters for classes: scalars, enums, dataclasses, TypedDicts, NamedTuples,
-pydantic models (internal; used by :mod:`agentloop._convert`).
+pydantic models (internal; used by :mod:`agentloop._hints` and :mod:`agentloop.schema`).
 
 pydantic is never imported here: a class is treated as a pydantic model when it
 has ``model_json_schema`` and ``model_validate`` (duck typing), so pydantic

@@ -14,8 +14,6 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import ToolDefinitionError
-
 __all__ = [
     "BranchPicker",
     "ConversionError",
@@ -26,7 +24,6 @@ __all__ = [
     "describe",
     "fixed_tuple_converter",
     "items_converter",
-    "json_type",
     "literal_node",
     "mapping_converter",
     "nullable",
@@ -124,19 +121,27 @@ def or_none(conv: Convert | None) -> Convert | None:
 
 
 def literal_node(values: tuple[Any, ...]) -> Node:
+    """Return the node of ``Literal[values]``: an ``enum``; converts back to the exact values.
+
+    Raises:
+        ValueError: A value is not a JSON scalar (nor an Enum member).
+    """
     json_values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-    names = {json_type(v) for v in json_values}
+    names = {_literal_type(v) for v in json_values}
     schema: dict[str, Any] = {"enum": json_values}
     if len(names) == 1:
         schema = {"type": names.pop(), "enum": json_values}
-    needs = any(isinstance(v, enum.Enum) or json_type(v) in ("integer", "number") for v in values)
+    needs = any(
+        isinstance(v, enum.Enum) or _literal_type(v) in ("integer", "number") for v in values
+    )
     if not needs:
         return Node(schema)
     table = {(type(j) is bool, j): v for j, v in zip(json_values, values, strict=True)}
     return Node(schema, lambda v: table.get((type(v) is bool, v), v))
 
 
-def json_type(value: Any) -> str:
+def _literal_type(value: Any) -> str:
+    """The JSON type of a ``Literal`` value; ValueError for values JSON cannot carry."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -147,7 +152,7 @@ def json_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    raise ToolDefinitionError(
+    raise ValueError(
         f"Literal value {value!r} is not a JSON scalar; use str, int, bool, None or Enum members"
     )
 

@@ -125,7 +125,10 @@ class SchemaBuilder:
         if origin in (typing.Union, types.UnionType):
             return self._union(typing.get_args(tp), where)
         if origin is typing.Literal:
-            return literal_node(typing.get_args(tp))
+            try:
+                return literal_node(typing.get_args(tp))
+            except ValueError as exc:
+                raise self.fail(where, str(exc)) from exc
         if origin is not None:
             return self._generic(tp, origin, where)
         if hasattr(tp, "__supertype__"):  # NewType

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._offline_cues import claim_numbers, enum_hits, labelled_word, pick_enum
 from ._offline_schema import example, is_valid, merge_all, resolve, type_of, with_defs
 from ._offline_text import TextValues, matches, stem, strip_filler, words
 
@@ -95,6 +96,10 @@ class _Filler:
         self.vocabulary = vocabulary
         self.from_text: set[str] = set()
         self.depth = 0
+        #: Numbers (by index) tied to a parameter by a cue word, per object level.
+        self.claims: dict[str, int] = {}
+        self.used_numbers: set[int] = set()
+        self.used_enums: set[int] = set()
 
     def value(self, schema: Any, name: str, description: str) -> tuple[int, Any]:
         """Return (strength, value) for one schema position."""
@@ -103,7 +108,7 @@ class _Filler:
         if "const" in schema:
             return SCHEMA, copy.deepcopy(schema["const"])
         if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return self._enum(schema)
+            return self._enum(schema, name)
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 return self._union(schema, schema[key], name, description)
@@ -125,7 +130,7 @@ class _Filler:
         if kind == "string":
             return self._string(schema, name, description)
         if kind in ("integer", "number"):
-            return self._number(schema, integer=kind == "integer")
+            return self._number(schema, name, integer=kind == "integer")
         if kind == "boolean":
             return self._boolean(schema, name)
         return SCHEMA, example(schema, self.root)
@@ -144,12 +149,12 @@ class _Filler:
                 return strength, value
         return SCHEMA, None if nullable else example(schema, self.root)
 
-    def _enum(self, schema: Mapping[str, Any]) -> tuple[int, Any]:
-        low = self.values.text.lower()
-        for option in schema["enum"]:
-            label = re.escape(str(option).lower()).replace("_", "[_ ]")
-            if isinstance(option, str) and option and re.search(rf"\b{label}\b", low):
-                return STRONG, option
+    def _enum(self, schema: Mapping[str, Any], name: str) -> tuple[int, Any]:
+        hits = enum_hits(self.values.text, schema["enum"], self.vocabulary)
+        hit = pick_enum(hits, name, self.used_enums)
+        if hit is not None:
+            self.used_enums.add(hit.start)
+            return STRONG, hit.option
         return SCHEMA, example(schema, self.root)
 
     def _object(self, schema: Mapping[str, Any]) -> tuple[int, Any]:
@@ -158,6 +163,7 @@ class _Filler:
         out: dict[str, Any] = {}
         best = SCHEMA
         self.depth += 1
+        outer, self.claims = self.claims, self._claims(props)
         for name, sub in props.items():
             strength, value = self.value(sub, name, "")
             if strength == STRONG and self.depth == 1:
@@ -168,7 +174,17 @@ class _Filler:
                 out[name] = value
                 best = max(best, strength)
         self.depth -= 1
+        self.claims = outer
         return best, out
+
+    def _claims(self, props: Mapping[str, Any]) -> dict[str, int]:
+        """Tie numbers to the numeric properties whose names stand next to them."""
+        numeric = []
+        for name, sub in props.items():
+            sub = resolve(sub, self.root)
+            if type_of(sub) in ("integer", "number") and "enum" not in sub:
+                numeric.append((str(name), str(sub.get("description") or "")))
+        return claim_numbers(self.values.text, numeric) if len(numeric) > 1 else {}
 
     def _array(self, schema: Mapping[str, Any], name: str, description: str) -> tuple[int, Any]:
         if schema.get("prefixItems"):
@@ -193,12 +209,18 @@ class _Filler:
             return STRONG, found
         return SCHEMA, example(schema, self.root)
 
-    def _number(self, schema: Mapping[str, Any], *, integer: bool) -> tuple[int, Any]:
-        while (number := self.values.take("number")) is not None:
-            if integer and not _integral(number):
+    def _number(self, schema: Mapping[str, Any], name: str, *, integer: bool) -> tuple[int, Any]:
+        numbers = self.values.all("number")
+        claimed = self.claims.get(name)
+        order = [claimed] if claimed is not None else []
+        order += [i for i in range(len(numbers)) if i not in self.claims.values()]
+        for index in order:
+            number = numbers[index]
+            if index in self.used_numbers or (integer and not _integral(number)):
                 continue
             value = int(number) if integer else number  # type: ignore[call-overload]
             if is_valid(schema, value):
+                self.used_numbers.add(index)
                 return STRONG, value
         return SCHEMA, example(schema, self.root)
 
@@ -217,16 +239,18 @@ class _Filler:
         candidates: list[tuple[int, Any]] = []
         if kind in ("date", "datetime"):
             candidates.append((STRONG, self._date(kind)))
-        elif kind in ("email", "url", "uuid", "expression"):
+        elif kind in ("email", "url", "uuid", "expression", "sql"):
             candidates.append((STRONG, self.values.take(kind)))
         if not fmt:
             candidates.append((STRONG, self.values.take("quoted")))
         if kind == "name":
             candidates.append((STRONG, self._name(name)))
+        if kind in ("name", "text"):
+            candidates.append((STRONG, labelled_word(self.values.text, name, self.vocabulary)))
         if isinstance(schema.get("pattern"), str):  # a code or id: the first word that fits
             tokens = re.findall(r"[\w@.+:/-]+", self.values.text)
             candidates.append((STRONG, next((t for t in tokens if is_valid(schema, t)), None)))
-        if not fmt and kind not in ("email", "url", "uuid", "date", "datetime"):
+        if not fmt and kind not in ("email", "url", "uuid", "date", "datetime", "sql"):
             candidates.append((WEAK, strip_filler(self.values.text, self.vocabulary)))
         for strength, value in candidates:
             if isinstance(value, str) and value:
@@ -260,6 +284,8 @@ def _string_kind(name: str, description: str) -> str:
         return "url"
     if _hinted(name, "", ("date", "day", "birthday", "dob", "deadline")):
         return "date"
+    if re.search(r"sql", f"{name} {description}", re.I):
+        return "sql"
     if _hinted(name, "", _EXPRESSION_HINTS) or _hinted("", description, _EXPRESSION_HINTS[:1]):
         return "expression"
     if _hinted(name, "", _NAME_HINTS):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._offline_args import fill
-from ._offline_text import arithmetic_spans, matches, split_parts, words
+from ._offline_math import arithmetic_spans
+from ._offline_text import matches, split_parts, words
 
 __all__ = ["Reply", "decide", "message_text"]
 
@@ -153,30 +154,55 @@ def plan_calls(text: str, tools: list[Mapping[str, Any]]) -> list[tuple[str, str
 
     A part with no tool words of its own reuses the previous part's tool when
     both parts fill every required argument from their own text (``weather in
-    Paris and London``); otherwise the whole message is one request.
+    Paris and London``). When a part leaves a required argument of its tool
+    unfilled that the whole message fills (``the price is 80; apply a 25%
+    discount``), or fewer than two calls result, the whole message is one request.
     """
     parts = split_parts(text)
     if len(parts) > 1:
-        calls: list[tuple[str, str]] = []
-        previous: tuple[Mapping[str, Any], str] | None = None
-        for part in parts:
-            tool, part_score = _best(part, tools)
-            if part_score >= THRESHOLD:
-                previous = (tool, part)
-                calls.append((str(tool["name"]), _arguments(tool, part)))
-            elif previous and _complete(previous[0], part) and _complete(*previous):
-                calls.append((str(previous[0]["name"]), _arguments(previous[0], part)))
-        calls = list(dict.fromkeys(calls))
+        calls = _calls_per_part(parts, text, tools)
         if len(calls) > 1:
             return calls
     tool, whole = _best(text, tools)
     return [(str(tool["name"]), _arguments(tool, text))] if whole >= THRESHOLD else []
 
 
+def _calls_per_part(
+    parts: list[str], text: str, tools: list[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """One call per part that maps to a tool; none when a part is only a piece of one request."""
+    calls: list[tuple[str, str]] = []
+    previous: tuple[Mapping[str, Any], str] | None = None
+    for part in parts:
+        tool, part_score = _best(part, tools)
+        if part_score >= THRESHOLD:
+            if not _complete(tool, part) and _complete(tool, text):
+                return []
+            previous = (tool, part)
+            calls.append((str(tool["name"]), _arguments(tool, part)))
+        elif previous and _complete(previous[0], part) and _complete(*previous):
+            calls.append((str(previous[0]["name"]), _arguments(previous[0], part)))
+    return list(dict.fromkeys(calls))
+
+
 def _best(text: str, tools: list[Mapping[str, Any]]) -> tuple[Mapping[str, Any], float]:
+    """The best-scoring tool; on a tie, the first whose required arguments the text fills.
+
+    (``What tables are there?`` matches ``describe_table`` and ``list_tables``
+    equally; only ``list_tables`` can be called with what the message says.)
+    """
     scored = [(score(t, text), -i) for i, t in enumerate(tools)]
     best_score, neg_index = max(scored)
+    tied = [tools[-n] for s, n in sorted(scored, reverse=True) if s == best_score]
+    if len(tied) > 1 and best_score >= THRESHOLD:
+        return next((t for t in tied if _fillable(t, text)), tied[0]), best_score
     return tools[-neg_index], best_score
+
+
+def _fillable(tool: Mapping[str, Any], text: str) -> bool:
+    """Whether the text fills every required argument (true when none is required)."""
+    required = (tool.get("parameters") or {}).get("required") or ()
+    return not required or _complete(tool, text)
 
 
 def score(tool: Mapping[str, Any], text: str) -> float:

@@ -11,13 +11,16 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
+from ._offline_math import arithmetic_spans
+
 __all__ = [
     "TextValues",
-    "arithmetic_spans",
     "capitalized_spans",
     "find_dates",
     "find_datetimes",
+    "find_sql",
     "matches",
+    "number_spans",
     "split_parts",
     "stem",
     "strip_filler",
@@ -79,19 +82,13 @@ _ISO_DATE_RE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _MONTH_DAY_RE = re.compile(r"\b([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b")
 _DAY_MONTH_RE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? ([A-Za-z]{3,9})\.?,? (\d{4})\b")
 _CAPS_RE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|de|van|von|of|da|la))*")
-_EXPR_CHARS_RE = re.compile(r"[\d.\s+\-*/%^()×÷]+")
-_EXPR_OK_RE = re.compile(r"[\d)]\s*(?:\*\*|[-+*/%^×÷])\s*[-(\d.]")
-_WORD_OPS = [
-    (re.compile(r"\bmultiplied by\b|\btimes\b", re.I), "*"),
-    (re.compile(r"\bdivided by\b|\bover\b", re.I), "/"),
-    (re.compile(r"\bplus\b", re.I), "+"),
-    (re.compile(r"\bminus\b", re.I), "-"),
-    (re.compile(r"(?<=\d)\s*x\s*(?=\d)"), " * "),
-]
 _SPLIT_RE = re.compile(
     r"(?<=[.?!])\s+(?=\S)|\s*;\s*|\s+(?:and then|and also|then|also|and)\s+|,\s+(?:and\s+)?then\s+",
     re.I,
 )
+_SQL_KEYWORDS = "SELECT|WITH|PRAGMA|EXPLAIN|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|REPLACE|VALUES"
+_SQL_START_RE = re.compile(rf"\s*(?:{_SQL_KEYWORDS})\b", re.I)
+_SQL_RE = re.compile(rf"\b(?:{_SQL_KEYWORDS})\b|\b(?i:select)\b(?=.*\b(?i:from)\b)")
 _LEAD_RE = re.compile(r"^(?:(?:and|then|also)\s+)+", re.I)
 
 
@@ -134,32 +131,6 @@ def split_parts(text: str) -> list[str]:
     """
     parts = (_LEAD_RE.sub("", p.strip(" ,")) for p in _SPLIT_RE.split(text) if p)
     return [p for p in parts if p]
-
-
-def arithmetic_spans(text: str) -> list[str]:
-    """Return the arithmetic expressions in ``text``, as written (``12 * (3 + 4)``).
-
-    ``plus``/``minus``/``times``/``divided by`` are turned into operators first;
-    dates are never taken for subtractions.
-    """
-    for pattern, op in _WORD_OPS:
-        text = pattern.sub(op, text)
-    text = _ISO_DATE_RE.sub(" ", _ISO_DT_RE.sub(" ", text))
-    spans = []
-    for match in _EXPR_CHARS_RE.finditer(text):
-        cand = _balance(match.group().strip().rstrip("+-*/%^×÷.").strip())
-        if _EXPR_OK_RE.search(cand):
-            spans.append(cand)
-    return spans
-
-
-def _balance(expr: str) -> str:
-    """Trim unmatched parentheses from the ends of an expression."""
-    while expr and expr.count("(") > expr.count(")") and expr.startswith("("):
-        expr = expr[1:].strip()
-    while expr and expr.count(")") > expr.count("(") and expr.endswith(")"):
-        expr = expr[:-1].strip()
-    return expr if expr.count("(") == expr.count(")") else ""
 
 
 def capitalized_spans(text: str) -> list[str]:
@@ -262,7 +233,7 @@ class TextValues:
         """Return the next unused value of a kind, or None when there is none left.
 
         Kinds: ``number``, ``quoted``, ``email``, ``url``, ``uuid``, ``date``,
-        ``datetime``, ``name``, ``expression``.
+        ``datetime``, ``name``, ``expression``, ``sql``.
         """
         values = self.all(kind)
         index = self._taken.get(kind, 0)
@@ -282,7 +253,7 @@ class TextValues:
         if kind == "number":
             return _numbers(text)
         if kind == "quoted":
-            return [next(g for g in m.groups() if g) for m in _QUOTED_RE.finditer(text)]
+            return [_group(m) for m in _QUOTED_RE.finditer(text)]
         if kind == "email":
             return _EMAIL_RE.findall(text)
         if kind == "url":
@@ -298,6 +269,8 @@ class TextValues:
             return [s for s in spans if s]
         if kind == "expression":
             return list(arithmetic_spans(text))
+        if kind == "sql":
+            return list(find_sql(text))
         raise ValueError(f"unknown value kind {kind!r}")
 
 
@@ -313,13 +286,42 @@ def _trim(span: str, vocabulary: tuple[str, ...]) -> str:
 
 def _numbers(text: str) -> list[object]:
     """Numbers in text order, skipping those inside dates, times, ids and addresses."""
+    return [value for _, _, value in number_spans(text)]
+
+
+def number_spans(text: str) -> list[tuple[int, int, object]]:
+    """``(start, end, value)`` of each number in ``text`` (digits or a number word), in order.
+
+    Numbers inside dates, times, UUIDs, emails and URLs are skipped.
+    """
     for regex in (_ISO_DT_RE, _ISO_DATE_RE, _UUID_RE, _EMAIL_RE, _URL_RE, _MONTH_DAY_RE):
-        text = regex.sub(" ", text)
-    found: list[tuple[int, object]] = []
+        text = regex.sub(lambda m: " " * len(m.group()), text)  # keep the positions
+    found: list[tuple[int, int, object]] = []
     for match in _NUMBER_RE.finditer(text):
         raw = match.group()
-        found.append((match.start(), float(raw) if "." in raw else int(raw)))
+        found.append((match.start(), match.end(), float(raw) if "." in raw else int(raw)))
     for match in re.finditer(r"\b[a-z]+\b", text.lower()):
         if match.group() in _NUMBER_WORDS:
-            found.append((match.start(), _NUMBER_WORDS[match.group()]))
-    return [value for _, value in sorted(found, key=lambda item: item[0])]
+            found.append((match.start(), match.end(), _NUMBER_WORDS[match.group()]))
+    return sorted(found, key=lambda item: item[0])
+
+
+def find_sql(text: str) -> list[str]:
+    """SQL statements in ``text``: quoted ones, else the text from an SQL keyword to the end.
+
+    ``Run SELECT name FROM customers`` gives ``SELECT name FROM customers``; an
+    unquoted keyword counts when written in capitals, or ``select`` when a
+    ``from`` follows.
+    """
+    quoted = [q for m in _QUOTED_RE.finditer(text) if _SQL_START_RE.match(q := _group(m))]
+    if quoted:
+        return quoted
+    match = _SQL_RE.search(text)
+    if match is None:
+        return []
+    statement = text[match.start() :].rstrip()
+    return [statement.rstrip("?!.").rstrip() if not statement.endswith("'") else statement]
+
+
+def _group(match: re.Match[str]) -> str:
+    return next(g for g in match.groups() if g)

@@ -95,6 +95,6 @@ class OutputSpec:
     def retry_prompt(self, error: Exception) -> str:
         """The message sent back to the model after an answer failed validation."""
         return (
-            f"Your answer did not match the required JSON schema: {error}. "
+            f"Your answer did not match the required JSON schema: {str(error).rstrip('.')}. "
             "Reply again with only the corrected JSON."
         )

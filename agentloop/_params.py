@@ -21,6 +21,7 @@ __all__ = [
     "PARAMETERS",
     "build_body",
     "check_base_url",
+    "check_headers",
     "check_key",
     "encode_body",
     "secret_values",
@@ -277,11 +278,40 @@ def check_base_url(url: str | None) -> str:
 
 
 def check_key(key: str | None) -> str | None:
-    """Return the stripped API key (None when empty); reject whitespace inside."""
+    """Return the stripped API key (None when empty); reject characters a header cannot carry.
+
+    The message never quotes the key.
+    """
     key = (key or "").strip()
     if any(c.isspace() or ord(c) < 32 for c in key):
         raise ConfigurationError("the API key contains whitespace or control characters")
+    if not key.isascii():
+        raise ConfigurationError("the API key contains non-ASCII characters; check for a typo")
     return key or None
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Return the extra headers as a dict, after checking that HTTP can carry them.
+
+    Raises:
+        ConfigurationError: A name or value is not a string, or a value holds
+            characters outside Latin-1 or line breaks. Values are never quoted
+            (they may be credentials).
+    """
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ConfigurationError(f"header {name!r}: names and values must be strings")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"header {name!r}: the value has characters HTTP headers cannot carry"
+            ) from None
+        if "\r" in value or "\n" in value:
+            raise ConfigurationError(f"header {name!r}: the value contains a line break")
+        out[name] = value
+    return out
 
 
 def secret_values(headers: Mapping[str, str]) -> list[str]:

@@ -63,7 +63,8 @@ def make_plugin_manager(
 
     Raises:
         PluginError: A plugin implements an unknown hook (a typo) or takes an
-            argument its hook does not have.
+            argument its hook does not have, or an installed plugin fails to
+            import (the message names its entry point, to block it).
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
@@ -74,7 +75,7 @@ def make_plugin_manager(
             if not pm.is_blocked(name):
                 pm.register(importlib.import_module(name), name=name)
         if load_entrypoints and not autoload_disabled():
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            _load_entrypoints(pm)
         for name, plugin in (named or {}).items():
             pm.register(plugin, name=name)
         for plugin in plugins:
@@ -88,6 +89,33 @@ def make_plugin_manager(
         pm.trace.root.setwriter(sys.stderr.write)
         pm.enable_tracing()
     return pm
+
+
+def _load_entrypoints(pm: pluggy.PluginManager) -> None:
+    """Register the installed plugins; one that fails to import is a PluginError naming it."""
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except pluggy.PluginValidationError:
+        raise
+    except Exception as exc:
+        name = _next_entry_point(pm)
+        raise PluginError(
+            f"installed plugin {name!r} could not be loaded: {type(exc).__name__}: {exc}; "
+            f"block it with Agent(block=[{name!r}]) or set {AUTOLOAD_ENV}=1"
+        ) from exc
+
+
+def _next_entry_point(pm: pluggy.PluginManager) -> str:
+    """The entry point pluggy was loading: the first one, in its order, not yet registered."""
+    import importlib.metadata
+
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and not (
+                pm.has_plugin(ep.name) or pm.is_blocked(ep.name)
+            ):
+                return str(ep.name)
+    return "?"
 
 
 def collect_tools(agent: Agent) -> dict[str, Tool]:
@@ -106,7 +134,7 @@ def collect_tools(agent: Agent) -> dict[str, Tool]:
     for impl in reversed(pm.hook.agentloop_tools.get_hookimpls()):
         if impl.wrapper or impl.hookwrapper:
             continue
-        owner = pm.get_name(impl.plugin) or impl.plugin_name
+        owner = _owner_name(pm, impl.plugin)
         kwargs = {"agent": agent}
         try:
             offered: Any = impl.function(*[kwargs[name] for name in impl.argnames])
@@ -126,3 +154,12 @@ def collect_tools(agent: Agent) -> dict[str, Tool]:
                 )
             tools[tool.name], owners[tool.name] = tool, owner
     return tools
+
+
+def _owner_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """The plugin's registered name; for an object registered without one, its class."""
+    name = pm.get_name(plugin) or ""
+    if name and name != str(id(plugin)):
+        return name
+    cls = type(plugin)
+    return f"{cls.__module__}.{cls.__qualname__} object"

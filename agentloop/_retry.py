@@ -31,10 +31,6 @@ class Clock:
         """Block for ``seconds``."""
         time.sleep(seconds)
 
-    def monotonic(self) -> float:
-        """Seconds on a monotonic clock (deadlines)."""
-        return time.monotonic()
-
     def time(self) -> float:
         """Wall-clock Unix time (``Retry-After`` dates)."""
         return time.time()

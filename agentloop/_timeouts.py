@@ -8,6 +8,7 @@ bound; the client shortens every timeout to what is left of it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,15 +41,27 @@ def as_timeout(value: Any) -> Timeout:
     if value is None:
         return DEFAULT_TIMEOUT
     if isinstance(value, Timeout):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return Timeout(connect=min(5.0, float(value)), read=float(value), total=float(value))
-    if isinstance(value, tuple) and len(value) == 2:
-        return Timeout(connect=value[0], read=value[1])
-    raise ConfigurationError(
-        f"timeout={value!r}: expected seconds (the overall limit), a (connect, read) tuple "
-        "or agentloop.client.Timeout(connect=, read=, total=)"
-    )
+        timeout = value
+    elif _is_seconds(value):
+        timeout = Timeout(connect=min(5.0, float(value)), read=float(value), total=float(value))
+    elif isinstance(value, tuple) and len(value) == 2:
+        timeout = Timeout(connect=value[0], read=value[1])
+    else:
+        raise ConfigurationError(
+            f"timeout={value!r}: expected seconds (the overall limit), a (connect, read) tuple "
+            "or agentloop.client.Timeout(connect=, read=, total=)"
+        )
+    for name in ("connect", "read", "total"):
+        seconds = getattr(timeout, name)
+        if seconds is not None and not _is_seconds(seconds):
+            raise ConfigurationError(
+                f"timeout={value!r}: {name} must be a positive number of seconds or None"
+            )
+    return timeout
+
+
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +72,11 @@ class Deadline:
     total: float | None
 
     @classmethod
-    def start(cls, total: float | None, now: float | None = None) -> Deadline:
+    def start(cls, total: float | None) -> Deadline:
         """Return a deadline ``total`` seconds from now."""
         if total is None:
             return cls(None, None)
-        return cls((time.monotonic() if now is None else now) + total, total)
+        return cls(time.monotonic() + total, total)
 
     def remaining(self) -> float | None:
         """Seconds left (may be negative), or None without a deadline."""

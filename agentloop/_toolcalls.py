@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -52,7 +53,7 @@ class _Pending:
     started: float = field(default_factory=time.perf_counter)
     started_at: float = field(default_factory=time.time)
     result: ToolResult | None = None
-    future: Future[ToolResult] | None = None
+    task: _Task | None = None
     abort: AbortRun | None = None
 
 
@@ -82,7 +83,7 @@ def dispatch_tool_calls(
         else:
             pending.append(_prepare(run, call))
     for i, item in enumerate(pending):
-        if item.result is None and item.future is None:
+        if item.result is None and item.task is None:
             _start(run, pending, i)
         yield from _finish(run, item)
     _raise_if_run_must_end(run, pending)
@@ -121,7 +122,7 @@ def _prepare(run: RunState, call: ToolCall) -> _Pending:
     except AbortRun as exc:
         item.abort, item.result = exc, error_result(call, f"aborted: {exc}")
     except ToolArgumentError as exc:
-        item.result = error_result(call, _argument_error_text(call, exc))
+        item.result = error_result(call, f"error: {exc}")
     except Exception as exc:
         item.result = error_result(call, exception_text(exc))
     return item
@@ -140,8 +141,7 @@ def _start(run: RunState, pending: list[_Pending], first: int) -> None:
     if len(group) == 1 and _timeout_for(run, group[0].tool) is None:
         return  # run inline by _finish: no thread needed
     for item in group:
-        item.started, item.started_at = time.perf_counter(), time.time()
-        item.future = run.executor().submit(_call_tool, run, item.call, item.tool)
+        item.task = run.executor().submit(_call_tool, run, item.call, item.tool)
 
 
 def _validate_arguments(tool: Tool, call: ToolCall) -> None:
@@ -203,17 +203,29 @@ def _finish(run: RunState, item: _Pending) -> Iterator[RunEvent]:
 
 
 def _await_result(run: RunState, item: _Pending) -> ToolResult:
-    """Run the call inline, or wait for its thread within the tool's timeout."""
+    """Run the call inline, or wait for its thread within the tool's timeout.
+
+    The timeout counts from when the call got a thread, not from when it was
+    queued. A timed-out call's thread cannot be stopped: the loop stops
+    waiting, gives its slot to the next call and drops its late result.
+    """
     assert item.tool is not None  # internal invariant: unknown tools were answered in _prepare
     try:
-        if item.future is None:
+        if item.task is None:
             return _call_tool(run, item.call, item.tool)
+        task = item.task
+        # returns at once: every call queued before this one has finished or was given up on
+        task.running.wait()
+        item.started, item.started_at = task.started, task.started_at
         timeout = _timeout_for(run, item.tool)
-        remaining = None if timeout is None else timeout - (time.perf_counter() - item.started)
+        remaining = None if timeout is None else timeout - (time.perf_counter() - task.started)
         try:
-            return item.future.result(timeout=None if remaining is None else max(remaining, 0))
+            result: ToolResult = task.future.result(
+                timeout=None if remaining is None else max(remaining, 0)
+            )
+            return result
         except FutureTimeout:
-            item.future.cancel()  # a running thread cannot be stopped: its late result is dropped
+            run.executor().release(task)
             return ToolResult(
                 call_id=item.call.id,
                 name=item.call.name,
@@ -225,7 +237,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
         item.abort = exc
         return error_result(item.call, f"aborted: {exc}")
     except ToolArgumentError as exc:
-        return error_result(item.call, _argument_error_text(item.call, exc))
+        return error_result(item.call, f"error: {exc}")
     except Exception as exc:
         return error_result(item.call, exception_text(exc))
 
@@ -239,10 +251,14 @@ def _call_tool(run: RunState, call: ToolCall, tool: Tool | None) -> ToolResult:
 
 
 def _with_identity(result: ToolResult, call: ToolCall, cap: int | None) -> ToolResult:
-    """Pin the result to its call (id and name) and cap its size."""
+    """Pin the result to its call (id and name), cap its size, make it valid UTF-8."""
     content = truncate(
         result.content if isinstance(result.content, str) else str(result.content), cap
     )
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: no server or transcript file accepts them
+        content = content.encode("utf-8", "backslashreplace").decode("utf-8")
     if (result.call_id, result.name, result.content) == (call.id, call.name, content):
         return result
     return ToolResult(
@@ -280,11 +296,13 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
 
 
 class ToolThreads:
-    """Runs tool calls on daemon threads, at most ``size`` at a time.
+    """Runs tool calls on daemon threads, at most ``size`` at a time, started in call order.
 
     Unlike ``ThreadPoolExecutor`` workers, daemon threads do not hold the
     process open at exit, so a tool that never returns (its timeout already
-    reported to the model) cannot hang the program.
+    reported to the model) cannot hang the program. The loop gives the slot
+    of such an abandoned call back (:meth:`release`), so a hung tool never
+    blocks the calls after it.
 
     Args:
         size: The most calls running at once.
@@ -292,35 +310,67 @@ class ToolThreads:
     """
 
     def __init__(self, size: int, name: str) -> None:
-        self._slots = threading.BoundedSemaphore(size)
+        self._free = size
         self._name = name
-        self._futures: list[Future[Any]] = []
+        self._cond = threading.Condition()
+        self._queue: deque[_Task] = deque()
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Start ``fn(*args)`` as soon as a slot is free; return its future."""
-        future: Future[Any] = Future()
-        self._futures.append(future)
-        threading.Thread(
-            target=self._run, args=(future, fn, args), name=self._name, daemon=True
-        ).start()
-        return future
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
+        """Queue ``fn(*args)``; it starts once the calls queued before it have a slot."""
+        task = _Task(fn=fn, args=args)
+        with self._cond:
+            self._queue.append(task)
+            self._start_queued()
+        return task
 
-    def _run(self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        with self._slots:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the waiting loop thread, which re-raises
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
+    def release(self, task: _Task) -> None:
+        """Give ``task``'s slot back (once): it finished, or the loop stopped waiting for it."""
+        with self._cond:
+            if task.holds_slot:
+                task.holds_slot = False
+                self._free += 1
+                self._start_queued()
 
     def shutdown(self) -> None:
         """Cancel calls still waiting for a slot; running ones finish unobserved."""
-        for future in self._futures:
-            future.cancel()
-        self._futures.clear()
+        with self._cond:
+            while self._queue:
+                self._queue.popleft().future.cancel()
+
+    def _start_queued(self) -> None:
+        """Start queued tasks while slots are free (called with the lock held)."""
+        while self._free > 0 and self._queue:
+            task = self._queue.popleft()
+            if not task.future.set_running_or_notify_cancel():
+                continue
+            self._free -= 1
+            task.holds_slot = True
+            task.started, task.started_at = time.perf_counter(), time.time()
+            task.running.set()
+            threading.Thread(target=self._run, args=(task,), name=self._name, daemon=True).start()
+
+    def _run(self, task: _Task) -> None:
+        try:
+            result = task.fn(*task.args)
+        except BaseException as exc:  # handed to the waiting loop thread, which re-raises
+            task.future.set_exception(exc)
+        else:
+            task.future.set_result(result)
+        finally:
+            self.release(task)
+
+
+@dataclass(eq=False)
+class _Task:
+    """One call queued on :class:`ToolThreads`: its future and when it really started."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: Future[Any] = field(default_factory=Future)
+    running: threading.Event = field(default_factory=threading.Event)
+    holds_slot: bool = False
+    started: float = 0.0
+    started_at: float = 0.0
 
 
 def error_result(call: ToolCall, content: str, status: Any = "error") -> ToolResult:
@@ -340,10 +390,6 @@ def exception_text(exc: BaseException) -> str:
     if isinstance(exc, ToolError):
         return f"error: {exc.format_for_model()}"
     return f"error: {type(exc).__name__}: {exc}"
-
-
-def _argument_error_text(call: ToolCall, exc: ToolArgumentError) -> str:
-    return f"error: {exc}"
 
 
 def truncate(text: str, cap: int | None) -> str:

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
@@ -92,13 +92,14 @@ def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
-        raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
-        snippet = raw if len(raw) <= 200 else raw[:200] + "..."
-        message = (
-            f"the {what} sent to {owner} is not valid JSON ({exc}); send exactly one JSON "
-            f"object with no surrounding text. Received: {snippet!r}"
-        )
-        raise ToolArgumentError(message, tool_name=_name_of(owner), errors=(message,)) from None
+        problem = str(exc)
+    raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+    snippet = raw if len(raw) <= 200 else raw[:200] + "..."
+    line = (
+        f"$: not valid JSON ({problem}); send exactly one JSON object with no surrounding "
+        f"text. Received: {snippet!r}"
+    )
+    raise_errors((line,), what=what, owner=owner)
 
 
 def _name_of(owner: str) -> str:
@@ -182,14 +183,14 @@ def _describe_union(path: str, error: ValidationError) -> str:
 
 def raise_invalid(
     validator: jsonschema.Draft202012Validator, instance: Any, *, what: str, owner: str
-) -> None:
+) -> NoReturn:
     """Raise ToolArgumentError listing every violation of ``instance``, each with its path."""
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
     lines = tuple(dict.fromkeys(describe_error(e) for e in errors))
     raise_errors(lines, what=what, owner=owner)
 
 
-def raise_errors(lines: tuple[str, ...], *, what: str, owner: str) -> None:
+def raise_errors(lines: tuple[str, ...], *, what: str, owner: str) -> NoReturn:
     """Raise ToolArgumentError for the given violation lines."""
     count = f"{len(lines)} problem{'s' if len(lines) != 1 else ''}"
     message = (

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["Agent", "RunResult", "Step"]
 
 Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
-_FORCED_CHOICES = ("auto", "none", "required")
+_KEYWORD_CHOICES = ("auto", "none", "required")
+_OPTIONAL_COUNTS = ("max_repeated_calls", "max_result_chars", "max_tokens_total")
 
 
 class Agent:
@@ -66,12 +67,14 @@ class Agent:
         max_repeated_calls: How often one tool call with the same arguments may
             run per run before :class:`~agentloop.LoopDetected`; None disables the guard.
         tool_timeout: Default per-call timeout in seconds (a tool's ``timeout`` wins),
-            counted from when the call is handed to a thread. A timed-out call is
-            answered ``error: tool 'x' timed out after N s`` (status ``timeout``);
-            its thread is abandoned and its late result dropped.
+            counted from when the call starts on its thread (not while it waits
+            for one). A timed-out call is answered ``error: tool 'x' timed out
+            after N s`` (status ``timeout``); its thread is abandoned, its late
+            result dropped, and its place in the pool given to the next call.
         max_result_chars: Cap on each tool result sent to the model (head and tail
             kept around a ``[truncated N chars]`` marker); None for no cap.
-        max_parallel_tools: Threads per run for concurrent tool calls.
+        max_parallel_tools: Most tool calls of a run running at once (a timed-out
+            call stops counting when the loop gives up on it).
         max_tokens_total: Token budget per run, then :class:`~agentloop.TokenBudgetExceeded`.
         output_retries: How often an answer failing ``output_type`` is sent back.
         reset_tool_choice: After a forced tool call (``required`` or a named
@@ -111,12 +114,16 @@ class Agent:
         base_url: str | None = None,
         api_key: str | None = None,
     ) -> None:
-        if max_steps < 1:
-            raise ConfigurationError(f"max_steps must be at least 1, got {max_steps}")
-        if max_parallel_tools < 1:
-            raise ConfigurationError(
-                f"max_parallel_tools must be at least 1, got {max_parallel_tools}"
-            )
+        _check_limits(
+            max_steps=max_steps,
+            max_parallel_tools=max_parallel_tools,
+            max_tool_retries=max_tool_retries,
+            output_retries=output_retries,
+            max_repeated_calls=max_repeated_calls,
+            max_result_chars=max_result_chars,
+            max_tokens_total=max_tokens_total,
+            tool_timeout=tool_timeout,
+        )
         self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
         self.instructions = instructions
         self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
@@ -235,6 +242,30 @@ def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
     return model  # type: ignore[no-any-return]
 
 
+def _check_limits(*, tool_timeout: float | None, **counts: int | None) -> None:
+    """Raise ConfigurationError for a limit out of range (None means "no limit" where allowed)."""
+    for name, value in counts.items():
+        optional = name in _OPTIONAL_COUNTS
+        _check_count(name, value, 0 if name.endswith("_retries") else 1, optional=optional)
+    if tool_timeout is not None and not (
+        isinstance(tool_timeout, (int, float))
+        and not isinstance(tool_timeout, bool)
+        and tool_timeout > 0
+    ):
+        raise ConfigurationError(
+            f"tool_timeout must be a positive number of seconds or None, got {tool_timeout!r}"
+        )
+
+
+def _check_count(name: str, value: Any, least: int, *, optional: bool) -> None:
+    """Raise ConfigurationError unless ``value`` is an int >= ``least`` (or None if optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        allowed = " or None" if optional else ""
+        raise ConfigurationError(f"{name} must be an integer >= {least}{allowed}, got {value!r}")
+
+
 def _as_tool(value: Any) -> Tool:
     from .tools import Tool, tool
 
@@ -252,7 +283,7 @@ def _tool_choice(choice: Any) -> Any:
         return dict(choice) if choice is not None else None
     if not isinstance(choice, str) or not choice:
         raise ConfigurationError(f"tool_choice must be a string or a dict, got {choice!r}")
-    if choice in _FORCED_CHOICES:
+    if choice in _KEYWORD_CHOICES:
         return choice
     return {"type": "function", "function": {"name": choice}}
 

@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         "agentloop.toml or [tool.agentloop] in pyproject.toml.",
     )
     parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_commands(sub, *_shared_options())
+    return parser
+
+
+def _shared_options() -> tuple[argparse.ArgumentParser, ...]:
+    """The option groups several commands share: common, model, looping."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     model = argparse.ArgumentParser(add_help=False)
@@ -71,9 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="tool results, timings, usage"
     )
     looping.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    return common, model, looping
 
+
+def _add_commands(
+    sub: Any,
+    common: argparse.ArgumentParser,
+    model: argparse.ArgumentParser,
+    looping: argparse.ArgumentParser,
+) -> None:
+    """Add the run, chat, tools, plugins and serve commands."""
     run = sub.add_parser(
         "run",
         parents=[common, model, looping],
@@ -111,7 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 = any)")
     serve.add_argument("--api-key", help="require this bearer key from clients")
     serve.set_defaults(handler="serve")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

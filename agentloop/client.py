@@ -29,7 +29,14 @@ from ._apierrors import (
     status_from_error,
 )
 from ._assembly import completion_as_chunk
-from ._params import build_body, check_base_url, check_key, encode_body, secret_values
+from ._params import (
+    build_body,
+    check_base_url,
+    check_headers,
+    check_key,
+    encode_body,
+    secret_values,
+)
 from ._retry import Clock, RetryPolicy
 from ._sse import drain, iter_chunks, read_all, read_body
 from ._timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
@@ -116,7 +123,7 @@ class ChatClient:
         self._policy = RetryPolicy(
             max_retries=max_retries, clock=clock or Clock(), max_retry_after=max_retry_after
         )
-        self._extra_headers = dict(headers or {})
+        self._extra_headers = check_headers(headers)
         self._secrets = (self._api_key, *secret_values(self._extra_headers))
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None

@@ -64,6 +64,11 @@ def agentloop_tools(agent: Any) -> list[Tool] | None:
 def agentloop_run_start(context: RunContext) -> None:
     """Called once when a run starts, before the first model request.
 
+    Called after the run's tools were collected (a duplicate tool name ends
+    the run before this hook). From here on ``agentloop_run_end`` is called
+    however the run ends, also when an implementation of this hook raises
+    (the exception then ends the run).
+
     Args:
         context: The new run's context (``run_id``, ``agent``, ``state``, ``deps``).
     """
@@ -108,6 +113,10 @@ def agentloop_model_request(context: RunContext, request: dict[str, Any]) -> Non
 def agentloop_model_response(context: RunContext, response: ChatResponse) -> None:
     """Called after every successful model response, before its tool calls run.
 
+    Called before the assistant message is added to the transcript, so
+    ``context.messages`` does not contain it yet. An exception raised here
+    ends the run.
+
     Args:
         context: The run's context.
         response: The complete response (assembled when streamed).
@@ -121,7 +130,8 @@ def agentloop_stream_event(context: RunContext, event: Any) -> None:
     Events are the ones ``Agent.stream`` yields: text deltas, tool call started
     and finished, step finished, run finished. Called in streaming and
     non-streaming runs alike (a non-streamed model call gives one text event).
-    Keep implementations fast: they run on the loop's thread.
+    Keep implementations fast: they run on the loop's thread. An exception
+    raised here ends the run.
 
     Args:
         context: The run's context.
@@ -144,7 +154,10 @@ def agentloop_before_tool_call(
     the call run. Return a :class:`~agentloop.ToolResult` to skip the tool and
     send that result instead: ``status="denied"`` for a refusal (with
     ``is_error=True``), ``status="answered"`` for a cached answer. Stops at the
-    first non-None result.
+    first non-None result. Not called for unknown tool names or arguments that
+    failed validation (the model gets an error result for those). Raising
+    :class:`~agentloop.AbortRun` ends the run; any other exception becomes an
+    error result for this call.
 
     Args:
         context: The run's context.
@@ -182,7 +195,10 @@ def agentloop_call_tool(context: RunContext, call: ToolCall, tool: Tool) -> Tool
     The plugin that owns a tool runs it; the built-in default (``trylast``)
     runs ``@tool`` functions in-process with ``Tool.invoke``. Return None for
     tools you do not own. Exceptions are caught by the loop and sent to the
-    model as an error result. Stops at the first non-None result.
+    model as an error result (:class:`~agentloop.AbortRun` ends the run).
+    Stops at the first non-None result. When a turn has several calls, or the
+    tool has a timeout, this runs on one of the run's tool threads, possibly
+    next to other calls: implementations must be thread-safe.
 
     Args:
         context: The run's context.
@@ -200,7 +216,10 @@ def agentloop_after_tool_call(
 ) -> ToolResult | None:
     """Called after every tool call (also failed or denied ones); may replace the result.
 
-    Use it to redact, summarize or post-process what the model sees. Stops at
+    Use it to redact, summarize or post-process what the model sees. Not
+    called for a call to an unknown tool name (there is no ``tool``) or for a
+    call the loop cancelled without running it. The returned result is still
+    pinned to the call's id and name and cut to ``max_result_chars``. Stops at
     the first non-None result.
 
     Args:

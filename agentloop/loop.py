@@ -82,6 +82,7 @@ def run_events(
     """
     run = RunState.start(agent, messages, deps=deps, stream=stream)
     try:
+        run.hook.agentloop_run_start(context=run.context)
         while True:
             run.check_limits()
             request = run.build_request()
@@ -145,15 +146,13 @@ class RunState:
     def start(
         cls, agent: Agent, messages: list[dict[str, Any]], *, deps: Any, stream: bool
     ) -> RunState:
-        """Create the run's state, collect its tools and call ``agentloop_run_start``."""
+        """Create the run's state and collect its tools (a PluginError ends it here)."""
         context = RunContext(run_id=uuid.uuid4().hex, agent=agent, deps=deps)
         with context._lock:
             context._messages.extend(messages)
         tools = collect_tools(agent)
         _check_tool_choice(agent.tool_choice, tools)
-        run = cls(agent, context, tools, stream)
-        agent.hook.agentloop_run_start(context=context)
-        return run
+        return cls(agent, context, tools, stream)
 
     # -- 2a. limits ------------------------------------------------------------------------
 
@@ -264,7 +263,8 @@ class RunState:
         """Take a response without tool calls as the answer; False sends a retry request.
 
         Raises:
-            OutputValidationError: The answer failed ``output_type`` more than ``output_retries`` times.
+            OutputValidationError: The answer failed ``output_type`` more than
+                ``output_retries`` times.
         """
         self.stop_reason = response.finish_reason or "stop"
         text = response.message.text
@@ -329,10 +329,10 @@ class RunState:
             run_id=self.context.run_id,
         )
 
-    # -- 3. end ---------------------------------------------------------------------------------------
+    # -- 3. end ----------------------------------------------------------------------------
 
     def fail(self, exc: BaseException) -> None:
-        """Answer unanswered calls, attach the partial result to ``exc``, call ``agentloop_run_end``."""
+        """Answer open calls, attach the partial result to ``exc``, call ``agentloop_run_end``."""
         reason = next((r for t, r in _STOP_REASONS if isinstance(exc, t)), "error")
         self._cancel_open_calls(f"the run stopped ({reason})")
         result = self.result(output=None, stop_reason=reason)

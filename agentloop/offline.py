@@ -11,7 +11,8 @@ rules, every one deterministic (same request, same response, same ids):
   words weigh 3, description words 1, parameter words 0.5; message words count 1,
   their synonyms 0.5, and a message holding an arithmetic expression implies
   the words ``calculate``/``compute``/``evaluate``/``math``/``expression``). Under
-  ``tool_choice="auto"`` the best tool is called when it scores at least 1;
+  ``tool_choice="auto"`` the best tool is called when it scores at least 1
+  (on a tie, the first one whose required arguments the message fills);
   ``"required"`` always calls the best tool; a named function is always called;
   ``"none"`` (or no tools) gives text only.
 * **Several things**: the message is split on sentence ends, ``;``, ``and``,
@@ -20,9 +21,32 @@ rules, every one deterministic (same request, same response, same ids):
 * **Arguments** come from the message where possible (numbers, quoted strings,
   enum values, dates, booleans, emails, URLs, UUIDs, a word that fits a
   ``pattern``, capitalized names for name-like parameters, the arithmetic
-  expression for expression-like ones, the rest of the text without its
-  leading request words for a free string) and from the schema otherwise
-  (defaults, a valid example); the result is checked with ``jsonschema``.
+  expression for expression-like ones, the SQL statement for SQL ones, the
+  word a parameter's name labels, the rest of the text without its leading
+  request words for a free string) and from the schema otherwise (defaults, a
+  valid example); the result is checked with ``jsonschema``. In detail:
+
+  - an *expression* is written for a calculator: ``sqrt(144)`` stays a call,
+    ``2 to the power of 10`` becomes ``2 ** 10``, ``the square root of 144``
+    ``sqrt(144)``, ``15% of 80`` ``15 / 100 * 80``, ``^`` ``**``;
+  - an *SQL* parameter (``sql`` in its name or description) gets a quoted
+    statement, else the text from the first SQL keyword (``SELECT``, ``WITH``,
+    ...) to the end;
+  - a parameter named for a thing gets the word its name labels: ``the orders
+    table`` or ``table named orders`` gives ``table="orders"``;
+  - *numbers* go to the parameter whose name (weight 1) or description (0.5)
+    stands within 4 words of them, divided by the distance, a word before the
+    number beating one after it, never across ``,``/``;``/a sentence end
+    (``a 25 percent discount to a price of 80``: ``discount=25, price=80``);
+    the others get the remaining numbers in order;
+  - *enum values* match in any case, and by an unambiguous prefix or
+    abbreviation (``Celsius`` gives ``"C"`` of ``["C", "F"]``); one next to a
+    word of the parameter's name wins, then, for a parameter named ``to``
+    (``to_unit``), one after ``to``/``into``/``as`` (then ``in``), for ``from``
+    one after ``from``; else the first one not used by another parameter.
+    Abbreviations shorter than three letters and one-letter stop words only
+    count next to such a cue.
+
   Relative dates (``tomorrow``) are not resolved: no clock is read.
 * **No loops**: a planned call (same tool, same arguments) whose result is
   already in the conversation for the current user turn is not made again

@@ -88,10 +88,11 @@ class RunResult:
             is the number of model calls).
         steps: Every model call and tool call, in order, with timing.
         stop_reason: Why the run stopped: the final response's finish reason
-            (``stop``, ``length``, ``content_filter``, ...) on success, else one
-            of ``max_steps``, ``loop_detected``, ``token_budget``,
-            ``tool_retries``, ``output_validation``, ``aborted``,
-            ``interrupted`` or ``error``.
+            (``stop``, ``length``, ``content_filter``, ...) or ``refusal`` on
+            success, else one of ``max_steps``, ``loop_detected``,
+            ``token_budget``, ``tool_retries``, ``output_validation``,
+            ``aborted``, ``interrupted``, ``cancelled`` (a stream closed
+            early) or ``error``.
         run_id: The run's id (also ``RunContext.run_id``).
     """
 

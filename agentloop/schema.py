@@ -230,7 +230,7 @@ def _parameters(
                 "by name with a type hint (or take a list/dict parameter)",
             )
         if p.annotation is _MISSING:
-            raise builder.fail(where, "has no type hint; add one, e.g. `def f(city: str)`")
+            raise builder.fail(where, _missing_hint(p.name, first=not out.params))
         positional = p.kind is p.POSITIONAL_ONLY
         hint = builder.resolve(p.annotation, where)
         if _is_context(hint):
@@ -258,6 +258,15 @@ def _parameters(
         optional = p.default is not _MISSING and builder.strict
         out.params.append(_Param(p.name, positional, convert, p.default, optional))
     return out
+
+
+def _missing_hint(name: str, *, first: bool) -> str:
+    if first and name in ("self", "cls"):
+        return (
+            "has no type hint; this looks like a method decorated in its class body, so "
+            "apply tool() to the bound method instead: `tool(instance.method)`"
+        )
+    return "has no type hint; add one, e.g. `def f(city: str)`"
 
 
 def _is_context(hint: Any) -> bool:
@@ -370,7 +379,6 @@ class TypeAdapter:
             raise_errors(
                 (f"{format_path(exc.path)}: {exc.message}",), what="value", owner=self._owner
             )
-            raise AssertionError("unreachable") from None
 
     def validate_json(self, text: str | bytes) -> Any:
         """Decode JSON ``text``, then :meth:`validate` it.

@@ -53,16 +53,24 @@ def _best(fn: Callable[[], Any], calls: int, rounds: int) -> float:
 
 
 def _raw_create(session: requests.Session, url: str) -> str:
-    resp = session.post(url, json={"model": "m", "messages": MESSAGES},
-                        headers={"Authorization": "Bearer k"}, timeout=(5, 300))
+    resp = session.post(
+        url,
+        json={"model": "m", "messages": MESSAGES},
+        headers={"Authorization": "Bearer k"},
+        timeout=(5, 300),
+    )
     resp.raise_for_status()
     return resp.json()["choices"][0]["message"]["content"]
 
 
 def _raw_stream(session: requests.Session, url: str) -> str:
-    resp = session.post(url, json={"model": "m", "messages": MESSAGES, "stream": True},
-                        headers={"Authorization": "Bearer k", "Accept": "text/event-stream"},
-                        stream=True, timeout=(5, 300))
+    resp = session.post(
+        url,
+        json={"model": "m", "messages": MESSAGES, "stream": True},
+        headers={"Authorization": "Bearer k", "Accept": "text/event-stream"},
+        stream=True,
+        timeout=(5, 300),
+    )
     try:
         text = []
         for event in sseclient.SSEClient(resp).events():
@@ -77,8 +85,15 @@ def _raw_stream(session: requests.Session, url: str) -> str:
         resp.close()
 
 
-def _bench(server: FakeServer, name: str, reply: Any, calls: int, rounds: int,
-           ours: Callable[[ChatClient], str], raw: Callable[[requests.Session, str], str]) -> Row:
+def _bench(
+    server: FakeServer,
+    name: str,
+    reply: Any,
+    calls: int,
+    rounds: int,
+    ours: Callable[[ChatClient], str],
+    raw: Callable[[requests.Session, str], str],
+) -> Row:
     server.default = reply
     url = server.base_url + "/chat/completions"
     with ChatClient(base_url=server.base_url, api_key="k") as client, requests.Session() as session:
@@ -108,16 +123,33 @@ def main(quick: bool = False) -> list[Row]:
     words = [f"word{i} " for i in range(200)]
     with FakeServer() as server:
         return [
-            _bench(server, "client: create (JSON completion)", json_reply(completion("".join(words[:50]))),
-                   calls, rounds,
-                   lambda c: c.create(model="m", messages=MESSAGES).message.content or "",
-                   _raw_create),
-            _bench(server, "client: stream (20 chunks)",
-                   sse_reply([chunk(w) for w in words[:20]] + [chunk(finish="stop")]),
-                   calls, rounds, _stream_text, _raw_stream),
-            _bench(server, "client: stream (200 chunks)",
-                   sse_reply([chunk(w) for w in words] + [chunk(finish="stop")]),
-                   max(calls // 4, 5), rounds, _stream_text, _raw_stream),
+            _bench(
+                server,
+                "client: create (JSON completion)",
+                json_reply(completion("".join(words[:50]))),
+                calls,
+                rounds,
+                lambda c: c.create(model="m", messages=MESSAGES).message.content or "",
+                _raw_create,
+            ),
+            _bench(
+                server,
+                "client: stream (20 chunks)",
+                sse_reply([chunk(w) for w in words[:20]] + [chunk(finish="stop")]),
+                calls,
+                rounds,
+                _stream_text,
+                _raw_stream,
+            ),
+            _bench(
+                server,
+                "client: stream (200 chunks)",
+                sse_reply([chunk(w) for w in words] + [chunk(finish="stop")]),
+                max(calls // 4, 5),
+                rounds,
+                _stream_text,
+                _raw_stream,
+            ),
         ]
 
 

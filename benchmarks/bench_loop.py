@@ -86,7 +86,7 @@ def _scripted(request: dict[str, Any]) -> Any:
 
 
 def measure(agent: Agent, runs: int) -> dict[str, float]:
-    """Run ``agent`` ``runs`` times; return mean seconds (loop per model step, model call, tool, run)."""
+    """Run ``agent`` ``runs`` times; return median seconds per loop step, model call, tool, run."""
     loop, model_calls, tool_calls, walls = [], [], [], []
     agent.run("warm-up")
     for _ in range(runs):

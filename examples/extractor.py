@@ -13,10 +13,9 @@ errors (``output_retries``), and :class:`~agentloop.OutputValidationError`
 ends the run if it never does.
 
 On the offline model the fields are filled by rules: the email address, a
-capitalized name, a company after "from"/"at"/"works for"; fields it cannot
-find are left at their defaults (the offline model does not recognize phone
-numbers, for instance). A real model reads the text and fills every field it
-can.
+capitalized name, a company after "from"/"at"/"works for"; fields its rules
+do not cover are left at their defaults (``None``). A real model reads the
+text and fills every field it can.
 """
 
 from __future__ import annotations

@@ -98,23 +98,36 @@ class Request:
         return json.loads(self.body)
 
 
-def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None,
-               **kw: Any) -> Reply:
+def json_reply(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None, **kw: Any
+) -> Reply:
     """A JSON body with Content-Length."""
     hdrs = {"Content-Type": "application/json", **(headers or {})}
     return Reply(status=status, headers=hdrs, body=[json.dumps(body).encode()], **kw)
 
 
-def text_reply(text: str, status: int = 200, content_type: str = "text/plain",
-               headers: dict[str, str] | None = None, **kw: Any) -> Reply:
+def text_reply(
+    text: str,
+    status: int = 200,
+    content_type: str = "text/plain",
+    headers: dict[str, str] | None = None,
+    **kw: Any,
+) -> Reply:
     """A text (or HTML) body."""
     hdrs = {"Content-Type": content_type, **(headers or {})}
     return Reply(status=status, headers=hdrs, body=[text.encode()], **kw)
 
 
-def sse_reply(events: Iterable[Any], *, done: bool = True, delay: float = 0.0,
-              status: int = 200, headers: dict[str, str] | None = None,
-              line_end: str = "\n", **kw: Any) -> Reply:
+def sse_reply(
+    events: Iterable[Any],
+    *,
+    done: bool = True,
+    delay: float = 0.0,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    line_end: str = "\n",
+    **kw: Any,
+) -> Reply:
     """A chunked ``text/event-stream`` body: one HTTP chunk per event.
 
     Args:
@@ -126,6 +139,7 @@ def sse_reply(events: Iterable[Any], *, done: bool = True, delay: float = 0.0,
         headers: Extra headers.
         line_end: ``"\\n"``, ``"\\r\\n"`` or ``"\\r"``.
     """
+
     def body() -> Iterator[Part]:
         for event in [*events, *(["[DONE]"] if done else [])]:
             if isinstance(event, float):
@@ -143,18 +157,26 @@ def sse_reply(events: Iterable[Any], *, done: bool = True, delay: float = 0.0,
     return Reply(status=status, headers=hdrs, body=list(body()), chunked=True, **kw)
 
 
-def raw_reply(parts: Iterable[Part], *, status: int = 200, chunked: bool = True,
-              content_type: str = "text/event-stream", **kw: Any) -> Reply:
+def raw_reply(
+    parts: Iterable[Part],
+    *,
+    status: int = 200,
+    chunked: bool = True,
+    content_type: str = "text/event-stream",
+    **kw: Any,
+) -> Reply:
     """Arbitrary bytes and pauses (e.g. an SSE stream split at every byte)."""
-    return Reply(status=status, headers={"Content-Type": content_type}, body=parts,
-                 chunked=chunked, **kw)
+    return Reply(
+        status=status, headers={"Content-Type": content_type}, body=parts, chunked=chunked, **kw
+    )
 
 
 def reset_reply(after: Iterable[Part] = (), *, status: int | None = None, **kw: Any) -> Reply:
     """Send ``after`` (optionally behind a status line) and then a TCP reset."""
     hdrs = {"Content-Type": "text/event-stream"} if status else {}
-    return Reply(status=status, headers=hdrs, body=after, chunked=status is not None,
-                 reset=True, **kw)
+    return Reply(
+        status=status, headers=hdrs, body=after, chunked=status is not None, reset=True, **kw
+    )
 
 
 def hang_reply(seconds: float) -> Reply:
@@ -162,9 +184,11 @@ def hang_reply(seconds: float) -> Reply:
     return Reply(status=None, delay=seconds, close=True)
 
 
-def trickle_reply(piece: bytes = b": keep-alive\n\n", every: float = 0.1,
-                  count: int | None = None) -> Reply:
+def trickle_reply(
+    piece: bytes = b": keep-alive\n\n", every: float = 0.1, count: int | None = None
+) -> Reply:
     """A 200 SSE stream sending ``piece`` every ``every`` seconds (forever by default)."""
+
     def body() -> Iterator[Part]:
         n = 0
         while count is None or n < count:
@@ -172,28 +196,46 @@ def trickle_reply(piece: bytes = b": keep-alive\n\n", every: float = 0.1,
             yield every
             n += 1
 
-    return Reply(status=200, headers={"Content-Type": "text/event-stream"}, body=body(),
-                 chunked=True)
+    return Reply(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=body(), chunked=True
+    )
 
 
-def completion(content: str | None = "", *, tool_calls: list[dict] | None = None,
-               finish: str = "stop", usage: dict | None = None, **extra: Any) -> dict:
+def completion(
+    content: str | None = "",
+    *,
+    tool_calls: list[dict] | None = None,
+    finish: str = "stop",
+    usage: dict | None = None,
+    **extra: Any,
+) -> dict:
     """A ``chat.completion`` body."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    body: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1,
-                            "model": "fake-model",
-                            "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    body: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "fake-model",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
     if usage is not None:
         body["usage"] = usage
     body.update(extra)
     return body
 
 
-def chunk(content: str | None = None, *, finish: str | None = None,
-          tool_calls: list[dict] | None = None, role: str | None = None,
-          usage: dict | None = None, choices: bool = True, **extra: Any) -> dict:
+def chunk(
+    content: str | None = None,
+    *,
+    finish: str | None = None,
+    tool_calls: list[dict] | None = None,
+    role: str | None = None,
+    usage: dict | None = None,
+    choices: bool = True,
+    **extra: Any,
+) -> dict:
     """A ``chat.completion.chunk`` dict (``choices=False`` gives a usage-only chunk)."""
     delta: dict[str, Any] = {}
     if role:
@@ -202,8 +244,12 @@ def chunk(content: str | None = None, *, finish: str | None = None,
         delta["content"] = content
     if tool_calls is not None:
         delta["tool_calls"] = tool_calls
-    body: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                            "created": 1, "model": "fake-model"}
+    body: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "fake-model",
+    }
     body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}] if choices else []
     if usage is not None:
         body["usage"] = usage
@@ -318,8 +364,9 @@ class FakeServer:
         server.fake = self
         server.lock = threading.Lock()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
         return self
 

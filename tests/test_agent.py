@@ -86,6 +86,28 @@ def test_messages_pass_back_as_history():
     assert [m["content"] for m in second.messages][-2:] == ["two", "second"]
 
 
+def test_messages_with_tool_calls_round_trip_through_json_as_history():
+    script = [
+        tool_calls_response(tool_call("add", {"a": 1, "b": 2}, id="c1"), text="Adding."),
+        "3",
+        "6",
+    ]
+    agent, model = make_agent(script, tools=[add], instructions="sys")
+    first = agent.run("1+2?")
+    saved = json.loads(json.dumps(list(first.messages)))
+    assert saved == list(first.messages)
+    second = agent.run("and doubled?", history=saved)
+    sent = model.requests[2]["messages"]
+    # the history is sent exactly as it was recorded, with no second system message
+    assert sent[: len(saved)] == saved and sent[len(saved)] == {
+        "role": "user",
+        "content": "and doubled?",
+    }
+    assert [m["role"] for m in sent].count("system") == 1
+    assert list(second.messages[: len(saved)]) == saved
+    assert second.output == "6"
+
+
 def test_prompt_may_be_messages():
     agent, model = make_agent(["ok"])
     agent.run(
@@ -223,6 +245,45 @@ def test_bad_configuration_fails_early():
         make_agent(["x"], tools=[add], tool_choice="missing")[0].run("x")
 
 
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"max_steps": 0},
+        {"max_steps": None},
+        {"max_parallel_tools": 0},
+        {"max_tool_retries": -1},
+        {"output_retries": -1},
+        {"max_repeated_calls": 0},
+        {"max_result_chars": 0},
+        {"max_tokens_total": 0},
+        {"max_steps": 2.5},
+        {"max_steps": True},
+        {"tool_timeout": 0},
+        {"tool_timeout": -1.0},
+        {"tool_timeout": "5"},
+    ],
+    ids=lambda option: "-".join(f"{k}={v!r}" for k, v in option.items()),
+)
+def test_invalid_limits_fail_at_construction(option):
+    name = next(iter(option))
+    with pytest.raises(ConfigurationError, match=name):
+        Agent(ScriptedModel([]), load_plugins=False, **option)
+
+
+def test_limits_accept_none_where_it_means_no_limit():
+    agent = Agent(
+        ScriptedModel(["ok"]),
+        load_plugins=False,
+        max_repeated_calls=None,
+        max_result_chars=None,
+        max_tokens_total=None,
+        tool_timeout=None,
+        max_tool_retries=0,
+        output_retries=0,
+    )
+    assert agent.run("x").output == "ok"
+
+
 def test_model_string_offline():
     agent = Agent("offline", load_plugins=False)
     result = agent.run("hello")
@@ -258,6 +319,25 @@ def test_one_agent_many_threads_no_shared_run_state():
         contents = [m["content"] for m in tool_messages(result.messages)]
         assert contents[0] == token and contents[1] == f"{result.run_id}:{token[1:]}:1"
         assert result.output == f"done {token}" and result.usage.total_tokens == 15
+
+
+def test_run_context_has_the_agent_and_a_fresh_state_per_run():
+    seen = []
+
+    @tool
+    def probe(context: RunContext) -> str:
+        """Look at the context."""
+        seen.append((context, context.step, context.usage))
+        context.state["n"] = context.state.get("n", 0) + 1
+        return str(context.state["n"])
+
+    call = tool_calls_response(tool_call("probe"))
+    agent, _ = make_agent([call, "a", call, "b"], tools=[probe])
+    first, second = agent.run("x"), agent.run("y")
+    assert [tool_messages(r.messages)[0]["content"] for r in (first, second)] == ["1", "1"]
+    assert all(c.agent is agent for c, _, _ in seen)
+    assert [c.run_id for c, _, _ in seen] == [first.run_id, second.run_id]
+    assert [(step, usage.requests) for _, step, usage in seen] == [(1, 1), (1, 1)]
 
 
 @tool

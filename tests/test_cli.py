@@ -57,9 +57,11 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *ne
 
 
 def test_version() -> None:
+    import agentloop as package
+
     proc = agentloop("--version")
     assert proc.returncode == 0
-    assert proc.stdout.startswith("agentloop ")
+    assert proc.stdout == f"agentloop {package.__version__}\n"
 
 
 @pytest.mark.parametrize("flags", [[], ["--no-stream"]])
@@ -83,6 +85,12 @@ def test_run_reads_the_prompt_from_stdin(tmp_path: Path) -> None:
 def test_model_from_environment_is_not_announced(tmp_path: Path) -> None:
     proc = agentloop("run", CALC, PROMPT, cwd=tmp_path, AGENTLOOP_MODEL="offline")
     assert proc.returncode == 0
+    # and the argument beats both
+    proc = agentloop(
+        "run", CALC, PROMPT, "--model", "offline", cwd=tmp_path, AGENTLOOP_MODEL="openai:gpt-4o"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The result of calculate is 84.\n"
     assert "offline model" not in proc.stderr
 
 
@@ -210,6 +218,12 @@ def test_config_file_is_read_from_the_current_directory(tmp_path: Path) -> None:
     assert_one_line_error(proc, 2, "OPENAI_API_KEY")
     proc = agentloop("run", CALC, PROMPT, cwd=tmp_path, AGENTLOOP_MODEL="offline")
     assert proc.returncode == 0
+    # and the argument beats both
+    proc = agentloop(
+        "run", CALC, PROMPT, "--model", "offline", cwd=tmp_path, AGENTLOOP_MODEL="openai:gpt-4o"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The result of calculate is 84.\n"
 
 
 def test_key_never_printed(tmp_path: Path) -> None:
@@ -217,9 +231,8 @@ def test_key_never_printed(tmp_path: Path) -> None:
         "run", CALC, PROMPT, "--model", "openai:gpt-4o", "--base-url", "http://127.0.0.1:9/v1",
         cwd=tmp_path, OPENAI_API_KEY=SECRET, AGENTLOOP_TIMEOUT="2", AGENTLOOP_MAX_RETRIES="0",
     )  # fmt: skip
-    assert proc.returncode == 1
+    assert_one_line_error(proc, 1, "could not reach http://127.0.0.1:9/v1", "--base-url")
     assert SECRET not in proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -299,16 +312,24 @@ def test_chat_keeps_history(tmp_path: Path) -> None:
 
 
 def test_plugins_lists_entry_points(tmp_path: Path) -> None:
+    from importlib.metadata import entry_points
+
+    installed = sorted({ep.name for ep in entry_points(group="agentloop")})
     proc = agentloop("plugins", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert isinstance(report, list)
+    assert sorted(entry["name"] for entry in report) == installed
     for entry in report:
         assert {"name", "value", "hooks", "tools"} <= set(entry)
+    by_name = {entry["name"]: entry for entry in report}
+    if "calculator" in by_name:  # the first-party plugin, installed by scripts/install.sh
+        assert by_name["calculator"]["hooks"] == ["agentloop_tools"]
+        assert by_name["calculator"]["tools"] == ["calculate"]
     text = agentloop("plugins", cwd=tmp_path)
     assert text.returncode == 0
     for entry in report:
         assert entry["name"] in text.stdout
+    assert "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD is set" in text.stderr
 
 
 def _pty_session(args: list[str]) -> tuple[int, int]:

@@ -116,7 +116,20 @@ def test_cli_run_over_http_matches_offline(server: str, tmp_path: Path) -> None:
 def test_serve_requires_the_api_key_when_given(tmp_path: Path) -> None:
     proc, url = start_server("--api-key", KEY)
     try:
-        assert requests.get(f"{url}/models", timeout=5).status_code == 401
+        unauthorized = requests.get(f"{url}/models", timeout=5)
+        assert unauthorized.status_code == 401
+        error = unauthorized.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"}
+        assert error["code"] == "invalid_api_key"
+        bad = requests.post(
+            f"{url}/chat/completions",
+            json={"model": "offline", "messages": []},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=5,
+        )
+        assert bad.status_code == 400
+        error = bad.json()["error"]
+        assert (error["type"], error["param"]) == ("invalid_request_error", "messages")
         ok = subprocess.run(
             [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--model",
              "local:offline", "--base-url", url],
@@ -136,4 +149,37 @@ def test_serve_requires_the_api_key_when_given(tmp_path: Path) -> None:
     finally:
         err = stop(proc)
     assert KEY not in err
-    assert "serving" in err
+    # no --host given: bound to loopback only
+    assert f"agentloop: serving 'offline' at {url} " in err
+    assert "warning" not in err
+
+
+def test_official_openai_client_against_agentloop_serve(server: str) -> None:
+    """The `openai` package (a test dependency only) streams tool calls from `agentloop serve`."""
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=server, api_key="unused", max_retries=0, timeout=10)
+    tools = [load_calc_agent("offline").tools[0].definition]
+    question = [{"role": "user", "content": PROMPTS[0]}]
+    chunks = list(
+        client.chat.completions.create(
+            model="offline", messages=question, tools=tools, stream=True,
+            stream_options={"include_usage": True},
+        )
+    )  # fmt: skip
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    calls = [call for d in deltas for call in d.tool_calls or ()]
+    assert calls[0].function.name == "calculate" and calls[0].id
+    arguments = "".join(call.function.arguments or "" for call in calls)
+    assert json.loads(arguments) == {"expression": "12 * (3 + 4)"}
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    answered = [
+        *question,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": calls[0].id, "type": "function",
+             "function": {"name": "calculate", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "84"},
+    ]  # fmt: skip
+    final = client.chat.completions.create(model="offline", messages=answered, tools=tools)
+    assert final.choices[0].message.content == "The result of calculate is 84."
+    assert [m.id for m in client.models.list()] == ["offline"]

@@ -15,19 +15,27 @@ from fakeserver import FakeServer, Reply, completion, json_reply, sse_reply, tex
 from fakeserver import chunk as sse_chunk
 
 import agentloop
-from agentloop.client import ChatClient, Timeout
-from agentloop.errors import (
+from agentloop import (
+    AgentloopError,
     APIConnectionError,
+    APIError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ChatClient,
+    ChatResponse,
     ConfigurationError,
     InternalServerError,
+    Message,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    StreamError,
+    ToolCall,
+    Usage,
 )
-from agentloop.messages import Message, ToolCall, Usage
+from agentloop.client import Timeout
 
 
 def test_create_parses_response_and_sends_minimal_body(fake_server: FakeServer) -> None:
@@ -43,6 +51,7 @@ def test_create_parses_response_and_sends_minimal_body(fake_server: FakeServer) 
     fake_server.script(json_reply(body))
     with make_client(fake_server) as client:
         resp = client.create(model="gpt-x", messages=USER)
+    assert isinstance(resp, ChatResponse)
     assert (resp.id, resp.model, resp.created) == ("chatcmpl-fake", "fake-model", 1)
     assert resp.message.role == "assistant" and resp.message.content == "Hello"
     assert resp.message.refusal is None and resp.message.tool_calls == ()
@@ -61,7 +70,54 @@ def test_create_parses_response_and_sends_minimal_body(fake_server: FakeServer) 
 
 
 def test_top_level_export() -> None:
-    assert agentloop.ChatClient is ChatClient
+    assert agentloop.ChatClient is agentloop.client.ChatClient
+
+
+def test_error_tree() -> None:
+    for cls in (APIConnectionError, APIStatusError, StreamError):
+        assert issubclass(cls, APIError) and issubclass(cls, AgentloopError)
+    assert issubclass(APITimeoutError, APIConnectionError)
+    for cls in (
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        BadRequestError,
+        RateLimitError,
+        InternalServerError,
+    ):
+        assert issubclass(cls, APIStatusError)
+
+
+def test_custom_headers_are_sent_and_streams_ask_for_sse(fake_server: FakeServer) -> None:
+    fake_server.script(
+        json_reply(completion("x")), sse_reply([sse_chunk("y"), sse_chunk(finish="stop")])
+    )
+    client = make_client(fake_server, headers={"X-Team": "blue", "OpenAI-Organization": "org-1"})
+    client.create(model="m", messages=USER)
+    assert client.stream(model="m", messages=USER).response.message.content == "y"
+    plain, streamed = fake_server.requests
+    for sent in (plain, streamed):
+        assert sent.headers["X-Team"] == "blue"
+        assert sent.headers["OpenAI-Organization"] == "org-1"
+        assert sent.headers["Content-Type"] == "application/json"
+        assert sent.headers["Authorization"] == f"Bearer {KEY}"
+        assert sent.headers["User-Agent"].startswith("agentloop/")
+    assert plain.headers["Accept"] == "application/json"
+    assert streamed.headers["Accept"] == "text/event-stream"
+
+
+def test_connect_and_read_timeouts_are_passed_separately(fake_server: FakeServer) -> None:
+    seen: list[Any] = []
+
+    class Spy(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            seen.append(kwargs["timeout"])
+            return super().request(*args, **kwargs)
+
+    fake_server.script(json_reply(completion("x")))
+    client = make_client(fake_server, session=Spy(), timeout=Timeout(connect=1.5, read=7, total=60))
+    client.create(model="m", messages=USER)
+    assert seen == [(1.5, 7)]
 
 
 def test_no_authorization_without_key(
@@ -90,6 +146,13 @@ def test_key_and_base_url_from_environment(
         {"base_url": "http://user:pw@host/v1"},
         {"base_url": "http://h/v1", "max_retries": -1},
         {"base_url": "http://h/v1", "timeout": "soon"},
+        {"base_url": "http://h/v1", "timeout": 0},
+        {"base_url": "http://h/v1", "timeout": (-1, 5)},
+        {"base_url": "http://h/v1", "timeout": (5, float("nan"))},
+        {"base_url": "http://h/v1", "timeout": Timeout(total=-3)},
+        {"base_url": "http://h/v1", "headers": {"X-Note": "caf\u00e9 \u2615"}},
+        {"base_url": "http://h/v1", "headers": {"X-Note": "a\r\nInjected: 1"}},
+        {"base_url": "http://h/v1", "headers": {"X-Count": 3}},
     ],
 )
 def test_bad_configuration(kwargs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -437,7 +500,7 @@ def test_connection_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     client = ChatClient(base_url=url, api_key=KEY, clock=clock, timeout=(1, 1))
     with pytest.raises(APIConnectionError, match="could not reach"):
         client.create(model="m", messages=USER)
-    assert len(clock.sleeps) == 2
+    assert clock.sleeps == [0.4375, 0.875]
 
 
 # -- secrets ------------------------------------------------------------------------------
@@ -493,12 +556,20 @@ def test_api_key_is_stripped_and_checked(fake_server: FakeServer) -> None:
     with pytest.raises(ConfigurationError, match="whitespace") as info:
         make_client(fake_server, api_key="sk-abc def-secret")
     assert "def-secret" not in str(info.value)
+    with pytest.raises(ConfigurationError, match="non-ASCII") as info:
+        make_client(fake_server, api_key="sk-abc\u2013def-secret")
+    assert "def-secret" not in str(info.value)
+    with pytest.raises(ConfigurationError, match="X-Api-Key") as info:
+        make_client(fake_server, headers={"X-Api-Key": "secret-\u2013-value"})
+    assert "secret-" not in str(info.value)
+    assert fake_server.requests[1:] == []
 
 
 def test_gzip_encoded_body(fake_server: FakeServer) -> None:
     body = gzip.compress(json.dumps(completion("zipped ✅")).encode())
-    fake_server.script(Reply(headers={"Content-Type": "application/json",
-                                      "Content-Encoding": "gzip"}, body=[body]))
+    fake_server.script(
+        Reply(headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}, body=[body])
+    )
     assert make_client(fake_server).create(model="m", messages=USER).message.content == "zipped ✅"
 
 

@@ -20,17 +20,18 @@ from fakeserver import (
     trickle_reply,
 )
 
-from agentloop._retry import Clock, RetryPolicy, parse_retry_after
-from agentloop.client import Timeout
-from agentloop.errors import (
+from agentloop import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     BadRequestError,
+    ChatClient,
     InternalServerError,
     RateLimitError,
     StreamError,
 )
+from agentloop._retry import Clock, RetryPolicy, parse_retry_after
+from agentloop.client import Timeout
 
 OK = json_reply(completion("done"))
 ERR = {"error": {"message": "try later", "type": "server_error"}}
@@ -41,8 +42,9 @@ def failing(status: int, **headers: str) -> Reply:
 
 
 def test_retry_after_seconds_is_slept_exactly(fake_server: FakeServer) -> None:
-    fake_server.script(failing(429, **{"Retry-After": "1"}), failing(429, **{"Retry-After": "1"}),
-                       OK)
+    fake_server.script(
+        failing(429, **{"Retry-After": "1"}), failing(429, **{"Retry-After": "1"}), OK
+    )
     clock = FakeClock()
     resp = make_client(fake_server, clock).create(model="m", messages=USER)
     assert resp.message.content == "done"
@@ -76,11 +78,23 @@ def test_retry_after_above_cap_fails_fast(fake_server: FakeServer, value: str) -
     assert len(fake_server.requests) == 1
 
 
-@pytest.mark.parametrize("value", ["-10", "0", "nan", "inf", "", "abc", "Zun, 29 Sep 2023 16:26:27 GMT",
-                                   "Fri, 29 Sep 100000 16:26:27 GMT"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-10",
+        "0",
+        "nan",
+        "inf",
+        "",
+        "abc",
+        "Zun, 29 Sep 2023 16:26:27 GMT",
+        "Fri, 29 Sep 100000 16:26:27 GMT",
+    ],
+)
 def test_unusable_retry_after_falls_back_to_backoff(fake_server: FakeServer, value: str) -> None:
-    fake_server.script(failing(503, **{"Retry-After": value}),
-                       failing(503, **{"Retry-After": value}), OK)
+    fake_server.script(
+        failing(503, **{"Retry-After": value}), failing(503, **{"Retry-After": value}), OK
+    )
     clock = FakeClock(rand=0.5)
     make_client(fake_server, clock).create(model="m", messages=USER)
     # min(0.5 * 2**n, 8) * (1 - 0.25 * 0.5)
@@ -120,8 +134,21 @@ def test_5xx_exhausts_retries(fake_server: FakeServer) -> None:
 
 def test_408_and_409_are_retried(fake_server: FakeServer) -> None:
     fake_server.script(failing(408), failing(409), OK)
-    assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
+    clock = FakeClock()
+    assert (
+        make_client(fake_server, clock).create(model="m", messages=USER).message.content == "done"
+    )
     assert len(fake_server.requests) == 3
+    assert clock.sleeps == [0.4375, 0.875]
+
+
+def test_429_without_retry_after_backs_off_and_gives_up(fake_server: FakeServer) -> None:
+    fake_server.script(failing(429), failing(429), failing(429), OK)
+    clock = FakeClock(rand=0.0)
+    with pytest.raises(RateLimitError):
+        make_client(fake_server, clock).create(model="m", messages=USER)
+    assert clock.sleeps == [0.5, 1.0]
+    assert len(fake_server.requests) == 3  # default: 2 retries
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
@@ -138,22 +165,47 @@ def test_x_should_retry_overrides(fake_server: FakeServer) -> None:
     with pytest.raises(InternalServerError):
         make_client(fake_server).create(model="m", messages=USER)
     assert len(fake_server.requests) == 1
+    clock = FakeClock()
     fake_server.script(failing(400, **{"x-should-retry": "true"}), OK)
-    assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
+    assert (
+        make_client(fake_server, clock).create(model="m", messages=USER).message.content == "done"
+    )
     assert len(fake_server.requests) == 3
+    assert clock.sleeps == [0.4375]
 
 
 def test_quota_exhausted_429_is_not_retried(fake_server: FakeServer) -> None:
-    fake_server.script(json_reply({"error": {"message": "quota", "type": "insufficient_quota",
-                                             "code": "insufficient_quota"}}, status=429), OK)
+    fake_server.script(
+        json_reply(
+            {
+                "error": {
+                    "message": "quota",
+                    "type": "insufficient_quota",
+                    "code": "insufficient_quota",
+                }
+            },
+            status=429,
+        ),
+        OK,
+    )
     with pytest.raises(RateLimitError):
         make_client(fake_server).create(model="m", messages=USER)
     assert len(fake_server.requests) == 1
 
 
 def test_gemini_retry_delay_in_body(fake_server: FakeServer) -> None:
-    body = [{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "slow", "details": [
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}]}}]
+    body = [
+        {
+            "error": {
+                "code": 429,
+                "status": "RESOURCE_EXHAUSTED",
+                "message": "slow",
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}
+                ],
+            }
+        }
+    ]
     fake_server.script(json_reply(body, status=429), OK)
     clock = FakeClock()
     make_client(fake_server, clock).create(model="m", messages=USER)
@@ -170,8 +222,10 @@ def test_max_retries_zero(fake_server: FakeServer) -> None:
 def test_reset_before_response_is_retried(fake_server: FakeServer) -> None:
     fake_server.script(reset_reply(), OK)
     clock = FakeClock()
-    assert make_client(fake_server, clock).create(model="m", messages=USER).message.content == "done"
-    assert len(clock.sleeps) == 1
+    assert (
+        make_client(fake_server, clock).create(model="m", messages=USER).message.content == "done"
+    )
+    assert clock.sleeps == [0.4375]
 
 
 def test_reset_every_time_is_a_connection_error(fake_server: FakeServer) -> None:
@@ -188,12 +242,15 @@ def test_read_timeout_before_headers(fake_server: FakeServer) -> None:
     with pytest.raises(APITimeoutError):
         make_client(fake_server, clock, timeout=(1.0, 0.2)).create(model="m", messages=USER)
     assert time.monotonic() - start < 2.0
-    assert len(fake_server.requests) == 3 and len(clock.sleeps) == 2
+    assert len(fake_server.requests) == 3 and clock.sleeps == [0.4375, 0.875]
 
 
 def test_body_cut_short_is_retried(fake_server: FakeServer) -> None:
-    cut = Reply(headers={"Content-Type": "application/json", "Content-Length": "500"},
-                body=[b'{"id": "x", "choi'], close=True)
+    cut = Reply(
+        headers={"Content-Type": "application/json", "Content-Length": "500"},
+        body=[b'{"id": "x", "choi'],
+        close=True,
+    )
     fake_server.script(cut, OK)
     assert make_client(fake_server).create(model="m", messages=USER).message.content == "done"
 
@@ -237,8 +294,20 @@ def test_deadline_bounds_waiting_for_headers(fake_server: FakeServer) -> None:
 def test_real_clock_retry_after(fake_server: FakeServer) -> None:
     fake_server.script(failing(429, **{"retry-after-ms": "200"}), OK)
     start = time.monotonic()
-    make_client(fake_server, Clock()).create(model="m", messages=USER)
-    assert time.monotonic() - start >= 0.2
+    resp = make_client(fake_server, Clock()).create(model="m", messages=USER)
+    elapsed = time.monotonic() - start
+    assert resp.message.content == "done" and len(fake_server.requests) == 2
+    assert 0.2 <= elapsed < 1.5
+
+
+def test_real_clock_backoff_with_the_default_clock(fake_server: FakeServer) -> None:
+    fake_server.script(failing(503), OK)
+    client = ChatClient(base_url=fake_server.base_url, api_key="k")  # real Clock by default
+    start = time.monotonic()
+    assert client.create(model="m", messages=USER).message.content == "done"
+    elapsed = time.monotonic() - start
+    assert 0.375 <= elapsed < 1.5  # min(0.5 * 2**0, 8) * U(0.75, 1]
+    assert len(fake_server.requests) == 2
 
 
 def test_retry_wait_longer_than_the_deadline_fails_fast(fake_server: FakeServer) -> None:
@@ -269,12 +338,17 @@ def test_stream_status_error_raises_at_call(fake_server: FakeServer) -> None:
         make_client(fake_server).stream(model="m", messages=USER)
 
 
-@pytest.mark.parametrize("broken", [
-    sse_reply([], done=False),
-    reset_reply([b"data: {\"choices\": [{\"delta\": {\"role\": \"assistant\"}}]}\n\n"], status=200),
-    sse_reply([{"error": {"message": "overloaded", "type": "overloaded_error"}}]),
-    sse_reply([b'{"error": {"code": 503, "message": "The model is overloaded."}}\n'], done=False),
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        sse_reply([], done=False),
+        reset_reply([b'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'], status=200),
+        sse_reply([{"error": {"message": "overloaded", "type": "overloaded_error"}}]),
+        sse_reply(
+            [b'{"error": {"code": 503, "message": "The model is overloaded."}}\n'], done=False
+        ),
+    ],
+)
 def test_stream_failing_before_any_event_is_retried(fake_server: FakeServer, broken: Reply) -> None:
     fake_server.script(broken, STREAM)
     clock = FakeClock()
@@ -284,8 +358,10 @@ def test_stream_failing_before_any_event_is_retried(fake_server: FakeServer, bro
 
 
 def test_stream_error_event_before_any_event_not_retryable(fake_server: FakeServer) -> None:
-    fake_server.script(sse_reply([{"error": {"message": "context too long",
-                                             "type": "invalid_request_error"}}]), STREAM)
+    fake_server.script(
+        sse_reply([{"error": {"message": "context too long", "type": "invalid_request_error"}}]),
+        STREAM,
+    )
     with pytest.raises(BadRequestError, match="context too long"):
         list(make_client(fake_server).stream(model="m", messages=USER))
     assert len(fake_server.requests) == 1

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from client_support import USER, make_client
 from fakeserver import (
     FakeServer,
@@ -18,10 +19,20 @@ from fakeserver import (
     sse_reply,
 )
 
+from agentloop import (
+    APIError,
+    APIStatusError,
+    ChatStream,
+    FinishEvent,
+    StreamError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
 from agentloop._sse import iter_chunks
-from agentloop.errors import APIError, APIStatusError, StreamError
-from agentloop.messages import FinishEvent, TextDelta, ToolCall, ToolCallDelta, Usage, UsageEvent
-from agentloop.streaming import DONE, ChatStream
+from agentloop.streaming import DONE
 
 
 def sse_bytes(*events: Any, end: str = "\n") -> bytes:
@@ -34,18 +45,24 @@ def sse_bytes(*events: Any, end: str = "\n") -> bytes:
 
 def test_stream_sends_streaming_headers_and_body(fake_server: FakeServer) -> None:
     fake_server.script(sse_reply([chunk("x"), chunk(finish="stop")]))
-    stream = make_client(fake_server).stream(model="m", messages=USER,
-                                             stream_options={"include_usage": True})
+    stream = make_client(fake_server).stream(
+        model="m", messages=USER, stream_options={"include_usage": True}
+    )
     list(stream)
     sent = fake_server.requests[0]
     assert sent.headers["Accept"] == "text/event-stream"
-    assert sent.json == {"model": "m", "messages": USER, "stream": True,
-                         "stream_options": {"include_usage": True}}
+    assert sent.json == {
+        "model": "m",
+        "messages": USER,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
 
 
 def test_events_arrive_as_bytes_arrive(fake_server: FakeServer) -> None:
-    fake_server.script(sse_reply([chunk("first", role="assistant"), 1.5, chunk("second"),
-                                  chunk(finish="stop")]))
+    fake_server.script(
+        sse_reply([chunk("first", role="assistant"), 1.5, chunk("second"), chunk(finish="stop")])
+    )
     start = time.monotonic()
     stream = make_client(fake_server).stream(model="m", messages=USER)
     first = next(iter(stream))
@@ -58,16 +75,30 @@ def test_stream_response_equals_create(fake_server: FakeServer) -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
     fake_server.script(
-        sse_reply([
-            chunk("", role="assistant"), chunk("Let me "), chunk("check."),
-            chunk(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
-                               "function": {"name": "f", "arguments": ""}}]),
-            chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"a":'}}]),
-            chunk(tool_calls=[{"index": 0, "function": {"arguments": "1}"}}]),
-            chunk(finish="tool_calls"), chunk(choices=False, usage=usage),
-        ]),
-        json_reply(completion("Let me check.", tool_calls=[call], finish="tool_calls",
-                              usage=usage)),
+        sse_reply(
+            [
+                chunk("", role="assistant"),
+                chunk("Let me "),
+                chunk("check."),
+                chunk(
+                    tool_calls=[
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": ""},
+                        }
+                    ]
+                ),
+                chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"a":'}}]),
+                chunk(tool_calls=[{"index": 0, "function": {"arguments": "1}"}}]),
+                chunk(finish="tool_calls"),
+                chunk(choices=False, usage=usage),
+            ]
+        ),
+        json_reply(
+            completion("Let me check.", tool_calls=[call], finish="tool_calls", usage=usage)
+        ),
     )
     client = make_client(fake_server)
     streamed = client.stream(model="m", messages=USER)
@@ -81,12 +112,15 @@ def test_split_at_every_byte_over_http(fake_server: FakeServer) -> None:
     text = "Grüße ✅ 日本 🌍"
     args = json.dumps({"city": "Zürich"}, ensure_ascii=False)
     body = sse_bytes(
-        chunk(text[:5], role="assistant"), chunk(text[5:]),
+        chunk(text[:5], role="assistant"),
+        chunk(text[5:]),
         chunk(tool_calls=[{"index": 0, "id": "c", "function": {"name": "w", "arguments": args}}]),
-        chunk(finish="tool_calls"), "[DONE]", end="\r\n",
+        chunk(finish="tool_calls"),
+        "[DONE]",
+        end="\r\n",
     )
     body = b"\xef\xbb\xbf" + body
-    fake_server.script(raw_reply([body[i:i + 1] for i in range(len(body))]))
+    fake_server.script(raw_reply([body[i : i + 1] for i in range(len(body))]))
     stream = make_client(fake_server).stream(model="m", messages=USER)
     events = list(stream)
     assert "".join(e.delta for e in events if isinstance(e, TextDelta)) == text
@@ -96,9 +130,13 @@ def test_split_at_every_byte_over_http(fake_server: FakeServer) -> None:
 
 @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
 def test_split_at_every_position_parses_the_same(end: str) -> None:
-    body = b": comment\n\n" + sse_bytes(
-        chunk("é✅", role="assistant"), chunk("🌍"), chunk(finish="stop"), "[DONE]", end=end
-    ) + b"data: ignored after done\n\n"
+    body = (
+        b": comment\n\n"
+        + sse_bytes(
+            chunk("é✅", role="assistant"), chunk("🌍"), chunk(finish="stop"), "[DONE]", end=end
+        )
+        + b"data: ignored after done\n\n"
+    )
     expected = list(iter_chunks(iter([body])))
     assert expected[-1] == DONE and len(expected) == 4
     for cut in range(1, len(body)):
@@ -129,38 +167,61 @@ def test_parallel_interleaved_tool_calls(fake_server: FakeServer) -> None:
     def tc(index: int, **kw: Any) -> dict:
         return chunk(tool_calls=[{"index": index, **kw}])
 
-    fake_server.script(sse_reply([
-        chunk(None, role="assistant"),
-        tc(0, id="call_a", type="function", function={"name": "a", "arguments": ""}),
-        tc(1, id="call_b", type="function", function={"name": "b", "arguments": ""}),
-        tc(0, function={"arguments": '{"x"'}), tc(1, function={"arguments": '{"y"'}),
-        tc(1, function={"arguments": ":2}"}), tc(0, function={"arguments": ":1}"}),
-        chunk(finish="tool_calls"),
-    ]))
+    fake_server.script(
+        sse_reply(
+            [
+                chunk(None, role="assistant"),
+                tc(0, id="call_a", type="function", function={"name": "a", "arguments": ""}),
+                tc(1, id="call_b", type="function", function={"name": "b", "arguments": ""}),
+                tc(0, function={"arguments": '{"x"'}),
+                tc(1, function={"arguments": '{"y"'}),
+                tc(1, function={"arguments": ":2}"}),
+                tc(0, function={"arguments": ":1}"}),
+                chunk(finish="tool_calls"),
+            ]
+        )
+    )
     stream = make_client(fake_server).stream(model="m", messages=USER)
     deltas = [e for e in stream if isinstance(e, ToolCallDelta)]
     assert [d.index for d in deltas] == [0, 1, 0, 1, 1, 0]
-    assert stream.response.tool_calls == (ToolCall(id="call_a", name="a", arguments='{"x":1}'),
-                                          ToolCall(id="call_b", name="b", arguments='{"y":2}'))
+    assert stream.response.tool_calls == (
+        ToolCall(id="call_a", name="a", arguments='{"x":1}'),
+        ToolCall(id="call_b", name="b", arguments='{"y":2}'),
+    )
 
 
 def test_gemini_style_stream(fake_server: FakeServer) -> None:
     sig = {"google": {"thought_signature": "sig"}}
     usage1 = {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}
     usage2 = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    fake_server.script(sse_reply([
-        chunk(None, role="assistant", usage=usage1, tool_calls=[
-            {"id": "", "type": "function", "function": {"name": "a", "arguments": '{"q":1}'},
-             "extra_content": sig}]),
-        chunk(tool_calls=[{"function": {"name": "b", "arguments": "{}"}}], usage=usage2),
-        chunk(finish="stop", usage=usage2),
-    ]))
+    fake_server.script(
+        sse_reply(
+            [
+                chunk(
+                    None,
+                    role="assistant",
+                    usage=usage1,
+                    tool_calls=[
+                        {
+                            "id": "",
+                            "type": "function",
+                            "function": {"name": "a", "arguments": '{"q":1}'},
+                            "extra_content": sig,
+                        }
+                    ],
+                ),
+                chunk(tool_calls=[{"function": {"name": "b", "arguments": "{}"}}], usage=usage2),
+                chunk(finish="stop", usage=usage2),
+            ]
+        )
+    )
     stream = make_client(fake_server).stream(model="m", messages=USER)
     events = list(stream)
     resp = stream.response
-    assert resp.tool_calls == (ToolCall(id="call_0", name="a", arguments='{"q":1}',
-                                        extra_content=sig),
-                               ToolCall(id="call_1", name="b", arguments="{}"))
+    assert resp.tool_calls == (
+        ToolCall(id="call_0", name="a", arguments='{"q":1}', extra_content=sig),
+        ToolCall(id="call_1", name="b", arguments="{}"),
+    )
     assert resp.finish_reason == "tool_calls"
     assert resp.usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15)
     assert [e.usage.total_tokens for e in events if isinstance(e, UsageEvent)] == [11, 15]
@@ -176,8 +237,11 @@ def test_error_event_mid_stream(fake_server: FakeServer) -> None:
 
 
 def test_error_object_mid_stream(fake_server: FakeServer) -> None:
-    fake_server.script(sse_reply([chunk("Hi"), {"error": {"message": "The server had an error",
-                                                          "type": "server_error"}}]))
+    fake_server.script(
+        sse_reply(
+            [chunk("Hi"), {"error": {"message": "The server had an error", "type": "server_error"}}]
+        )
+    )
     with pytest.raises(StreamError, match="The server had an error"):
         list(make_client(fake_server).stream(model="m", messages=USER))
     assert len(fake_server.requests) == 1
@@ -199,8 +263,18 @@ def test_reset_mid_stream(fake_server: FakeServer) -> None:
 
 
 def test_garbage_after_done_is_ignored(fake_server: FakeServer) -> None:
-    fake_server.script(sse_reply([chunk("ok"), chunk(finish="stop"), "[DONE]",
-                                  {"error": {"message": "ignored"}}, b"junk\n\n"], done=False))
+    fake_server.script(
+        sse_reply(
+            [
+                chunk("ok"),
+                chunk(finish="stop"),
+                "[DONE]",
+                {"error": {"message": "ignored"}},
+                b"junk\n\n",
+            ],
+            done=False,
+        )
+    )
     client = make_client(fake_server)
     assert client.stream(model="m", messages=USER).response.message.content == "ok"
 
@@ -222,8 +296,9 @@ def test_json_error_in_200_answer_to_a_stream_request(fake_server: FakeServer) -
 
 def test_abandoned_stream_releases_the_connection(fake_server: FakeServer) -> None:
     slow = [chunk("a"), 1.0, chunk("b"), 1.0, chunk("c"), chunk(finish="stop")]
-    fake_server.script(sse_reply(slow), sse_reply(slow), sse_reply(slow),
-                       json_reply(completion("after")))
+    fake_server.script(
+        sse_reply(slow), sse_reply(slow), sse_reply(slow), json_reply(completion("after"))
+    )
     client = make_client(fake_server)
     start = time.monotonic()
     for _event in client.stream(model="m", messages=USER):
@@ -260,7 +335,9 @@ def test_closing_before_iterating_releases_the_response(fake_server: FakeServer)
 
 
 def test_invalid_utf8_is_a_stream_error(fake_server: FakeServer) -> None:
-    fake_server.script(sse_reply([chunk("ok"), b"data: {\"choices\": [{\"delta\": {\"content\": \"\xff\"}}]}\n\n"]))
+    fake_server.script(
+        sse_reply([chunk("ok"), b'data: {"choices": [{"delta": {"content": "\xff"}}]}\n\n'])
+    )
     with pytest.raises(StreamError, match="UTF-8") as info:
         list(make_client(fake_server).stream(model="m", messages=USER))
     assert info.value.partial_text == "ok"
@@ -269,8 +346,9 @@ def test_invalid_utf8_is_a_stream_error(fake_server: FakeServer) -> None:
 def test_close_from_another_thread_unblocks_the_reader(fake_server: FakeServer) -> None:
     import threading
 
-    fake_server.script(sse_reply([chunk("a"), 5.0, chunk(finish="stop")]),
-                       json_reply(completion("after")))
+    fake_server.script(
+        sse_reply([chunk("a"), 5.0, chunk(finish="stop")]), json_reply(completion("after"))
+    )
     client = make_client(fake_server, timeout=(1.0, 10.0))
     stream = client.stream(model="m", messages=USER)
     outcome: list[BaseException | None] = []
@@ -305,3 +383,100 @@ def test_close_delimited_stream_is_not_buffered(fake_server: FakeServer) -> None
     assert next(iter(stream)) == TextDelta(delta="early")
     assert time.monotonic() - start < 0.8
     stream.close()
+
+
+TINY = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'  # < 128 bytes
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_a_tiny_event_is_not_held_back(fake_server: FakeServer, chunked: bool) -> None:
+    """No 128-byte (``iter_content``) or line buffering: a 60-byte event arrives at once."""
+    assert len(TINY) < 128
+    rest = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+    fake_server.script(raw_reply([TINY, 1.5, rest], chunked=chunked))
+    start = time.monotonic()
+    stream = make_client(fake_server).stream(model="m", messages=USER)
+    events = iter(stream)
+    assert next(events) == TextDelta(delta="hi")
+    assert time.monotonic() - start < 0.8
+    assert list(events) == [FinishEvent(finish_reason="stop")]
+    assert stream.response.message.content == "hi"
+
+
+def test_gemini_ids_synthesized_once_and_used_in_the_next_request(fake_server: FakeServer) -> None:
+    """No index, no ids, both calls in one delta, a metadata-only delta, finish "stop"."""
+    sig = {"google": {"thought_signature": "c2ln"}}
+    fake_server.script(
+        sse_reply(
+            [
+                chunk(
+                    None,
+                    role="assistant",
+                    tool_calls=[
+                        {"type": "function", "function": {"name": "a", "arguments": '{"x":1}'}},
+                        {"id": None, "function": {"name": "b", "arguments": '{"y":2}'}},
+                    ],
+                ),
+                chunk(tool_calls=[{"extra_content": sig}]),
+                chunk(finish="STOP"),
+            ]
+        ),
+        json_reply(completion("done")),
+    )
+    client = make_client(fake_server)
+    stream = client.stream(model="m", messages=USER)
+    deltas = [e for e in stream if isinstance(e, ToolCallDelta)]
+    resp = stream.response
+    assert resp.tool_calls == (
+        ToolCall(id="call_0", name="a", arguments='{"x":1}'),
+        ToolCall(id="call_1", name="b", arguments='{"y":2}', extra_content=sig),
+    )
+    assert [d.index for d in deltas] == [0, 1]
+    assert resp.finish_reason == "tool_calls"
+    history = [
+        *USER,
+        resp.message.to_dict(),
+        *(
+            {"role": "tool", "tool_call_id": c.id, "name": c.name, "content": "ok"}
+            for c in resp.tool_calls
+        ),
+    ]
+    client.create(model="m", messages=history)
+    sent = fake_server.requests[1].json["messages"]
+    assert [c["id"] for c in sent[1]["tool_calls"]] == ["call_0", "call_1"]
+    assert sent[1]["tool_calls"][1]["extra_content"] == sig
+    assert [m["tool_call_id"] for m in sent[2:]] == ["call_0", "call_1"]
+
+
+def test_every_response_is_closed(fake_server: FakeServer) -> None:
+    """Finished, abandoned, closed-unread, failed and plain calls all close their response."""
+    responses: list[requests.Response] = []
+
+    class Spy(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            responses.append(super().request(*args, **kwargs))
+            return responses[-1]
+
+    slow = [chunk("a"), 1.0, chunk("b"), chunk(finish="stop")]
+    fake_server.script(
+        sse_reply(slow),
+        sse_reply(slow),
+        sse_reply([chunk("a"), chunk(finish="stop")]),
+        json_reply({"error": {"message": "bad"}}, status=400),
+        sse_reply([chunk("a")], done=False),
+        json_reply(completion("x")),
+    )
+    client = make_client(fake_server, session=Spy())
+    for _event in client.stream(model="m", messages=USER):
+        break
+    assert responses[-1].raw.closed
+    client.stream(model="m", messages=USER).close()
+    assert responses[-1].raw.closed
+    assert client.stream(model="m", messages=USER).response.message.content == "a"
+    with pytest.raises(APIStatusError):
+        client.stream(model="m", messages=USER)
+    with pytest.raises(StreamError):
+        list(client.stream(model="m", messages=USER))
+    client.create(model="m", messages=USER)
+    assert len(responses) == 6
+    assert [r.raw.closed for r in responses] == [True] * 6

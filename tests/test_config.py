@@ -100,3 +100,13 @@ def test_bad_environment_values_name_the_variable(tmp_path: Path) -> None:
         load_settings({}, {"AGENTLOOP_MAX_STEPS": "lots"}, tmp_path)
     settings = load_settings({}, {"AGENTLOOP_MODEL": "  ", "AGENTLOOP_TIMEOUT": "2.5"}, tmp_path)
     assert settings.model is None and settings.timeout == 2.5
+
+
+def test_base_url_argument_beats_environment_beats_file(tmp_path: Path) -> None:
+    write(tmp_path / "agentloop.toml", 'base_url = "http://file/v1"\n')
+    env = {"AGENTLOOP_BASE_URL": "http://env/v1"}
+    assert load_settings({}, {}, tmp_path).base_url == "http://file/v1"
+    assert load_settings({}, env, tmp_path).base_url == "http://env/v1"
+    settings = load_settings({"base_url": "http://arg/v1"}, env, tmp_path)
+    assert settings.base_url == "http://arg/v1"
+    assert settings.sources["base_url"] == "--base-url"

@@ -1,5 +1,8 @@
 """The documentation cannot drift: every code block in ``docs/`` is run here.
 
+The same checks cover the other Markdown a user reads first: the top-level
+``README.md``, each first-party plugin's ``README.md`` and ``examples/README.md``.
+
 * Every fenced ``python`` block of a page runs, in order, in one shared
   namespace (a fresh module per page), in a temporary working directory, with
   plugin autoloading off, no API keys in the environment and no network
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import re
 import shlex
@@ -33,6 +37,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
+# Markdown outside docs/ that users read and copy from: held to the same rules.
+READMES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "plugins").glob("agentloop-*/README.md")),
+    ROOT / "examples" / "README.md",
+]
+ALL_PAGES = PAGES + READMES
 
 REQUIRED_PAGES = [
     "getting-started.md",
@@ -79,7 +90,7 @@ def code_blocks(page: Path, lang: str) -> list[tuple[int, str]]:
 
 
 def _ids(pages: list[Path]) -> list[str]:
-    return [p.name for p in pages]
+    return [p.relative_to(ROOT).as_posix() if p.parent != DOCS else p.name for p in pages]
 
 
 @contextlib.contextmanager
@@ -124,7 +135,16 @@ def test_required_pages_exist() -> None:
     assert not missing, f"docs pages missing: {missing}"
 
 
-PYTHON_PAGES = [page for page in PAGES if code_blocks(page, "python")]
+PYTHON_PAGES = [page for page in ALL_PAGES if code_blocks(page, "python")]
+
+
+def test_readmes_are_checked() -> None:
+    """The README of every plugin distribution, and the top-level one, have runnable blocks."""
+    plugins = sorted((ROOT / "plugins").glob("agentloop-*/"))
+    assert len(plugins) >= 5
+    for folder in plugins:
+        assert folder / "README.md" in PYTHON_PAGES, f"{folder.name}/README.md has no python block"
+    assert ROOT / "README.md" in PYTHON_PAGES
 
 
 def test_every_topic_page_has_python_blocks() -> None:
@@ -135,7 +155,8 @@ def test_every_topic_page_has_python_blocks() -> None:
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=_ids(PYTHON_PAGES))
 def test_python_blocks_run(page: Path, docs_env: Path) -> None:
     blocks = code_blocks(page, "python")
-    name = f"docs_{page.stem.replace('-', '_')}"
+    slug = re.sub(r"\W", "_", page.relative_to(ROOT).with_suffix("").as_posix())
+    name = f"docs_{slug}"
     module = types.ModuleType(name)
     module.__file__ = str(page)
     sys.modules[name] = module
@@ -175,13 +196,13 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
     return bool(actual) and actual[0].rstrip() == head.rstrip() and _matches(rest, actual[1:])
 
 
-CONSOLE = [(page, *s) for page in PAGES for s in _console_sessions(page)]
+CONSOLE = [(page, *s) for page in ALL_PAGES for s in _console_sessions(page)]
 
 
 @pytest.mark.parametrize(
     "page, line, command, expected",
     CONSOLE,
-    ids=[f"{p.name}:{line}" for p, line, _, _ in CONSOLE],
+    ids=[f"{p.relative_to(ROOT).as_posix()}:{line}" for p, line, _, _ in CONSOLE],
 )
 def test_console_sessions(
     page: Path, line: int, command: str, expected: list[str], docs_env: Path
@@ -230,7 +251,7 @@ def _agentloop_argvs(line: str) -> list[list[str]]:
 
 def _shown_commands() -> list[tuple[Path, int, list[str]]]:
     out = []
-    for page in PAGES:
+    for page in ALL_PAGES:
         for first, code in code_blocks(page, "bash"):
             lines = code.replace("\\\n", "  ").splitlines()
             for offset, raw in enumerate(lines):
@@ -243,7 +264,9 @@ SHOWN = _shown_commands()
 
 
 @pytest.mark.parametrize(
-    "page, line, argv", SHOWN, ids=[f"{p.name}:{line}" for p, line, _ in SHOWN]
+    "page, line, argv",
+    SHOWN,
+    ids=[f"{p.relative_to(ROOT).as_posix()}:{line}" for p, line, _ in SHOWN],
 )
 def test_shown_commands_parse(page: Path, line: int, argv: list[str]) -> None:
     from agentloop import cli
@@ -258,9 +281,89 @@ def test_shown_commands_parse(page: Path, line: int, argv: list[str]) -> None:
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+@pytest.mark.parametrize("page", ALL_PAGES, ids=_ids(ALL_PAGES))
 def test_relative_links_resolve(page: Path) -> None:
     for target, _anchor in LINK.findall(page.read_text(encoding="utf-8")):
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+def _sections(page: Path) -> dict[str, str]:
+    """Map each ``#`` heading line of ``page`` to the text under it (up to the next heading)."""
+    sections: dict[str, str] = {}
+    current = ""
+    in_fence = False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("#"):
+            current = line
+            sections[current] = ""
+        elif current:
+            sections[current] += line + "\n"
+    return sections
+
+
+def test_every_hook_section_has_a_runnable_example() -> None:
+    """docs/plugins.md: each hook's section has a python block, and some block implements it."""
+    from agentloop import hookspecs
+
+    hooks = [name for name in vars(hookspecs) if name.startswith("agentloop_")]
+    assert len(hooks) >= 10
+    page = DOCS / "plugins.md"
+    sections = _sections(page)
+    code = "\n".join(block for _, block in code_blocks(page, "python"))
+    for hook in hooks:
+        [heading] = [h for h in sections if h.startswith(f"### `{hook}(")]
+        assert "```python" in sections[heading], f"no example under {heading}"
+        assert f"def {hook}(" in code, f"no example implements {hook}"
+
+
+def test_publishing_a_plugin_is_documented() -> None:
+    import tomllib
+
+    [(_, toml)] = [b for b in code_blocks(DOCS / "plugins.md", "toml")]
+    project = tomllib.loads(toml)
+    assert project["project"]["entry-points"]["agentloop"]
+    assert "agentloop" in project["project"]["dependencies"]
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=_ids(ALL_PAGES))
+def test_toml_blocks_parse(page: Path) -> None:
+    import tomllib
+
+    for line, block in code_blocks(page, "toml"):
+        try:
+            tomllib.loads(block)
+        except tomllib.TOMLDecodeError as exc:
+            pytest.fail(f"{page.name}:{line}: {exc}")
+
+
+@pytest.mark.parametrize(
+    ("page", "topics"),
+    [
+        ("tools.md", ["Supported types", "docstring styles", "Strict mode", "The run context"]),
+        ("agents.md", ["The loop", "Limits", "Errors", "Streaming", "Approval"]),
+        ("plugins.md", ["The hooks", "Publishing a plugin"]),
+        ("providers.md", ["kkiai", "Gemini", "OpenAI", "Ollama", "vLLM"]),
+        ("testing.md", ["The offline model", "Scripted models", "The local server"]),
+        (
+            "security.md",
+            [f"agentloop-{p}" for p in ("calculator", "files", "sqlite", "http", "shell")],
+        ),
+    ],
+)
+def test_required_topics_have_sections(page: str, topics: list[str]) -> None:
+    headings = [h.lower() for h in _sections(DOCS / page)]
+    for topic in topics:
+        assert any(topic.lower() in h for h in headings), f"{page}: no section on {topic!r}"
+
+
+def test_cli_approval_prompt_is_the_real_one() -> None:
+    """docs/cli.md shows the terminal approval prompt exactly as the CLI writes it."""
+    from agentloop._cli_output import format_call
+
+    [(_, shown)] = code_blocks(DOCS / "cli.md", "text")
+    real = f"Allow {format_call('run_command', json.dumps({'command': 'rm -rf build'}))}? [y/N]"
+    assert shown.strip() == real

@@ -13,6 +13,7 @@ from agentloop import (
     AbortRun,
     AgentloopWarning,
     RunAborted,
+    RunContext,
     RunFinished,
     StepFinished,
     TextDelta,
@@ -69,6 +70,9 @@ def test_hook_agentloop_tools():
     assert sorted(names) == ["add", "plugin_tool"]
     assert tool_messages(result.messages)[0]["content"] == "49"
     assert seen == [agent]
+    # the agent's own tools=[...] come through the same hook, from its internal plugin
+    offered = [t for tools in agent.hook.agentloop_tools(agent=agent) for t in tools or ()]
+    assert add in offered and plugin_tool in offered
 
 
 def test_hook_agentloop_run_start():
@@ -80,9 +84,30 @@ def test_hook_agentloop_run_start():
             starts.append(context.run_id)
             context.state["from_start"] = True
 
-    agent, _ = make_agent(["ok"], plugins=[Start()])
+    @tool
+    def read_state(context: RunContext) -> str:
+        """Read what run start put in the state."""
+        return str(context.state.get("from_start"))
+
+    script = [tool_calls_response(tool_call("read_state")), "ok"]
+    agent, model = make_agent(
+        script, tools=[read_state], plugins=[Start(), _RequestCounter(starts)]
+    )
     result = agent.run("x")
-    assert starts == [result.run_id]
+    # once per run, before the first model request; its state is the run's
+    assert starts == [result.run_id, "request", "request"]
+    assert tool_messages(result.messages)[0]["content"] == "True"
+    second = make_agent(["ok"], plugins=[Start()])[0].run("y")
+    assert starts[-1] == second.run_id != result.run_id
+
+
+class _RequestCounter:
+    def __init__(self, log):
+        self.log = log
+
+    @hookimpl
+    def agentloop_model_request(self):
+        self.log.append("request")
 
 
 def test_hook_agentloop_run_end():
@@ -217,6 +242,44 @@ def test_hook_agentloop_before_tool_call():
     assert len(calls) == 2  # not called for arguments that failed validation
 
 
+def test_hook_agentloop_before_tool_call_can_deny():
+    ran = []
+
+    @tool
+    def launch(target: str) -> str:
+        """Launch.
+
+        Args:
+            target: Where to.
+        """
+        ran.append(target)
+        return "launched"
+
+    class Policy:
+        @hookimpl
+        def agentloop_before_tool_call(self, call, tool):
+            if "moon" in call.arguments:
+                return ToolResult(
+                    call_id=call.id,
+                    name=call.name,
+                    content="denied: not today",
+                    is_error=True,
+                    status="denied",
+                )
+            return None
+
+    calls = [tool_call("launch", {"target": "moon"}), tool_call("launch", {"target": "mars"})]
+    agent, _ = make_agent([tool_calls_response(*calls), "ok"], tools=[launch], plugins=[Policy()])
+    result = agent.run("x")
+    assert ran == ["mars"]
+    assert [m["content"] for m in tool_messages(result.messages)] == [
+        "denied: not today",
+        "launched",
+    ]
+    steps = [s for s in result.steps if s.kind == "tool"]
+    assert [(s.status, s.is_error) for s in steps] == [("denied", True), ("ok", False)]
+
+
 def json_args(call):
     return call.arguments
 
@@ -327,6 +390,40 @@ def test_hook_agentloop_after_tool_call():
     assert contents[0] == "[REDACTED]" and contents[1].startswith("error:")
 
 
+def test_hook_agentloop_after_tool_call_sees_failed_and_denied_calls():
+    seen = []
+
+    class Watch:
+        @hookimpl
+        def agentloop_after_tool_call(self, call, tool, result):
+            seen.append((call.id, tool.name, result.status, result.is_error))
+            if result.status == "error":
+                return ToolResult(
+                    call_id=result.call_id,
+                    name=result.name,
+                    content="error: (hidden by policy)",
+                    is_error=True,
+                )
+            return None
+
+    calls = [
+        tool_call("add", {"a": 1, "b": 2}, id="ok"),
+        tool_call("add", "{", id="bad-json"),
+        tool_call("delete_file", {"path": "a"}, id="denied"),
+    ]
+    agent, _ = make_agent(
+        [tool_calls_response(*calls), "ok"], tools=[add, delete_file], plugins=[Watch()]
+    )
+    result = agent.run("x")
+    assert seen == [
+        ("ok", "add", "ok", False),
+        ("bad-json", "add", "error", True),
+        ("denied", "delete_file", "denied", True),
+    ]
+    contents = [m["content"] for m in tool_messages(result.messages)]
+    assert contents == ["3", "error: (hidden by policy)", "denied: approval required"]
+
+
 def test_hookspecs_are_documented_with_args():
     for name, fn in vars(hookspecs).items():
         if name.startswith("agentloop_"):
@@ -335,3 +432,21 @@ def test_hookspecs_are_documented_with_args():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert callable(hookimpl)
+
+
+def test_hook_agentloop_run_start_failure_still_reaches_run_end():
+    ends = []
+
+    class Tracer:
+        @hookimpl
+        def agentloop_run_start(self, context):
+            raise RuntimeError("tracer down")
+
+        @hookimpl
+        def agentloop_run_end(self, result, error):
+            ends.append((result.stop_reason, error))
+
+    agent, model = make_agent(["never"], plugins=[Tracer()])
+    with pytest.raises(RuntimeError, match="tracer down") as info:
+        agent.run("x")
+    assert ends == [("error", info.value)] and model.requests == []

@@ -64,6 +64,31 @@ def test_named_tool_choice_is_forced_once_then_auto():
     assert model.requests[1]["tool_choice"] == "auto"
 
 
+@pytest.mark.parametrize(
+    "choice", ["required", {"type": "function", "function": {"name": "add"}}], ids=str
+)
+def test_forced_tool_choice_goes_back_to_auto_after_the_forced_call(choice):
+    script = [tool_calls_response(tool_call("add", {"a": i, "b": 1})) for i in range(2)] + ["3"]
+    agent, model = make_agent(script, tools=[add], tool_choice=choice)
+    assert agent.run("x").output == "3"
+    assert [r["tool_choice"] for r in model.requests] == [choice, "auto", "auto"]
+
+
+def test_max_steps_has_a_finite_default():
+    from agentloop import Agent
+    from agentloop.testing import FunctionModel
+
+    counter = iter(range(1000))
+    model = FunctionModel(
+        lambda request: tool_calls_response(tool_call("add", {"a": next(counter), "b": 0}))
+    )
+    agent = Agent(model, tools=[add], load_plugins=False)
+    with pytest.raises(MaxStepsExceeded) as info:
+        agent.run("never stop")
+    assert 1 < agent.max_steps <= 100
+    assert len(model.requests) == agent.max_steps == info.value.result.usage.requests
+
+
 def test_required_tool_choice_kept_when_user_asks():
     script = [tool_calls_response(tool_call("add", {"a": 1, "b": 2})), "3"]
     agent, model = make_agent(script, tools=[add], tool_choice="required", reset_tool_choice=False)

@@ -190,14 +190,25 @@ def test_fifty_parallel_runs_no_cross_talk():
         """
         return f"echo:{token}"
 
+    problems = []
+
     def reply(request):
         body = request.json
-        _check_pairing(body)
-        token = body["messages"][-1]["content"] if body["messages"][-1]["role"] == "user" else None
-        if token is not None:
+        messages = body["messages"]
+        token = next(m["content"] for m in messages if m["role"] == "user")
+        try:
+            _check_pairing(body)
+            if messages[-1]["role"] == "tool":  # the request after the tool call: its own only
+                assert [m["role"] for m in messages] == ["user", "assistant", "tool"]
+                assert messages[1]["tool_calls"][0]["id"] == f"call_{token}"
+                assert messages[2]["tool_call_id"] == f"call_{token}"
+                assert messages[2]["content"] == f"echo:{token}"
+        except AssertionError as exc:
+            problems.append(f"{token}: {exc}")
+        if messages[-1]["role"] == "user":
             calls = [_call(f"call_{token}", "echo", {"token": token})]
             return json_reply(completion(None, tool_calls=calls, finish="tool_calls", usage=USAGE))
-        echoed = body["messages"][-1]["content"]
+        echoed = messages[-1]["content"]
         return json_reply(completion(f"final {echoed}", usage=USAGE))
 
     with FakeServer() as server:
@@ -216,7 +227,7 @@ def test_fifty_parallel_runs_no_cross_talk():
             t.start()
         for t in threads:
             t.join(timeout=60)
-        assert errors == [] and len(results) == 50
+        assert errors == [] and problems == [] and len(results) == 50
         assert len(server.requests) == 100
         for i, result in results.items():
             token = f"T{i:02d}"
@@ -225,3 +236,21 @@ def test_fifty_parallel_runs_no_cross_talk():
             assert tool_messages(result.messages)[0]["content"] == f"echo:{token}"
             assert result.output == f"final echo:{token}"
             assert result.usage.total_tokens == 20 and result.usage.requests == 2
+
+
+def test_loop_benchmark_measures_loop_time_next_to_the_model_call():
+    """benchmarks/bench_loop.py runs (2 runs only) and reports the loop's own time per step."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_loop.py"
+    spec = importlib.util.spec_from_file_location("bench_loop_smoke", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.measure_all(2)
+    for name in ("http", "scripted"):
+        assert set(results[name]) == {"loop_per_step", "model_call", "tool_call", "run"}
+        assert 0 <= results[name]["loop_per_step"] < results[name]["run"]
+        assert 0 < results[name]["model_call"] < results[name]["run"]
+    assert results["raw"]["run"] > 0

@@ -36,15 +36,21 @@ def _installed() -> bool:
 
 @pytest.fixture(scope="session")
 def testplugin():
-    """The installed test plugin module (installing the distribution once if needed)."""
-    if not _installed():
-        # one install at a time, also across pytest-xdist workers
-        lock = Path(tempfile.gettempdir()) / "agentloop-testplugin-install.lock"
-        with lock.open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    """The installed test plugin module (installing the distribution once if needed).
+
+    ``scripts/test.sh`` installs it before pytest starts; this is the fallback.
+    The check and the install both happen under one file lock shared by all
+    pytest-xdist workers, so no worker sees a half-written installation.
+    """
+    lock = Path(tempfile.gettempdir()) / "agentloop-testplugin-install.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
             if not _installed():
                 _pip_install_editable(FIXTURE)
             importlib.invalidate_caches()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
     eps = importlib.metadata.entry_points(group="agentloop")
     assert "testplugin" in {ep.name for ep in eps}
     try:
@@ -159,9 +165,13 @@ def test_duplicate_tool_names_between_plugins():
             return [add]
 
     agent, model = make_agent(["never"], tools=[add], plugins=[A()])
-    with pytest.raises(PluginError, match="two tools are named 'add'"):
+    with pytest.raises(PluginError, match="two tools are named 'add'") as info:
         agent.run("x")
     assert model.requests == []
+    # both owners by a name a person can act on (not pluggy's id() for unnamed objects)
+    message = str(info.value)
+    assert "'agentloop.agent-tools'" in message
+    assert "test_duplicate_tool_names_between_plugins.<locals>.A object" in message
 
 
 def test_hook_name_typo_fails_loudly():
@@ -218,3 +228,35 @@ def test_tools_hook_wrappers_are_skipped_not_called_as_tools():
     agent, model = make_agent(["ok"], tools=[add], plugins=[Wrap()])
     agent.run("x")
     assert [t["function"]["name"] for t in model.requests[0]["tools"]] == ["add"]
+
+
+def test_installed_plugin_that_fails_to_import_is_named_and_can_be_blocked(
+    tmp_path, monkeypatch, enabled
+):
+    # a second installed distribution whose entry point cannot be imported
+    info = tmp_path / "agentloop_broken_fixture-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: agentloop-broken-fixture\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[agentloop]\nbrokenplugin = agentloop_no_such_module_xyz\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match="'brokenplugin' could not be loaded") as error:
+        Agent(ScriptedModel([]))
+    assert "Agent(block=['brokenplugin'])" in str(error.value)
+    assert isinstance(error.value.__cause__, ImportError)
+    agent = Agent(ScriptedModel([]), block=["brokenplugin"])
+    assert agent.plugin_manager.get_plugin("brokenplugin") is None
+    Agent(ScriptedModel([]), load_plugins=False)  # autoload off: never imported
+
+
+@pytest.mark.parametrize(
+    ("value", "loaded"),
+    [("1", False), ("true", False), ("yes", False), ("0", True), ("", True), ("false", True)],
+)
+def test_autoload_env_values(testplugin, enabled, monkeypatch, value, loaded):
+    monkeypatch.setenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", value)
+    agent = Agent(ScriptedModel([]))
+    assert (agent.plugin_manager.get_plugin("testplugin") is testplugin) is loaded

@@ -139,6 +139,12 @@ def test_keys_and_base_urls_come_from_the_right_places(client_cls: list[dict[str
     assert client_cls[-1] == {"base_url": "http://127.0.0.1:9/v1", "api_key": None}
     resolve_model("vllm:x", base_url="http://h/v1", api_key="k1", timeout=3.0, env={})
     assert client_cls[-1] == {"base_url": "http://h/v1", "api_key": "k1", "timeout": 3.0}
+    # local: the base URL argument beats AGENTLOOP_BASE_URL; the key is AGENTLOOP_API_KEY's
+    local_env = {"AGENTLOOP_BASE_URL": "http://env/v1", "AGENTLOOP_API_KEY": "sk-local"}
+    resolve_model("local:x", base_url="http://arg/v1", env=local_env)
+    assert client_cls[-1] == {"base_url": "http://arg/v1", "api_key": "sk-local"}
+    resolve_model("local:x", env=local_env)
+    assert client_cls[-1] == {"base_url": "http://env/v1", "api_key": "sk-local"}
 
 
 def test_key_never_in_repr_or_errors(client_cls: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import json
 import pathlib
 import typing
 import uuid
@@ -16,7 +17,7 @@ import jsonschema
 import pytest
 from tools_support import check_every_schema, check_module_tools  # noqa: F401
 
-from agentloop import ToolArgumentError, ToolDefinitionError
+from agentloop import Tool, ToolArgumentError, ToolDefinitionError, tool
 from agentloop.schema import type_adapter
 
 
@@ -80,6 +81,7 @@ class Pair(NamedTuple):
 
 
 UUID_TEXT = "123e4567-e89b-12d3-a456-426614174000"
+DECIMAL = {"type": ["number", "string"], "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"}
 
 # hint, expected schema, a JSON value, the Python value it converts to
 SUPPORTED: list[tuple[Any, dict[str, Any], Any, Any]] = [
@@ -174,8 +176,9 @@ SUPPORTED: list[tuple[Any, dict[str, Any], Any, Any]] = [
     (dt.time, {"type": "string", "format": "time"}, "14:30:00", dt.time(14, 30)),
     (uuid.UUID, {"type": "string", "format": "uuid"}, UUID_TEXT, uuid.UUID(UUID_TEXT)),
     (pathlib.Path, {"type": "string"}, "/tmp/x", pathlib.Path("/tmp/x")),
-    (decimal.Decimal, None, "1.10", decimal.Decimal("1.10")),
-    (decimal.Decimal, None, 0.1, decimal.Decimal("0.1")),
+    (decimal.Decimal, DECIMAL, "1.10", decimal.Decimal("1.10")),
+    (decimal.Decimal, DECIMAL, 0.1, decimal.Decimal("0.1")),
+    (decimal.Decimal, DECIMAL, "-2.5e3", decimal.Decimal("-2.5e3")),
     (Annotated[str, "A city name"], {"type": "string", "description": "A city name"}, "x", "x"),
     (
         Point,
@@ -228,21 +231,66 @@ SUPPORTED: list[tuple[Any, dict[str, Any], Any, Any]] = [
 ]
 
 
-def _id(row: Any) -> str:
-    return getattr(row, "__name__", None) or repr(row)
+# hint, substring expected in the ToolDefinitionError message
+REJECTED: list[tuple[Any, str]] = [
+    (bytes, "use str"),
+    (complex, "cannot be sent as JSON"),
+    (type("Custom", (), {}), "supported types are"),
+    (typing.Callable[[int], int], "cannot be sent as JSON"),
+    (typing.TypeVar("T"), "type variable"),
+    (dict[float, int], "dict keys"),
+    (enum.Enum("Weird", {"A": (1, 2)}), "only str, int and float"),
+    (enum.Enum("Empty", {}), "has no members"),
+    ("NoSuchName", "cannot resolve"),
+    (list[bytes], "use str"),
+    (Literal[b"raw"], "not a JSON scalar"),
+    (tuple[int, bytes], "use str"),
+    (dict[str, complex], "cannot be sent as JSON"),
+]
 
 
 @pytest.mark.parametrize(("hint", "schema", "value", "expected"), SUPPORTED, ids=lambda r: None)
-def test_supported_type(
-    hint: Any, schema: dict[str, Any] | None, value: Any, expected: Any
-) -> None:
+def test_supported_type(hint: Any, schema: dict[str, Any], value: Any, expected: Any) -> None:
     adapter = type_adapter(hint)
-    if schema is not None:
-        assert adapter.json_schema == schema
+    assert adapter.json_schema == schema
     jsonschema.Draft202012Validator.check_schema(adapter.json_schema)
     result = adapter.validate(value)
     assert result == expected
     assert type(result) is type(expected)
+
+
+def _tool_taking(hint: Any) -> Tool:
+    """A tool whose one parameter ``x`` is annotated ``hint`` (the annotation is an object)."""
+
+    def takes(x):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+        return x
+
+    takes.__annotations__ = {"x": hint}
+    return tool(takes)
+
+
+@pytest.mark.parametrize(("hint", "schema", "value", "expected"), SUPPORTED, ids=lambda r: None)
+def test_supported_type_through_tool(
+    hint: Any, schema: dict[str, Any], value: Any, expected: Any
+) -> None:
+    """The same table through the public API: ``.parameters`` out, ``invoke`` converts back."""
+    t = _tool_taking(hint)
+    assert t.parameters["properties"]["x"] == schema
+    assert t.parameters["required"] == ["x"]
+    assert t.definition["function"]["parameters"] is t.parameters
+    jsonschema.Draft202012Validator.check_schema(t.parameters)
+    for arguments in ({"x": value}, json.dumps({"x": value})):
+        result = t.invoke(arguments)
+        assert result == expected
+        assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(("hint", "message"), REJECTED, ids=[repr(r[0]) for r in REJECTED])
+def test_rejected_type_through_tool(hint: Any, message: str) -> None:
+    with pytest.raises(ToolDefinitionError, match=message) as info:
+        _tool_taking(hint)
+    assert "tool 'takes'" in str(info.value)
+    assert "parameter 'x'" in str(info.value)
 
 
 def test_nested_dataclass_converts_to_instances() -> None:
@@ -275,21 +323,6 @@ def test_union_with_conversions_picks_the_matching_branch() -> None:
 def test_string_annotation() -> None:
     adapter = type_adapter("list[Point]", localns={"Point": Point})
     assert adapter.validate([{"x": 1}]) == [Point(1.0)]
-
-
-# hint, substring expected in the ToolDefinitionError message
-REJECTED: list[tuple[Any, str]] = [
-    (bytes, "use str"),
-    (complex, "cannot be sent as JSON"),
-    (type("Custom", (), {}), "supported types are"),
-    (typing.Callable[[int], int], "cannot be sent as JSON"),
-    (typing.TypeVar("T"), "type variable"),
-    (dict[float, int], "dict keys"),
-    (enum.Enum("Weird", {"A": (1, 2)}), "only str, int and float"),
-    (enum.Enum("Empty", {}), "has no members"),
-    ("NoSuchName", "cannot resolve"),
-    (list[bytes], "use str"),
-]
 
 
 @pytest.mark.parametrize(("hint", "message"), REJECTED, ids=[repr(r[0]) for r in REJECTED])

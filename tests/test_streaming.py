@@ -7,22 +7,21 @@ from typing import Any
 
 import pytest
 
-from agentloop.errors import (
+from agentloop import (
     APIStatusError,
     AuthenticationError,
-    RateLimitError,
-    StreamError,
-)
-from agentloop.messages import (
+    ChatStream,
     FinishEvent,
+    RateLimitError,
     RefusalDelta,
+    StreamError,
     TextDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
     UsageEvent,
 )
-from agentloop.streaming import DONE, ChatStream, parse_response
+from agentloop.streaming import DONE, parse_response
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict:

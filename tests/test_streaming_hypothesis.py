@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentloop import ChatStream, ToolCall
 from agentloop._sse import iter_chunks
-from agentloop.messages import ToolCall
-from agentloop.streaming import DONE, ChatStream
+from agentloop.streaming import DONE
 
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
 ARGS = st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), TEXT, st.none()), max_size=3)
@@ -25,19 +25,28 @@ def cuts(draw: Any, text: str) -> list[str]:
 @st.composite
 def scripted(draw: Any) -> tuple[list[dict], str, list[ToolCall]]:
     text = draw(TEXT)
-    calls = [ToolCall(id=f"call_{i}", name=f"tool_{i}",
-                      arguments=json.dumps(draw(ARGS), ensure_ascii=False))
-             for i in range(draw(st.integers(0, 3)))]
+    calls = [
+        ToolCall(
+            id=f"call_{i}", name=f"tool_{i}", arguments=json.dumps(draw(ARGS), ensure_ascii=False)
+        )
+        for i in range(draw(st.integers(0, 3)))
+    ]
     events: list[tuple[int, dict]] = []
     for piece in cuts(draw, text):
         events.append((-1, {"content": piece}))
     for index, call in enumerate(calls):
         frags = cuts(draw, call.arguments)
-        first = {"index": index, "id": call.id, "type": "function",
-                 "function": {"name": call.name, "arguments": frags[0]}}
+        first = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": frags[0]},
+        }
         events.append((index, {"tool_calls": [first]}))
         for frag in frags[1:]:
-            events.append((index, {"tool_calls": [{"index": index, "function": {"arguments": frag}}]}))
+            events.append(
+                (index, {"tool_calls": [{"index": index, "function": {"arguments": frag}}]})
+            )
     # interleave the calls' fragments, keeping each call's own order
     order = draw(st.permutations(range(len(events))))
     by_call: dict[int, list[dict]] = {}
@@ -71,10 +80,13 @@ def test_any_fragmentation_assembles(case: tuple[list[dict], str, list[ToolCall]
 @given(st.lists(TEXT, min_size=1, max_size=5), st.data())
 def test_any_byte_split_of_sse_parses_the_same(pieces: list[str], data: Any) -> None:
     end = data.draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    body = "".join(
-        f"data: {json.dumps({'choices': [{'delta': {'content': p}}]}, ensure_ascii=False)}{end}{end}"
-        for p in pieces
-    ).encode() + f"data: [DONE]{end}{end}".encode()
+    body = (
+        "".join(
+            f"data: {json.dumps({'choices': [{'delta': {'content': p}}]}, ensure_ascii=False)}{end}{end}"
+            for p in pieces
+        ).encode()
+        + f"data: [DONE]{end}{end}".encode()
+    )
     points = sorted(data.draw(st.lists(st.integers(1, len(body) - 1), max_size=20)))
     bounds = [0, *points, len(body)]
     parts = [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]

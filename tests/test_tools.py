@@ -7,13 +7,24 @@ import datetime as dt
 import enum
 import functools
 import json
-from typing import Annotated, Any, Literal
+import subprocess
+import sys
+import textwrap
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import jsonschema
 import pytest
+import tools_support
 from tools_support import check_every_schema, check_module_tools  # noqa: F401
 
-from agentloop import RunContext, Tool, ToolArgumentError, ToolDefinitionError, tool
+from agentloop import (
+    AgentloopError,
+    RunContext,
+    Tool,
+    ToolArgumentError,
+    ToolDefinitionError,
+    tool,
+)
 
 
 class Unit(enum.Enum):
@@ -236,6 +247,15 @@ def test_bad_definitions_name_function_parameter_and_fix(fn: Any, message: str) 
     assert fn.__name__ in str(info.value)
 
 
+def test_method_decorated_in_its_class_body_points_to_the_bound_method() -> None:
+    with pytest.raises(ToolDefinitionError, match=r"parameter 'self'.*tool\(instance\.method\)"):
+
+        class Service:
+            @tool
+            def lookup(self, key: str) -> str:
+                return key
+
+
 def test_bad_option_values() -> None:
     with pytest.raises(ToolDefinitionError, match="timeout"):
         tool(timeout=0)(get_weather.fn)
@@ -273,21 +293,22 @@ def record(name: str, count: int, unit: Literal["a", "b"] = "a", place: Place | 
         ('{"name": "x", "count": true}', "$.count: expected integer, got boolean true"),
         ('{"name": "x", "count": 1, "place": {"town": "y"}}', "$.place"),
         ('{"name": "x", "count": 1, "place": {"city": 3}}', "$.place.city: expected string"),
-        ('{"name": "x", "count": ', "not valid JSON"),
+        ('{"name": "x", "count": ', "$: not valid JSON"),
         ("[1, 2]", "expected a JSON object of named arguments, got array"),
         ('"text"', "got string"),
         ("null", "got null"),
-        ('{"name": "x", "count": NaN}', "not valid JSON"),
-        ('{"name": "x"} trailing', "not valid JSON"),
+        ('{"name": "x", "count": NaN}', "$: not valid JSON"),
+        ('{"name": "x"} trailing', "$: not valid JSON"),
+        (b'{"name": "\xff"}', "$: not valid JSON"),
     ],
 )
-def test_invalid_arguments_raise_and_never_call(arguments: str, expected: str) -> None:
+def test_invalid_arguments_raise_and_never_call(arguments: str | bytes, expected: str) -> None:
     CALLS.clear()
     with pytest.raises(ToolArgumentError) as info:
         record.invoke(arguments)
     assert expected in str(info.value)
     assert info.value.tool_name == "record"
-    assert info.value.errors
+    assert info.value.errors and all(line.startswith("$") for line in info.value.errors)
     assert CALLS == []
 
 
@@ -463,3 +484,230 @@ def test_hand_built_tool_may_take_the_context() -> None:
         takes_context=True,
     )
     assert t.invoke("{}", context=RunContext(run_id="r9", agent=None)) == "r9"
+
+
+# -- error classes, validation against exactly .parameters, compiled once -------------------
+
+
+def test_error_classes_sit_in_the_tree() -> None:
+    assert issubclass(ToolArgumentError, AgentloopError) and issubclass(
+        ToolArgumentError, ValueError
+    )
+    assert issubclass(ToolDefinitionError, AgentloopError)
+    assert issubclass(ToolDefinitionError, TypeError)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"name": "x", "count": 1},
+        {"name": "x", "count": 1, "unit": "b", "place": {"city": "Lyon"}},
+        {"name": "x", "count": 1, "place": None},
+        {"name": "x", "count": 1.0},
+        {"name": 1, "count": 1},
+        {"name": "x"},
+        {"name": "x", "count": 1, "color": "red"},
+        {"name": "x", "count": 1, "unit": "c"},
+        {"name": "x", "count": 1, "place": {"city": "Lyon", "zip": 1}},
+        {"name": "x", "count": 1, "place": {"country": "FR"}},
+    ],
+)
+def test_invoke_accepts_exactly_what_parameters_accepts(arguments: dict[str, Any]) -> None:
+    """``invoke`` agrees with an independent jsonschema check of ``.parameters``."""
+    CALLS.clear()
+    independent = jsonschema.Draft202012Validator(record.parameters).is_valid(arguments)
+    if independent:
+        assert record.invoke(arguments) == "ok"
+        assert len(CALLS) == 1
+    else:
+        with pytest.raises(ToolArgumentError):
+            record.invoke(json.dumps(arguments))
+        assert CALLS == []
+
+
+def test_invalid_arguments_never_start_an_async_tool() -> None:
+    started: list[int] = []
+
+    @tool
+    async def fetch(url: str) -> str:
+        started.append(1)
+        return url
+
+    for bad in ('{"url": 1}', "{}", '{"url": "x", "y": 2}', "not json", "[]"):
+        with pytest.raises(ToolArgumentError, match=r"\$"):
+            fetch.invoke(bad)
+    assert started == []
+    assert fetch.invoke('{"url": "u"}') == "u" and started == [1]
+
+
+def test_schema_and_validator_are_built_once_at_decoration() -> None:
+    before = len(tools_support.CHECKED)
+
+    @tool
+    def f(a: int, when: dt.date | Unit, place: Place | None = None) -> Any:
+        return a, when, place
+
+    built = len(tools_support.CHECKED) - before
+    assert built >= 1
+    assert tools_support.CHECKED[-1] is f.parameters  # the tool's validator checks .parameters
+    for _ in range(3):
+        assert f.invoke({"a": 1, "when": "celsius"}) == (1, Unit.C, None)
+        assert f.invoke('{"a": 2, "when": "2024-01-02", "place": {"city": "Nice"}}') == (
+            2,
+            dt.date(2024, 1, 2),
+            Place("Nice"),
+        )
+    assert len(tools_support.CHECKED) - before == built
+
+
+# -- strict mode: OpenAI's rules hold at every level ----------------------------------------
+
+
+def assert_openai_strict(schema: dict[str, Any], where: str = "$") -> None:
+    """Every object: additionalProperties false and every property required; no free-form
+    values; no keywords strict mode refuses (default, uniqueItems)."""
+    assert set(schema) - {"description", "title"}, f"{where}: accepts anything"
+    assert "default" not in schema and "uniqueItems" not in schema, where
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "object" in kinds or "properties" in schema:
+        assert schema.get("additionalProperties") is False, where
+        assert schema.get("required") == list(schema.get("properties", {})), where
+    for name, sub in schema.get("properties", {}).items():
+        assert_openai_strict(sub, f"{where}.{name}")
+    if isinstance(schema.get("items"), dict):
+        assert_openai_strict(schema["items"], f"{where}[]")
+    for key in ("anyOf", "prefixItems"):
+        for i, sub in enumerate(schema.get(key, ())):
+            assert_openai_strict(sub, f"{where}.{key}[{i}]")
+    for name, sub in schema.get("$defs", {}).items():
+        assert_openai_strict(sub, f"$defs.{name}")
+
+
+class Filters(TypedDict):
+    """Search filters.
+
+    Attributes:
+        tags: Tags to match.
+        since: Earliest date.
+    """
+
+    tags: set[str]
+    since: NotRequired[dt.date]
+
+
+@dataclasses.dataclass
+class Folder:
+    name: str
+    children: list[Folder] = dataclasses.field(default_factory=list)
+
+
+@tool(strict=True)
+def strict_search(
+    query: str,
+    filters: Filters,
+    places: list[Place],
+    root: Folder | None = None,
+    unit: Unit = Unit.C,
+    mode: Literal["fast", "slow"] = "fast",
+    span: tuple[int, int] = (0, 10),
+    limit: int | None = 10,
+) -> Any:
+    """Search.
+
+    Args:
+        query: Text.
+        filters: Filters.
+        places: Places.
+        root: Folder tree.
+        unit: Unit.
+        mode: Mode.
+        span: Range.
+        limit: Max results.
+    """
+    return filters, places, root, unit, mode, span, limit
+
+
+def test_strict_schema_follows_openai_rules_everywhere() -> None:
+    params = strict_search.parameters
+    assert strict_search.definition["function"]["strict"] is True
+    assert_openai_strict(params)
+    jsonschema.Draft202012Validator.check_schema(params)
+    assert params["properties"]["filters"]["properties"]["since"]["type"] == ["string", "null"]
+    got = strict_search.invoke(
+        {
+            "query": "q",
+            "filters": {"tags": ["a"], "since": None},
+            "places": [{"city": "Nice", "country": None}],
+            "root": {"name": "r", "children": [{"name": "c", "children": None}]},
+            "unit": None,
+            "mode": None,
+            "span": None,
+            "limit": None,
+        }
+    )
+    assert got == (
+        {"tags": {"a"}},
+        [Place("Nice")],
+        Folder("r", [Folder("c")]),
+        Unit.C,
+        "fast",
+        (0, 10),
+        10,
+    )
+    with pytest.raises(
+        ToolArgumentError, match=r"\$\.places\[0\]: missing required property 'country'"
+    ):
+        strict_search.invoke(
+            {
+                "query": "q",
+                "filters": {"tags": [], "since": None},
+                "places": [{"city": "Nice"}],
+                "root": None,
+                "unit": None,
+                "mode": None,
+                "span": None,
+                "limit": None,
+            }
+        )
+
+
+# -- imports --------------------------------------------------------------------------------
+
+
+def _run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_import_agentloop_is_light() -> None:
+    out = _run(
+        """
+        import sys, agentloop
+        heavy = [m for m in ("jsonschema", "pydantic", "docstring_parser", "agentloop.tools",
+                             "requests", "sseclient", "asyncio", "concurrent.futures")
+                 if m in sys.modules]
+        print(heavy)
+        """
+    )
+    assert out == "[]"
+
+
+def test_defining_and_invoking_a_tool_never_imports_pydantic() -> None:
+    out = _run(
+        """
+        import sys
+        from agentloop import tool
+
+        @tool
+        def f(x: int, y: list[str] | None = None) -> int:
+            return x
+
+        f.invoke('{"x": 1}')
+        f.format_result({"a": 1})
+        print("pydantic" in sys.modules, "requests" in sys.modules)
+        """
+    )
+    assert out == "False False"

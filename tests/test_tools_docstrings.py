@@ -84,27 +84,51 @@ def test_description_option_overrides_docstring() -> None:
     assert t.parameters["properties"]["city"]["description"] == "City name."
 
 
-@pytest.mark.parametrize("style", ["google", "rest"])
-def test_documenting_a_missing_parameter_fails(style: str) -> None:
-    def google_bad(city: str) -> None:
-        """Get.
+def google_bad(city: str) -> None:
+    """Get.
 
-        Args:
-            city: City.
-            country: Country.
-        """
+    Args:
+        city: City.
+        country: Country.
+    """
 
-    def rest_bad(city: str) -> None:
-        """Get.
 
-        :param city: City.
-        :param country: Country.
-        """
+def numpy_bad(city: str) -> None:
+    """Get.
 
-    fn = google_bad if style == "google" else rest_bad
+    Parameters
+    ----------
+    city : str
+        City.
+    country : str
+        Country.
+    """
+
+
+def rest_bad(city: str) -> None:
+    """Get.
+
+    :param city: City.
+    :param country: Country.
+    """
+
+
+def epydoc_bad(city: str) -> None:
+    """Get.
+
+    @param city: City.
+    @param country: Country.
+    """
+
+
+@pytest.mark.parametrize(
+    "fn", [google_bad, numpy_bad, rest_bad, epydoc_bad], ids=lambda f: f.__name__
+)
+def test_documenting_a_missing_parameter_fails(fn: object) -> None:
     with pytest.raises(ToolDefinitionError, match="'country'") as info:
         tool(fn)
     assert "fix or remove that entry" in str(info.value)
+    assert fn.__name__ in str(info.value)  # type: ignore[attr-defined]
 
 
 def test_context_parameter_may_be_documented() -> None:

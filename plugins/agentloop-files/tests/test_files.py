@@ -416,3 +416,31 @@ def test_agent_run_with_writes(tree: Path) -> None:
     assert "path outside the root" in contents[1]
     assert (tree / "notes" / "today.md").read_text() == "# hi\n"
     assert not (tree.parent / "escape.txt").exists()
+
+
+def test_agent_run_refuses_every_escape(tree: Path) -> None:
+    """Traversal, a symlink out, the sibling-prefix folder and a write through a link: all refused."""
+    os.symlink(tree.parent / "outside", tree / "out")
+    os.symlink(tree.parent / "outside" / "secret.txt", tree / "secret-link")
+    escapes = [
+        ("read_file", {"path": "../outside/secret.txt"}),
+        ("read_file", {"path": "secret-link"}),
+        ("read_file", {"path": "out/secret.txt"}),
+        ("read_file", {"path": "../ws-evil/x"}),
+        ("list_files", {"path": "out"}),
+        ("search_files", {"query": "needle", "path": "../ws-evil"}),
+        ("write_file", {"path": "out/new.txt", "content": "pwned"}),
+        ("write_file", {"path": "/tmp/new.txt", "content": "pwned"}),
+    ]
+    model = ScriptedModel(
+        [tool_calls_response(*[tool_call(name, args) for name, args in escapes]), "done"]
+    )
+    plugin = FilesPlugin(tree, allow_write=True)
+    result = Agent(model, plugins=[plugin], load_plugins=False, max_tool_retries=20).run("escape")
+    contents = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert len(contents) == len(escapes)
+    for (name, args), content in zip(escapes, contents, strict=True):
+        assert content.startswith("error: path outside the root"), (name, args, content)
+        assert "needle secret" not in content  # no byte of an outside file reaches the model
+    assert [s.status for s in result.steps if s.kind == "tool"] == ["error"] * len(escapes)
+    assert sorted(p.name for p in (tree.parent / "outside").iterdir()) == ["secret.txt"]

@@ -572,6 +572,48 @@ def test_agent_run_fetches_allowed_and_refuses_blocked(serve, canary: LocalServe
     assert [step.status for step in result.steps if step.kind == "tool"] == ["ok", "error"]
 
 
+def test_agent_run_refuses_redirect_and_rebinding_to_internal(
+    serve, canary: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the loop: an allowed host redirecting to the canary, and a rebinding name."""
+    from agentloop import Agent
+    from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
+
+    bouncer = serve(lambda h: send(h, 302, Location=canary.url("/stolen")))
+    public = serve(lambda h: send(h, 200, b"public page"))
+    answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+    real = urllib3.util.connection.create_connection
+
+    def route(address: tuple[str, int], *args: object, **kwargs: object) -> socket.socket:
+        if address[0] == "93.184.216.34":  # "the internet" is a local server
+            address = ("127.0.0.1", public.port)
+        return real(address, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", route)
+    plugin = HTTPPlugin(
+        allow_hosts=[f"127.0.0.1:{bouncer.port}"], resolver=lambda host: next(answers)
+    )
+    model = ScriptedModel(
+        [
+            tool_calls_response(tool_call("fetch_url", {"url": bouncer.url("/go")})),
+            tool_calls_response(
+                tool_call("fetch_url", {"url": f"http://rebind.test:{canary.port}/"})
+            ),
+            tool_calls_response(
+                tool_call("fetch_url", {"url": f"http://rebind.test:{canary.port}/again"})
+            ),
+            "done",
+        ]
+    )
+    result = Agent(model=model, plugins=[plugin], load_plugins=False).run("fetch")
+    redirected, rebound, second = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert redirected.startswith("error: refused") and "loopback" in redirected
+    assert "public page" in rebound  # the checked address was used, not a second lookup
+    assert second.startswith("error: refused") and "127.0.0.1" in second
+    assert bouncer.hits == 1 and public.hits == 1
+    assert canary.hits == 0
+
+
 def test_agent_without_plugin_has_no_fetch_tool() -> None:
     import agentloop_http
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -123,6 +125,28 @@ def test_runs_when_approved(tmp_path: Path) -> None:
     )
     assert message["content"].startswith("exit code 0")
     assert marker.exists()
+
+
+def test_cli_without_a_terminal_denies(tmp_path: Path) -> None:
+    """``agentloop run`` with stdin not a TTY: nobody can approve, so the command never runs."""
+    marker = tmp_path / "ran"
+    (tmp_path / "shell_agent.py").write_text(
+        "from agentloop import Agent\n"
+        "from agentloop_shell import ShellPlugin\n"
+        "agent = Agent('offline', plugins=[ShellPlugin(enabled=True)], load_plugins=False)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTLOOP_", "OPENAI_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentloop", "run", "shell_agent.py",
+         f'Run the command "touch {marker}"', "--json"],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    steps = [s for s in json.loads(proc.stdout)["steps"] if s["kind"] == "tool"]
+    assert [(s["tool_name"], s["status"]) for s in steps] == [("run_command", "denied")]
+    assert str(marker) in steps[0]["arguments"]
+    assert not marker.exists()
 
 
 # ---------------------------------------------------------------------------

@@ -206,6 +206,19 @@ def test_writes_are_refused(plugin: SQLitePlugin, db: Path, sql: str) -> None:
     assert plugin.query("SELECT count(*) FROM products").splitlines()[1] == "3"
 
 
+def test_each_layer_alone_stops_writes(plugin: SQLitePlugin, db: Path) -> None:
+    """The file is opened read-only: with the authorizer and query_only lifted, writes still fail."""
+    before = _digest(db)
+    with pytest.raises(ToolError, match="readonly|read-only"), plugin._session() as (conn, _):
+        conn.set_authorizer(None)
+        conn.execute("PRAGMA query_only = OFF")
+        conn.execute("DELETE FROM products")  # only mode=ro is left
+    with pytest.raises(ToolError, match="readonly|read-only"), plugin._session() as (conn, _):
+        conn.set_authorizer(None)
+        conn.execute("DELETE FROM products")  # only query_only (and mode=ro) left
+    assert _digest(db) == before
+
+
 def test_write_messages_are_clear(plugin: SQLitePlugin) -> None:
     with pytest.raises(ToolError, match="^the database is read-only: INSERT is not allowed"):
         plugin.query("INSERT INTO products (name) VALUES ('x')")
