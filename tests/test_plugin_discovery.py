@@ -1,7 +1,8 @@
 """Plugin discovery through the ``agentloop`` entry-point group, blocking, and loud failures.
 
-The session fixture installs the real distribution in ``tests/fixtures/agentloop-testplugin``
-(``pip install --no-deps --no-build-isolation -e``) when it is not installed yet.
+``scripts/test.sh`` installs the real distribution in ``tests/fixtures/agentloop-testplugin``
+(``pip install -e``) before pytest starts; when it is missing, the session fixture installs it
+(a regular install, ``pip install --no-deps --no-build-isolation``).
 """
 
 from __future__ import annotations
@@ -40,14 +41,19 @@ def testplugin():
 
     ``scripts/test.sh`` installs it before pytest starts; this is the fallback.
     The check and the install both happen under one file lock shared by all
-    pytest-xdist workers, so no worker sees a half-written installation.
+    pytest-xdist workers, so no two workers install it and none checks a
+    half-written installation. The fallback is a regular install, not an
+    editable one: its module lands in site-packages, which every running
+    worker already has on ``sys.path``, so a worker that autoloads plugins
+    after another one installed it can import it too (an editable install's
+    ``.pth`` file is only read at interpreter start-up).
     """
     lock = Path(tempfile.gettempdir()) / "agentloop-testplugin-install.lock"
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             if not _installed():
-                _pip_install_editable(FIXTURE)
+                _pip_install(FIXTURE)
             importlib.invalidate_caches()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
@@ -56,15 +62,15 @@ def testplugin():
     try:
         return importlib.import_module("agentloop_testplugin")
     except ImportError:
-        # an editable install's .pth file is only read at interpreter start-up
+        # an editable install made after this interpreter started: its .pth was not read
         sys.path.insert(0, str(FIXTURE))
         return importlib.import_module("agentloop_testplugin")
 
 
-def _pip_install_editable(path: Path) -> None:
-    """``pip install -e path``: without build isolation first (offline), else with it."""
-    base = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(path)]
-    for command in ([*base[:-2], "--no-build-isolation", *base[-2:]], base):
+def _pip_install(path: Path) -> None:
+    """``pip install path``: without build isolation first (offline), else with it."""
+    base = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", str(path)]
+    for command in ([*base[:-1], "--no-build-isolation", base[-1]], base):
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         if done.returncode == 0:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -16,7 +17,7 @@ BINARY_PROBE_BYTES = 8192
 SCAN_LIMIT_BYTES = 32 * 1024 * 1024
 """How far into a file ``read_file`` looks for ``start_line`` before giving up."""
 
-_LINE_CHUNK = 65536
+_SCAN_CHUNK = 1024 * 1024
 
 
 def decode_text(data: bytes, path: str, *, partial: bool = False) -> str:
@@ -87,19 +88,9 @@ def _read_lines(f: BinaryIO, *, path: str, cap: int, start: int, end: int | None
         raise ToolError("start_line must be 1 or more (lines are numbered from 1)")
     if end is not None and end < start:
         raise ToolError(f"end_line ({end}) must not be before start_line ({start})")
-    line_no, scanned = 1, 0
-    while line_no < start:
-        piece = f.readline(_LINE_CHUNK)
-        if not piece:
-            return f"[no lines: {path!r} ends before line {start}]"
-        scanned += len(piece)
-        if scanned > SCAN_LIMIT_BYTES:
-            raise ToolError(
-                f"line {start} is not within the first {SCAN_LIMIT_BYTES // 2**20} MiB "
-                f"of {path!r}; cannot read that far"
-            )
-        if piece.endswith(b"\n"):
-            line_no += 1
+    if not _skip_to_line(f, start, path=path):
+        return f"[no lines: {path!r} ends before line {start}]"
+    line_no = start
     out = bytearray()
     while end is None or line_no <= end:
         piece = f.readline(cap + 1 - len(out))
@@ -114,6 +105,38 @@ def _read_lines(f: BinaryIO, *, path: str, cap: int, start: int, end: int | None
     if not out:
         return f"[no lines: {path!r} ends before line {start}]"
     return decode_text(bytes(out), path)
+
+
+def _skip_to_line(f: BinaryIO, start: int, *, path: str) -> bool:
+    """Move ``f`` to the beginning of line ``start``; False when the file has fewer lines.
+
+    Reads in large chunks and counts newlines in C (``bytes.count``), so even
+    the whole scan limit takes milliseconds.
+
+    Raises:
+        ToolError: Line ``start`` begins beyond the first ``SCAN_LIMIT_BYTES`` bytes.
+    """
+    remaining, scanned = start - 1, 0  # newlines to pass, bytes passed
+    while remaining > 0 and scanned <= SCAN_LIMIT_BYTES:
+        chunk = f.read(_SCAN_CHUNK)
+        if not chunk:
+            return False
+        found = chunk.count(b"\n")
+        if found >= remaining:
+            rest = chunk.split(b"\n", remaining)[-1]  # what follows the last newline to pass
+            scanned += len(chunk) - len(rest)
+            if scanned > SCAN_LIMIT_BYTES:
+                break
+            f.seek(-len(rest), io.SEEK_CUR)
+            return True
+        remaining -= found
+        scanned += len(chunk)
+    if remaining <= 0:
+        return True
+    raise ToolError(
+        f"line {start} is not within the first {SCAN_LIMIT_BYTES // 2**20} MiB "
+        f"of {path!r}; cannot read that far"
+    )
 
 
 def matching_lines(data: bytes, match: Callable[[str], bool]) -> Iterator[tuple[int, str]]:

@@ -444,3 +444,22 @@ def test_agent_run_refuses_every_escape(tree: Path) -> None:
         assert "needle secret" not in content  # no byte of an outside file reaches the model
     assert [s.status for s in result.steps if s.kind == "tool"] == ["error"] * len(escapes)
     assert sorted(p.name for p in (tree.parent / "outside").iterdir()) == ["secret.txt"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "a", "a\n", "a\nb", "a\nb\n", "\n\n\n", "x\n" * 3000, "é\n" + "ab\n" * 70_000 + "tail"],
+)
+def test_line_ranges_match_a_reference(tree: Path, content: str) -> None:
+    """Line ranges agree with ``splitlines(keepends=True)``, also across the scan chunk size."""
+    (tree / "r.txt").write_text(content, encoding="utf-8")
+    plugin = FilesPlugin(tree, max_read_bytes=10_000_000)
+    lines = content.splitlines(keepends=True)
+    for start in {1, 2, 3, len(lines) // 2 or 1, len(lines) or 1, len(lines) + 1}:
+        for end in (None, start, start + 1, start + 500):
+            got = plugin.read_file("r.txt", start_line=start, end_line=end)
+            want = "".join(lines[start - 1 : end])
+            if want:
+                assert got == want, (start, end)
+            else:
+                assert got.startswith("[no lines:"), (start, end, got)

@@ -456,6 +456,28 @@ def test_html_is_reduced_and_labelled_untrusted(serve) -> None:
     assert text.rstrip().endswith(f"<<<END UNTRUSTED CONTENT {nonce}>>>")
 
 
+def test_readme_shows_the_real_result_layout(serve) -> None:
+    """The README's "What the model gets" sample has the lines a real fetch produces."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("## What the model gets", 1)[1].split("```", 2)[1].strip().splitlines()
+    page = (
+        b"<html><head><title>Example Domain</title></head><body><h1>Example Domain</h1>"
+        b"<p>This domain is for use in illustrative examples.</p></body></html>"
+    )
+    server = serve(lambda h: send(h, 200, page, Content_Type="text/html; charset=UTF-8"))
+    real = HTTPPlugin(allow_hosts=["127.0.0.1"]).fetch(server.url("/")).splitlines()
+
+    def shape(line: str) -> str:  # the line with its URL, tag and free text abstracted
+        line = re.sub(r"https?://[^\s):]+(:\d+)?/\S*?(?=[\s:)]|$)", "URL", line)
+        line = re.sub(r"\b[0-9a-f]{8}\b", "TAG", line)
+        return line if line.startswith(("Fetched", "<<<", "Title:")) else "TEXT" if line else ""
+
+    assert [shape(line) for line in sample[:4]] == [shape(line) for line in real[:4]]
+    assert shape(sample[-1]) == shape(real[-1]) == "<<<END UNTRUSTED CONTENT TAG>>>"
+
+
 def test_html_to_text_title_and_breaks() -> None:
     title, text = html_to_text("<title>T</title><div>a</div><div>b<br>c</div>")
     assert title == "T"
