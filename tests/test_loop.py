@@ -233,22 +233,6 @@ def test_every_call_gets_one_result_in_call_order_even_when_some_fail():
     assert [m["content"].startswith("error") for m in sent] == [False, True, True, False, True]
 
 
-def test_parallel_calls_run_concurrently():
-    calls = [tool_call("sleepy", {"seconds": 0.3, "tag": str(i)}) for i in range(4)]
-    agent, _ = make_agent([tool_calls_response(*calls), "ok"], tools=[sleepy])
-    started = time.perf_counter()
-    agent.run("x")
-    assert time.perf_counter() - started < 0.9  # 4 x 0.3 s sequentially would be 1.2 s
-
-
-def test_parallel_pool_is_bounded():
-    calls = [tool_call("sleepy", {"seconds": 0.2, "tag": str(i)}) for i in range(4)]
-    agent, _ = make_agent([tool_calls_response(*calls), "ok"], tools=[sleepy], max_parallel_tools=2)
-    started = time.perf_counter()
-    agent.run("x")
-    assert time.perf_counter() - started >= 0.39
-
-
 def test_sequential_tool_never_runs_alongside_others():
     active = []
     peak = []
@@ -294,12 +278,27 @@ def test_sequential_tool_never_runs_alongside_others():
 
 
 def test_tool_timeout_reports_timeout_and_drops_late_result():
-    slow = tool(sleepy.fn, name="slow", timeout=0.2)
-    calls = [tool_call("slow", {"seconds": 1.0, "tag": "late"}), tool_call("add", {"a": 1, "b": 1})]
-    agent, _ = make_agent([tool_calls_response(*calls), "ok"], tools=[slow, add])
-    started = time.perf_counter()
-    result = agent.run("x")
-    assert time.perf_counter() - started < 0.8
+    release, finished = threading.Event(), threading.Event()
+
+    @tool(name="slow", timeout=0.2)
+    def slow_tool(tag: str) -> str:
+        """Answer far too late.
+
+        Args:
+            tag: Tag.
+        """
+        release.wait(60)
+        finished.set()
+        return tag
+
+    calls = [tool_call("slow", {"tag": "late"}), tool_call("add", {"a": 1, "b": 1})]
+    agent, _ = make_agent([tool_calls_response(*calls), "ok"], tools=[slow_tool, add])
+    try:
+        result = agent.run("x")
+        # the run finished while the tool was still blocked: the loop did not wait for it
+        assert not finished.is_set()
+    finally:
+        release.set()
     first = tool_messages(result.messages)[0]
     assert first["content"] == "error: tool 'slow' timed out after 0.2 s"
     assert [s.status for s in result.steps if s.kind == "tool"] == ["timeout", "ok"]
@@ -576,6 +575,7 @@ def test_ctrl_c_while_parallel_tools_run_stops_at_once_with_cancelled_results():
     time.sleep(0.5)
     started = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    assert time.perf_counter() - started < 5
+    out, _ = proc.communicate(timeout=30)
+    # a hang check, not a speed check: without the fix the tools would hold the run for 60 s
+    assert time.perf_counter() - started < 20
     assert json.loads(out) == ["interrupted", "cancelled", "cancelled"]

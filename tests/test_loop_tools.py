@@ -68,16 +68,18 @@ def test_timeout_counts_from_the_start_of_the_call_not_from_the_queue():
     result = agent.run("x")
     assert [m["content"] for m in tool_messages(result.messages)] == ["0", "1", "2", "3"]
     assert [s.status for s in result.steps if s.kind == "tool"] == ["ok"] * 4
-    assert all(s.duration < 0.55 for s in result.steps if s.kind == "tool")
+    # measured from the queue, the last two would be >= 0.6 s; from their start, about 0.3 s
+    assert all(s.duration < 0.59 for s in result.steps if s.kind == "tool")
 
 
 def test_a_hung_tool_does_not_block_the_calls_after_it():
-    release = threading.Event()
+    release, finished = threading.Event(), threading.Event()
 
     @tool(timeout=0.2)
     def hang() -> str:
         """Never answer in time."""
-        release.wait(30)
+        release.wait(60)
+        finished.set()
         return "late"
 
     script = [
@@ -87,12 +89,12 @@ def test_a_hung_tool_does_not_block_the_calls_after_it():
     ]
     # one thread: the hung call holds it until the loop gives up on it
     agent, _ = make_agent(script, tools=[hang, add], max_parallel_tools=1)
-    started = time.perf_counter()
     try:
         result = agent.run("x")
+        # the run ended while the hung call was still blocked: nothing waited for it
+        assert not finished.is_set()
     finally:
         release.set()
-    assert time.perf_counter() - started < 5
     contents = [m["content"] for m in tool_messages(result.messages)]
     assert contents == ["error: tool 'hang' timed out after 0.2 s", "2", "4", "6"]
 
