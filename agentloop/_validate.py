@@ -81,6 +81,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON; send a number or a string")
 
 
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would silently keep the last value; the model must say what it means
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
 def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
     """Decode the model's JSON text; raise ToolArgumentError (for the model) when malformed.
 
@@ -90,7 +100,9 @@ def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
         owner: Who receives it, for the message (``tool 'x'``).
     """
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         problem = str(exc)
     raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")

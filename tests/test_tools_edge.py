@@ -229,3 +229,28 @@ def test_typing_extensions_typeddict_and_type_alias() -> None:
     Loop = te.TypeAliasType("Loop", "list[Loop]")
     with pytest.raises(ToolDefinitionError, match="recursive aliases"):
         type_adapter(Loop, localns={"Loop": Loop})
+
+
+def test_duplicate_json_keys_are_rejected_and_the_function_never_runs() -> None:
+    from agentloop import ToolArgumentError, tool
+
+    calls: list[int] = []
+
+    @tool
+    def put(a: int, b: int = 0) -> int:
+        """Store.
+
+        Args:
+            a: A.
+            b: B.
+        """
+        calls.append(a)
+        return a
+
+    import pytest
+
+    with pytest.raises(ToolArgumentError, match="appears twice") as info:
+        put.invoke('{"a": 1, "a": 2, "b": 1}')
+    assert str(info.value).count("$") >= 1
+    assert calls == []
+    assert put.invoke('{"a": 1, "b": 2}') == 1
