@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import requests
 from client_support import USER, make_client
 from fakeserver import (
     FakeServer,
+    Reply,
     chunk,
     completion,
     json_reply,
@@ -43,6 +46,42 @@ def sse_bytes(*events: Any, end: str = "\n") -> bytes:
     return "".join(out).encode()
 
 
+class Gate:
+    """A pause in a scripted body that lasts until the test opens it (or 20 s pass).
+
+    ``passed`` records that the server went on to send what follows the pause: a
+    client that buffers, or drains a stream it was asked to drop, only gets its
+    next event (or finishes) after that, so the tests check the order of events
+    instead of timing them.
+    """
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.passed = threading.Event()
+
+    def body(self, before: list[bytes], after: list[bytes]) -> Iterator[bytes]:
+        yield from before
+        self.opened.wait(20)
+        self.passed.set()
+        yield from after
+
+
+@pytest.fixture
+def gates() -> Iterator[list[Gate]]:
+    made: list[Gate] = []
+    yield made
+    for gate in made:  # let the server threads finish
+        gate.opened.set()
+
+
+def gated_sse(gates: list[Gate], before: list[Any], after: list[Any], **kw: Any) -> Reply:
+    """A chunked SSE reply sending ``before``, a :class:`Gate`, then ``after`` and [DONE]."""
+    gate = Gate()
+    gates.append(gate)
+    body = gate.body([sse_bytes(e) for e in before], [sse_bytes(e) for e in [*after, "[DONE]"]])
+    return raw_reply(body, **kw)
+
+
 def test_stream_sends_streaming_headers_and_body(fake_server: FakeServer) -> None:
     fake_server.script(sse_reply([chunk("x"), chunk(finish="stop")]))
     stream = make_client(fake_server).stream(
@@ -59,16 +98,18 @@ def test_stream_sends_streaming_headers_and_body(fake_server: FakeServer) -> Non
     }
 
 
-def test_events_arrive_as_bytes_arrive(fake_server: FakeServer) -> None:
+def test_events_arrive_as_bytes_arrive(fake_server: FakeServer, gates: list[Gate]) -> None:
     fake_server.script(
-        sse_reply([chunk("first", role="assistant"), 1.5, chunk("second"), chunk(finish="stop")])
+        gated_sse(
+            gates, [chunk("first", role="assistant")], [chunk("second"), chunk(finish="stop")]
+        )
     )
-    start = time.monotonic()
-    stream = make_client(fake_server).stream(model="m", messages=USER)
-    first = next(iter(stream))
-    assert first == TextDelta(delta="first")
-    assert time.monotonic() - start < 0.8
-    stream.close()
+    stream = make_client(fake_server, timeout=(2.0, 60.0)).stream(model="m", messages=USER)
+    events = iter(stream)
+    assert next(events) == TextDelta(delta="first")
+    assert not gates[0].passed.is_set()  # delivered before the server sent anything more
+    gates[0].opened.set()
+    assert list(events) == [TextDelta(delta="second"), FinishEvent(finish_reason="stop")]
 
 
 def test_stream_response_equals_create(fake_server: FakeServer) -> None:
@@ -294,13 +335,14 @@ def test_json_error_in_200_answer_to_a_stream_request(fake_server: FakeServer) -
         list(make_client(fake_server).stream(model="m", messages=USER))
 
 
-def test_abandoned_stream_releases_the_connection(fake_server: FakeServer) -> None:
-    slow = [chunk("a"), 1.0, chunk("b"), 1.0, chunk("c"), chunk(finish="stop")]
-    fake_server.script(
-        sse_reply(slow), sse_reply(slow), sse_reply(slow), json_reply(completion("after"))
-    )
-    client = make_client(fake_server)
-    start = time.monotonic()
+def test_abandoned_stream_releases_the_connection(
+    fake_server: FakeServer, gates: list[Gate]
+) -> None:
+    def slow() -> Reply:
+        return gated_sse(gates, [chunk("a")], [chunk("b"), chunk("c"), chunk(finish="stop")])
+
+    fake_server.script(slow(), slow(), slow(), json_reply(completion("after")))
+    client = make_client(fake_server, timeout=(2.0, 60.0))
     for _event in client.stream(model="m", messages=USER):
         break
     with client.stream(model="m", messages=USER) as stream:
@@ -308,7 +350,8 @@ def test_abandoned_stream_releases_the_connection(fake_server: FakeServer) -> No
     stream = client.stream(model="m", messages=USER)
     next(iter(stream))
     stream.close()
-    assert time.monotonic() - start < 1.5
+    # Dropped, not drained: draining would have waited for the rest of each body.
+    assert not any(gate.passed.is_set() for gate in gates)
     assert client.create(model="m", messages=USER).message.content == "after"
     assert fake_server.connections == 4
 
@@ -320,15 +363,17 @@ def test_stream_content_null_and_empty(fake_server: FakeServer) -> None:
     assert stream.response.message.content == ""
 
 
-def test_closing_before_iterating_releases_the_response(fake_server: FakeServer) -> None:
-    slow = [chunk("a"), 1.5, chunk(finish="stop")]
-    fake_server.script(sse_reply(slow), json_reply(completion("next")))
-    client = make_client(fake_server)
-    start = time.monotonic()
+def test_closing_before_iterating_releases_the_response(
+    fake_server: FakeServer, gates: list[Gate]
+) -> None:
+    fake_server.script(
+        gated_sse(gates, [chunk("a")], [chunk(finish="stop")]), json_reply(completion("next"))
+    )
+    client = make_client(fake_server, timeout=(2.0, 60.0))
     stream = client.stream(model="m", messages=USER)
     stream.close()
     assert client.create(model="m", messages=USER).message.content == "next"
-    assert time.monotonic() - start < 1.0
+    assert not gates[0].passed.is_set()  # the first body was dropped, not drained
     assert fake_server.connections == 2
     with pytest.raises(StreamError, match="closed before it finished"):
         _ = stream.response
@@ -343,62 +388,69 @@ def test_invalid_utf8_is_a_stream_error(fake_server: FakeServer) -> None:
     assert info.value.partial_text == "ok"
 
 
-def test_close_from_another_thread_unblocks_the_reader(fake_server: FakeServer) -> None:
-    import threading
-
+def test_close_from_another_thread_unblocks_the_reader(
+    fake_server: FakeServer, gates: list[Gate]
+) -> None:
     fake_server.script(
-        sse_reply([chunk("a"), 5.0, chunk(finish="stop")]), json_reply(completion("after"))
+        gated_sse(gates, [chunk("a")], [chunk(finish="stop")]), json_reply(completion("after"))
     )
-    client = make_client(fake_server, timeout=(1.0, 10.0))
+    client = make_client(fake_server, timeout=(1.0, 60.0))
     stream = client.stream(model="m", messages=USER)
+    got_first = threading.Event()
     outcome: list[BaseException | None] = []
 
     def consume() -> None:
         try:
-            list(stream)
+            for _event in stream:
+                got_first.set()
             outcome.append(None)
         except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
             outcome.append(exc)
 
     reader = threading.Thread(target=consume)
     reader.start()
-    time.sleep(0.2)
-    start = time.monotonic()
+    assert got_first.wait(30)
+    time.sleep(0.2)  # let the reader block on the silent connection (not a timing assertion)
     stream.close()
-    reader.join(2.0)
-    assert not reader.is_alive() and time.monotonic() - start < 1.0
+    reader.join(30)  # hang bound only: unblocked by close, the reader ends at once
+    assert not reader.is_alive()
+    # Ended by the close, not by the server: the rest of the body was never sent.
+    assert not gates[0].passed.is_set()
     assert isinstance(outcome[0], APIError), repr(outcome[0])
     assert client.create(model="m", messages=USER).message.content == "after"
 
 
-def test_close_delimited_stream_is_not_buffered(fake_server: FakeServer) -> None:
-    def body():
-        yield sse_bytes(chunk("early"))
-        yield 1.5
-        yield sse_bytes(chunk(finish="stop"), "[DONE]")
-
-    fake_server.script(raw_reply(body(), chunked=False))
-    start = time.monotonic()
-    stream = make_client(fake_server).stream(model="m", messages=USER)
-    assert next(iter(stream)) == TextDelta(delta="early")
-    assert time.monotonic() - start < 0.8
-    stream.close()
+def test_close_delimited_stream_is_not_buffered(fake_server: FakeServer, gates: list[Gate]) -> None:
+    fake_server.script(gated_sse(gates, [chunk("early")], [chunk(finish="stop")], chunked=False))
+    stream = make_client(fake_server, timeout=(2.0, 60.0)).stream(model="m", messages=USER)
+    events = iter(stream)
+    assert next(events) == TextDelta(delta="early")
+    assert not gates[0].passed.is_set()  # delivered before the server sent anything more
+    gates[0].opened.set()
+    assert list(events) == [FinishEvent(finish_reason="stop")]
 
 
 TINY = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'  # < 128 bytes
 
 
 @pytest.mark.parametrize("chunked", [True, False])
-def test_a_tiny_event_is_not_held_back(fake_server: FakeServer, chunked: bool) -> None:
+def test_a_tiny_event_is_not_held_back(
+    fake_server: FakeServer, gates: list[Gate], chunked: bool
+) -> None:
     """No 128-byte (``iter_content``) or line buffering: a 60-byte event arrives at once."""
     assert len(TINY) < 128
     rest = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-    fake_server.script(raw_reply([TINY, 1.5, rest], chunked=chunked))
-    start = time.monotonic()
-    stream = make_client(fake_server).stream(model="m", messages=USER)
+    gate = Gate()
+    gates.append(gate)
+    headers = {"Content-Type": "text/event-stream"}
+    if not chunked:  # a Content-Length body, as before, sent in two writes
+        headers["Content-Length"] = str(len(TINY) + len(rest))
+    fake_server.script(Reply(headers=headers, body=gate.body([TINY], [rest]), chunked=chunked))
+    stream = make_client(fake_server, timeout=(2.0, 60.0)).stream(model="m", messages=USER)
     events = iter(stream)
     assert next(events) == TextDelta(delta="hi")
-    assert time.monotonic() - start < 0.8
+    assert not gate.passed.is_set()  # delivered before the server sent anything more
+    gate.opened.set()
     assert list(events) == [FinishEvent(finish_reason="stop")]
     assert stream.response.message.content == "hi"
 

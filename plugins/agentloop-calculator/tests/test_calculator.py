@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import json
-import time
+import math
 
 import agentloop_calculator
 import pytest
@@ -165,20 +165,98 @@ LIMITS = [
 ]
 
 
+EXPENSIVE_BITS = 25 * agentloop_calculator.MAX_INT_BITS
+"""An integer this large is already costly to compute; refused inputs never get near it."""
+
+
+class _GuardedInt(int):
+    """An integer literal that refuses (AssertionError) to build an expensive result."""
+
+    @staticmethod
+    def _guard(bits: float, what: str) -> None:
+        if bits > EXPENSIVE_BITS:
+            raise AssertionError(f"the calculator computed {what} (~{bits:.3g} bits)")
+
+    def __pow__(self, other, mod=None):  # type: ignore[no-untyped-def, override]
+        if isinstance(other, int) and other > 0 and abs(self) > 1:
+            self._guard(other * math.log2(abs(self)), f"{int(self)} ** {int(other)}")
+        return int.__pow__(int(self), other, mod)
+
+    def __rpow__(self, other, mod=None):  # type: ignore[no-untyped-def, override]
+        if isinstance(other, int) and self > 0 and abs(other) > 1:
+            self._guard(self * math.log2(abs(other)), f"{int(other)} ** {int(self)}")
+        return int.__pow__(other, int(self), mod)
+
+    def __mul__(self, other):  # type: ignore[no-untyped-def, override]
+        if isinstance(other, int):
+            self._guard(self.bit_length() + other.bit_length(), "a huge product")
+        return int.__mul__(int(self), other)
+
+    __rmul__ = __mul__
+
+    def __lshift__(self, other):  # type: ignore[no-untyped-def, override]
+        if isinstance(other, int):
+            self._guard(self.bit_length() + other, "a huge shift")
+        return int.__lshift__(int(self), other)
+
+    def __rlshift__(self, other):  # type: ignore[no-untyped-def, override]
+        if isinstance(other, int):
+            self._guard(other.bit_length() + self, "a huge shift")
+        return int.__lshift__(other, int(self))
+
+
+@pytest.fixture
+def no_expensive_arithmetic(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Integer literals become guarded ints and ``math.factorial`` refuses big arguments.
+
+    Work that a limit exists to prevent fails the test with AssertionError instead of
+    running; a limit that fails fast refuses before evaluating it. Returns the
+    arguments ``math.factorial`` was called with.
+    """
+    real_constant = agentloop_calculator._constant
+    real_factorial = math.factorial
+    factorials: list[int] = []
+
+    def constant(value: object) -> object:
+        result = real_constant(value)
+        return _GuardedInt(result) if type(result) is int else result
+
+    def factorial(n: int) -> int:
+        factorials.append(n)
+        if n > 10 * agentloop_calculator.MAX_FACTORIAL:
+            raise AssertionError(f"the calculator computed factorial({n})")
+        return real_factorial(n)
+
+    monkeypatch.setattr(agentloop_calculator, "_constant", constant)
+    monkeypatch.setattr(math, "factorial", factorial)
+    return factorials
+
+
 @pytest.mark.parametrize(("expression", "message"), LIMITS)
-def test_limits_fail_fast_with_clear_errors(expression: str, message: str) -> None:
-    started = time.perf_counter()
+def test_limits_fail_fast_with_clear_errors(
+    expression: str, message: str, no_expensive_arithmetic: list[int]
+) -> None:
     with pytest.raises(ToolError, match=message):
         calculate(expression)
-    assert time.perf_counter() - started < 0.1
+    assert all(n <= agentloop_calculator.MAX_FACTORIAL for n in no_expensive_arithmetic)
 
 
-def test_largest_allowed_results_are_fast_and_printable() -> None:
-    started = time.perf_counter()
+def test_the_guard_catches_unchecked_powers(
+    monkeypatch: pytest.MonkeyPatch, no_expensive_arithmetic: list[int]
+) -> None:
+    """Self-check of the fixture: without the pre-check, 9**9**9 would be computed."""
+    monkeypatch.setattr(agentloop_calculator, "_check_power", lambda base, exponent: None)
+    with pytest.raises(AssertionError, match=r"computed 9 \*\* 387420489"):
+        calculate("9**9**9")
+
+
+def test_largest_allowed_results_are_fast_and_printable(
+    no_expensive_arithmetic: list[int],
+) -> None:
     assert calculate("10 ** 1233") == "1" + "0" * 1233
     assert len(calculate("factorial(500)")) == 1135
     assert calculate("2 ** 4095 // 2 ** 4094") == "2"
-    assert time.perf_counter() - started < 0.1
+    assert no_expensive_arithmetic == [500]
 
 
 def test_long_flat_sums_are_fine() -> None:

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -320,11 +321,13 @@ def trickle(h: http.server.BaseHTTPRequestHandler) -> None:
 
 @pytest.mark.parametrize("handle", [endless_chunks, trickle])
 def test_deadline_on_endless_body(serve, handle: Handler) -> None:
+    # Neither body ever ends by itself (the trickle would take 200 s), and both keep the
+    # connection busy, so only the overall time limit can end the fetch.
     server = serve(handle)
-    started = time.monotonic()
     text = HTTPPlugin(allow_hosts=["127.0.0.1"], timeout=1.0).fetch(server.url())
-    assert time.monotonic() - started < 2.0
     assert text.endswith("[truncated: time limit of 1 s reached]")
+    if handle is trickle:  # far fewer than the 1,000 bytes it would have sent
+        assert 0 < text.count("y") < 500
 
 
 def test_endless_chunked_body_hits_byte_cap(serve) -> None:
@@ -334,11 +337,13 @@ def test_endless_chunked_body_hits_byte_cap(serve) -> None:
 
 
 def test_slow_headers_time_out(serve) -> None:
-    server = serve(lambda h: (time.sleep(3), send(h, 200, b"late")))
-    started = time.monotonic()
-    with pytest.raises(ToolError, match="timed out"):
-        HTTPPlugin(allow_hosts=["127.0.0.1"], timeout=0.5).fetch(server.url())
-    assert time.monotonic() - started < 1.5
+    answered = threading.Event()  # set when the test ends: the server answers "late" then
+    server = serve(lambda h: (answered.wait(60), send(h, 200, b"late")))
+    try:
+        with pytest.raises(ToolError, match="timed out"):
+            HTTPPlugin(allow_hosts=["127.0.0.1"], timeout=0.5).fetch(server.url())
+    finally:
+        answered.set()
 
 
 # ---------------------------------------------------------------------------
@@ -495,10 +500,23 @@ def test_html_to_text_title_and_breaks() -> None:
         "<div " + "a=b " * 50_000,
     ],
 )
-def test_html_parsing_stays_linear_on_hostile_markup(hostile: str) -> None:
-    started = time.monotonic()
-    html_to_text(hostile)
-    assert time.monotonic() - started < 3  # quadratic html.parser: minutes
+def test_html_parsing_stays_linear_on_hostile_markup(
+    hostile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # html.parser rescans to the end of the input for every "<" that does not start a
+    # complete tag: quadratic, about a minute for "<a" * 100_000 alone. The defence is
+    # that no such "<" ever reaches it; check that, and that the text itself is kept.
+    fed: list[str] = []
+    real_feed = HTMLParser.feed
+
+    def feed(self: HTMLParser, data: str) -> None:
+        fed.append(data)
+        real_feed(self, data)
+
+    monkeypatch.setattr(HTMLParser, "feed", feed)
+    title, text = html_to_text(hostile)
+    assert fed and all("<" not in data for data in fed)
+    assert (title, text) == ("", hostile.strip())
 
 
 def test_defused_markup_keeps_text() -> None:
