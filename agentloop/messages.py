@@ -110,9 +110,7 @@ class Message:
             return ""
         if isinstance(self.content, str):
             return self.content
-        return "".join(
-            str(p.get("text", "")) for p in self.content if isinstance(p, Mapping)
-        )
+        return "".join(str(p.get("text", "")) for p in self.content if isinstance(p, Mapping))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the chat API's wire form; unset optional fields are left out."""
@@ -312,9 +310,7 @@ class ToolResult:
 
     def to_message(self) -> Message:
         """Return the ``tool`` message that answers the call."""
-        return Message(
-            role="tool", content=self.content, tool_call_id=self.call_id, name=self.name
-        )
+        return Message(role="tool", content=self.content, tool_call_id=self.call_id, name=self.name)
 
 
 # -- stream events -------------------------------------------------------------------------
