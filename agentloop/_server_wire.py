@@ -18,7 +18,14 @@ from .errors import (
     BadRequestError,
     StreamError,
 )
-from .messages import ChatResponse, ChatStreamLike, RefusalDelta, TextDelta, ToolCallDelta
+from .messages import (
+    ChatResponse,
+    ChatStreamLike,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    plain_json,
+)
 
 __all__ = [
     "error_body",
@@ -214,24 +221,16 @@ class _Relay:
                 if self.sent_ids.get((index, k)) != call.id:
                     fix.update(id=call.id, type="function")
                 if call.extra_content is not None:
-                    fix["extra_content"] = _plain(call.extra_content)
+                    fix["extra_content"] = plain_json(call.extra_content)
                 if len(fix) > 1:
                     yield self.chunk(index, {"tool_calls": [fix]})
             tail: dict[str, Any] = {}
             if choice.message.extra_content is not None:
-                tail["extra_content"] = _plain(choice.message.extra_content)
+                tail["extra_content"] = plain_json(choice.message.extra_content)
             yield self.chunk(index, tail, choice.finish_reason)
         usage = _usage(response)
         if self.include_usage and usage is not None:
             yield {**self.base, "choices": [], "usage": usage}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def parse_request(raw: bytes) -> dict[str, Any]:

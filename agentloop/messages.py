@@ -29,6 +29,7 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "normalize_finish_reason",
+    "plain_json",
 ]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
@@ -61,7 +62,7 @@ class ToolCall:
             "function": {"name": self.name, "arguments": self.arguments},
         }
         if self.extra_content is not None:
-            out["extra_content"] = _plain(self.extra_content)
+            out["extra_content"] = plain_json(self.extra_content)
         return out
 
     @classmethod
@@ -124,7 +125,7 @@ class Message:
         if self.refusal is not None:
             out["refusal"] = self.refusal
         if self.extra_content is not None:
-            out["extra_content"] = _plain(self.extra_content)
+            out["extra_content"] = plain_json(self.extra_content)
         return out
 
     @classmethod
@@ -423,10 +424,17 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _plain(value: Any) -> Any:
-    """Deep-copy mappings into plain dicts so the wire form is JSON-serializable."""
+def plain_json(value: Any) -> Any:
+    """Deep-copy mappings and sequences into plain dicts and lists (the wire form).
+
+    Args:
+        value: Provider data such as ``extra_content`` (possibly read-only mappings).
+
+    Returns:
+        The same data made of dicts, lists and scalars only.
+    """
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     return value
