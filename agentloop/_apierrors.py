@@ -64,6 +64,14 @@ _TYPE_STATUS = {
     "not_found_error": 404,
 }
 
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
 
 def redact_value(value: Any, *secrets: str | None) -> Any:
     """Return ``value`` with every string in it redacted (dicts and lists are copied).
@@ -156,13 +164,7 @@ def _error_class(status: int, detail: Any) -> type[APIStatusError]:
         return AuthenticationError
     if status >= 500:
         return InternalServerError
-    return {
-        400: BadRequestError,
-        401: AuthenticationError,
-        403: PermissionDeniedError,
-        404: NotFoundError,
-        429: RateLimitError,
-    }.get(status, APIStatusError)
+    return _STATUS_CLASSES.get(status, APIStatusError)
 
 
 def make_status_error(

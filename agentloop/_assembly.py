@@ -16,17 +16,19 @@ from typing import Any
 from ._apierrors import error_detail, error_message, make_status_error, status_from_error
 from .errors import APIStatusError
 from .messages import (
+    ROLES,
     ChatResponse,
     Choice,
     Message,
     ToolCall,
     ToolCallDelta,
     Usage,
+    arguments_text,
     normalize_finish_reason,
+    to_int,
 )
 
 __all__ = [
-    "ROLES",
     "ChoiceState",
     "call_entries",
     "completion_as_chunk",
@@ -34,11 +36,9 @@ __all__ = [
     "final_finish",
     "parse_response",
     "text_of",
-    "to_int",
     "to_str",
 ]
 
-ROLES = ("system", "developer", "user", "assistant", "tool")
 _FUNCTION_CALL_SLOT = -1  # the deprecated ``function_call`` delta gets its own slot
 
 
@@ -90,7 +90,7 @@ class ChoiceState:
             call.id = set_id = new_id
         if new_name and not call.name:
             call.name = set_name = new_name
-        fragment = _args_fragment(fn.get("arguments"))
+        fragment = arguments_text(fn.get("arguments"))
         if fragment:
             call.args.append(fragment)
         if isinstance(entry.get("extra_content"), Mapping):
@@ -201,7 +201,7 @@ def _parse_choice(choice: Mapping[str, Any], pos: int) -> Choice:
             (
                 to_str(c.get("id")),
                 to_str((c.get("function") or {}).get("name")),
-                _args_fragment((c.get("function") or {}).get("arguments")),
+                arguments_text((c.get("function") or {}).get("arguments")),
                 c.get("extra_content") if isinstance(c.get("extra_content"), Mapping) else None,
             )
             for c in raw_calls
@@ -312,14 +312,6 @@ def text_of(content: Any) -> str:
     return ""
 
 
-def _args_fragment(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def deep_merge(base: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``new`` into a copy of ``base``, recursing into nested dicts (later keys win)."""
     out = dict(base or {})
@@ -335,11 +327,3 @@ def deep_merge(base: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[s
 def to_str(value: Any) -> str:
     """``value`` as a string; None as ``""``."""
     return value if isinstance(value, str) else "" if value is None else str(value)
-
-
-def to_int(value: Any) -> int:
-    """``value`` as an int; anything unusable as 0."""
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

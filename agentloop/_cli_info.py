@@ -43,7 +43,7 @@ def tools_command(args: argparse.Namespace) -> int:
 
 def _agent_tools(agent: Any) -> list[Any]:
     """Every tool the model would be offered: the agent's own and its plugins'."""
-    from .loop import collect_tools
+    from ._pm import collect_tools
 
     return list(collect_tools(agent).values())
 

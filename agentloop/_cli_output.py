@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-__all__ = ["Renderer", "StatusLine", "TraceWriter", "format_call", "to_jsonable"]
+__all__ = ["Renderer", "StatusLine", "TraceWriter", "format_call", "to_devnull", "to_jsonable"]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _RESULT_WIDTH = 200
@@ -266,7 +266,7 @@ def format_call(name: str, arguments: str) -> str:
     try:
         args = json.loads(arguments or "{}")
     except ValueError:
-        return f"{name}({_shorten(arguments, 120)})"
+        args = None
     if not isinstance(args, dict):
         return f"{name}({_shorten(arguments, 120)})"
     inner = ", ".join(f"{k}={v!r}" for k, v in args.items())
@@ -333,13 +333,18 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _silence(stream: IO[str]) -> None:
-    """After a broken pipe, point the stream at /dev/null so the final flush cannot fail."""
+def to_devnull(stream: IO[str]) -> None:
+    """After a broken pipe, point the stream's file descriptor at /dev/null (best effort)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _silence(stream: IO[str]) -> None:
+    """After a broken pipe, point the stream at /dev/null so the final flush cannot fail."""
+    to_devnull(stream)
     if stream is sys.stdout:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives for the process)

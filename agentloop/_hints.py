@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import enum
+import functools
 import sys
 import types
 import typing
@@ -31,6 +32,7 @@ from ._convert import (
     or_none,
     tuple_converter,
 )
+from ._strict import make_strict
 from .errors import ToolDefinitionError
 
 __all__ = ["SchemaBuilder"]
@@ -143,13 +145,7 @@ class SchemaBuilder:
 
     def finish(self) -> None:
         """Compile what needs the complete schema (union branch checks); call once at the end."""
-        transform = None
-        if self.strict:
-            from ._strict import make_strict
-
-            def transform(schema: dict[str, Any]) -> dict[str, Any]:
-                return make_strict(schema, root_object=False)
-
+        transform = functools.partial(make_strict, root_object=False) if self.strict else None
         for picker in self._pickers:
             picker.compile(self.defs, transform)
 

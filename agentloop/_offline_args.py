@@ -17,7 +17,7 @@ from typing import Any
 
 from ._offline_cues import claim_numbers, enum_hits, labelled_word, pick_enum
 from ._offline_schema import example, is_valid, merge_all, resolve, type_of, with_defs
-from ._offline_text import TextValues, matches, stem, strip_filler, words
+from ._offline_text import TextValues, in_vocabulary, matches, strip_filler, words
 
 __all__ = ["Filled", "fill"]
 
@@ -295,7 +295,7 @@ def _string_kind(name: str, description: str) -> str:
 
 def _hinted(name: str, description: str, hints: tuple[str, ...]) -> bool:
     stems = words(name) + words(description)
-    return any(s == stem(h) or matches(s, stem(h)) for s in stems for h in hints)
+    return any(in_vocabulary(h, stems) for h in hints)
 
 
 def _integral(number: object) -> bool:

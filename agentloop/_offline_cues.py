@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._offline_text import STOPWORDS, matches, number_spans, stem, words
+from ._offline_text import STOPWORDS, in_vocabulary, number_spans, stem, words
 
 __all__ = ["EnumHit", "claim_numbers", "enum_hits", "labelled_word", "name_parts", "pick_enum"]
 
@@ -63,7 +63,7 @@ def name_parts(name: str) -> list[str]:
 
 def _is_cue(token: str, stems: Sequence[str]) -> bool:
     low = "percent" if token == "%" else token.lower()
-    return any(matches(stem(low), s) for s in stems) if low not in STOPWORDS else low in stems
+    return in_vocabulary(low, stems) if low not in STOPWORDS else low in stems
 
 
 # -- numbers ------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def enum_hits(text: str, options: Sequence[object], vocabulary: Sequence[str]) -
         if token.start in hits or not word[0].isalpha():
             continue
         fits = [o for o, label in labels if word.startswith(label) or label.startswith(word)]
-        if len(fits) != 1 or word in STOPWORDS or any(matches(stem(word), v) for v in vocabulary):
+        if len(fits) != 1 or word in STOPWORDS or in_vocabulary(word, vocabulary):
             continue
         hits[token.start] = _hit(tokens, token.start, fits[0], token.text)
     return [hits[k] for k in sorted(hits)]
@@ -249,7 +249,7 @@ def _usable(word: str, vocabulary: Sequence[str]) -> bool:
     low = word.lower()
     if not word or not word[0].isalpha() or low in STOPWORDS or low in _COMMON_VERBS:
         return False
-    return not any(matches(stem(low), v) for v in vocabulary)
+    return not in_vocabulary(low, vocabulary)
 
 
 _COMMON_VERBS = frozenset(

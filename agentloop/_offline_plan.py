@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._offline_args import fill
+from ._offline_args import Filled, fill
 from ._offline_math import arithmetic_spans
 from ._offline_text import matches, split_parts, words
 
@@ -138,18 +138,52 @@ def _choose_calls(
     most once per turn (no loops), and with ``parallel_tool_calls=False`` the
     calls are made one per step.
     """
+    fills = _Fills()
     by_name = {str(t["name"]): t for t in tools}
     if isinstance(tool_choice, Mapping):
         name = str(tool_choice["function"]["name"])
-        return [(name, _arguments(by_name[name], text))]
-    planned = [(n, a) for n, a in plan_calls(text, tools) if (n, json.loads(a)) not in done]
+        return [(name, fills.arguments(by_name[name], text))]
+    planned = [(n, a) for n, a in plan_calls(text, tools, fills) if (n, json.loads(a)) not in done]
     if planned or tool_choice != "required":
         return planned
     best = max(tools, key=lambda t: score(t, text))  # first tool wins ties
-    return [(str(best["name"]), _arguments(best, text))]
+    return [(str(best["name"]), fills.arguments(best, text))]
 
 
-def plan_calls(text: str, tools: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
+class _Fills:
+    """The ``fill`` of each (tool, text) one request asks about, computed once.
+
+    Planning asks about the same tool and text several times: whether a part,
+    and whether the whole message, fills the tool's required arguments, then
+    the arguments themselves. Lives for one request (keys are tool ids).
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[int, str], Filled] = {}
+
+    def filled(self, tool: Mapping[str, Any], text: str) -> Filled:
+        key = (id(tool), text)
+        if key not in self._done:
+            self._done[key] = fill(tool.get("parameters"), text, vocabulary=_vocabulary(tool))
+        return self._done[key]
+
+    def arguments(self, tool: Mapping[str, Any], text: str) -> str:
+        """The call's arguments JSON."""
+        value = self.filled(tool, text).value
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def complete(self, tool: Mapping[str, Any], text: str) -> bool:
+        """Whether the text fills every required argument (false when none is required)."""
+        required = set((tool.get("parameters") or {}).get("required") or ())
+        return bool(required) and required <= self.filled(tool, text).from_text
+
+    def fillable(self, tool: Mapping[str, Any], text: str) -> bool:
+        """Whether the text fills every required argument (true when none is required)."""
+        required = (tool.get("parameters") or {}).get("required") or ()
+        return not required or self.complete(tool, text)
+
+
+def plan_calls(text: str, tools: list[Mapping[str, Any]], fills: _Fills) -> list[tuple[str, str]]:
     """The calls a message asks for: one per part that maps to a tool, else the best tool.
 
     A part with no tool words of its own reuses the previous part's tool when
@@ -160,32 +194,34 @@ def plan_calls(text: str, tools: list[Mapping[str, Any]]) -> list[tuple[str, str
     """
     parts = split_parts(text)
     if len(parts) > 1:
-        calls = _calls_per_part(parts, text, tools)
+        calls = _calls_per_part(parts, text, tools, fills)
         if len(calls) > 1:
             return calls
-    tool, whole = _best(text, tools)
-    return [(str(tool["name"]), _arguments(tool, text))] if whole >= THRESHOLD else []
+    tool, whole = _best(text, tools, fills)
+    return [(str(tool["name"]), fills.arguments(tool, text))] if whole >= THRESHOLD else []
 
 
 def _calls_per_part(
-    parts: list[str], text: str, tools: list[Mapping[str, Any]]
+    parts: list[str], text: str, tools: list[Mapping[str, Any]], fills: _Fills
 ) -> list[tuple[str, str]]:
     """One call per part that maps to a tool; none when a part is only a piece of one request."""
     calls: list[tuple[str, str]] = []
     previous: tuple[Mapping[str, Any], str] | None = None
     for part in parts:
-        tool, part_score = _best(part, tools)
+        tool, part_score = _best(part, tools, fills)
         if part_score >= THRESHOLD:
-            if not _complete(tool, part) and _complete(tool, text):
+            if not fills.complete(tool, part) and fills.complete(tool, text):
                 return []
             previous = (tool, part)
-            calls.append((str(tool["name"]), _arguments(tool, part)))
-        elif previous and _complete(previous[0], part) and _complete(*previous):
-            calls.append((str(previous[0]["name"]), _arguments(previous[0], part)))
+            calls.append((str(tool["name"]), fills.arguments(tool, part)))
+        elif previous and fills.complete(previous[0], part) and fills.complete(*previous):
+            calls.append((str(previous[0]["name"]), fills.arguments(previous[0], part)))
     return list(dict.fromkeys(calls))
 
 
-def _best(text: str, tools: list[Mapping[str, Any]]) -> tuple[Mapping[str, Any], float]:
+def _best(
+    text: str, tools: list[Mapping[str, Any]], fills: _Fills
+) -> tuple[Mapping[str, Any], float]:
     """The best-scoring tool; on a tie, the first whose required arguments the text fills.
 
     (``What tables are there?`` matches ``describe_table`` and ``list_tables``
@@ -195,14 +231,8 @@ def _best(text: str, tools: list[Mapping[str, Any]]) -> tuple[Mapping[str, Any],
     best_score, neg_index = max(scored)
     tied = [tools[-n] for s, n in sorted(scored, reverse=True) if s == best_score]
     if len(tied) > 1 and best_score >= THRESHOLD:
-        return next((t for t in tied if _fillable(t, text)), tied[0]), best_score
+        return next((t for t in tied if fills.fillable(t, text)), tied[0]), best_score
     return tools[-neg_index], best_score
-
-
-def _fillable(tool: Mapping[str, Any], text: str) -> bool:
-    """Whether the text fills every required argument (true when none is required)."""
-    required = (tool.get("parameters") or {}).get("required") or ()
-    return not required or _complete(tool, text)
 
 
 def score(tool: Mapping[str, Any], text: str) -> float:
@@ -255,18 +285,6 @@ def _tool_weights(tool: Mapping[str, Any]) -> dict[str, float]:
 
 def _vocabulary(tool: Mapping[str, Any]) -> list[str]:
     return [*words(str(tool["name"])), *words(str(tool.get("description") or ""))]
-
-
-def _arguments(tool: Mapping[str, Any], text: str) -> str:
-    filled = fill(tool.get("parameters"), text, vocabulary=_vocabulary(tool))
-    return json.dumps(filled.value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _complete(tool: Mapping[str, Any], text: str) -> bool:
-    params = tool.get("parameters") or {}
-    required = set(params.get("required") or ())
-    found = fill(params, text, vocabulary=_vocabulary(tool)).from_text
-    return bool(required) and required <= found
 
 
 def _answer(text: str, results: list[_Result], tools: list[Mapping[str, Any]]) -> str:

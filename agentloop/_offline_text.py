@@ -8,7 +8,9 @@ documented in :mod:`agentloop.offline`.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ._offline_math import arithmetic_spans
@@ -19,6 +21,7 @@ __all__ = [
     "find_dates",
     "find_datetimes",
     "find_sql",
+    "in_vocabulary",
     "matches",
     "number_spans",
     "split_parts",
@@ -92,8 +95,12 @@ _SQL_RE = re.compile(rf"\b(?:{_SQL_KEYWORDS})\b|\b(?i:select)\b(?=.*\b(?i:from)\
 _LEAD_RE = re.compile(r"^(?:(?:and|then|also)\s+)+", re.I)
 
 
+@functools.lru_cache(maxsize=4096)
 def stem(word: str) -> str:
-    """Return a crude stem: lower-cased, with one common English suffix removed."""
+    """Return a crude stem: lower-cased, with one common English suffix removed.
+
+    Cached: scoring and filling stem the same tool and message words many times per request.
+    """
     word = word.lower()
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -121,6 +128,12 @@ def matches(a: str, b: str) -> bool:
     if min(len(a), len(b)) < 4:
         return False
     return a.startswith(b) or b.startswith(a)
+
+
+def in_vocabulary(word: str, vocabulary: Iterable[str]) -> bool:
+    """Whether the stem of ``word`` matches a stem of ``vocabulary`` (stemmed once)."""
+    stemmed = stem(word)
+    return any(matches(stemmed, v) for v in vocabulary)
 
 
 def split_parts(text: str) -> list[str]:
@@ -209,7 +222,7 @@ def strip_filler(text: str, vocabulary: list[str]) -> str:
     while tokens:
         low = re.sub(r"[^\w]", "", tokens[0].lower())
         droppable = low in STOPWORDS or low in _COMMANDS or not low
-        if not (droppable or any(matches(stem(low), v) for v in vocabulary)):
+        if not (droppable or in_vocabulary(low, vocabulary)):
             break
         tokens.pop(0)
     return " ".join(tokens) or text.strip().rstrip("?.!")
@@ -277,9 +290,9 @@ class TextValues:
 def _trim(span: str, vocabulary: tuple[str, ...]) -> str:
     """Drop the words of a tool's own vocabulary from the ends of a name span."""
     parts = span.split()
-    while parts and any(matches(stem(parts[0]), v) for v in vocabulary):
+    while parts and in_vocabulary(parts[0], vocabulary):
         parts.pop(0)
-    while parts and any(matches(stem(parts[-1]), v) for v in vocabulary):
+    while parts and in_vocabulary(parts[-1], vocabulary):
         parts.pop()
     return " ".join(parts)
 

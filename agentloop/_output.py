@@ -10,7 +10,7 @@ from typing import Any
 
 from .messages import ModelProfile
 
-__all__ = ["OutputSpec"]
+__all__ = ["OutputSpec", "wire_name"]
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
@@ -55,11 +55,11 @@ class OutputSpec:
                 "additionalProperties": False,
                 **({"$defs": defs} if defs else {}),
             }
-        name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(output_type, "__name__", "output"))[:64]
+        name = wire_name(getattr(output_type, "__name__", "output"), "output")
         if profile.supports_json_schema:
             response_format: dict[str, Any] = {
                 "type": "json_schema",
-                "json_schema": {"name": name or "output", "schema": schema, "strict": strict},
+                "json_schema": {"name": name, "schema": schema, "strict": strict},
             }
             instructions = None
         else:
@@ -98,3 +98,8 @@ class OutputSpec:
             f"Your answer did not match the required JSON schema: {str(error).rstrip('.')}. "
             "Reply again with only the corrected JSON."
         )
+
+
+def wire_name(text: str, default: str) -> str:
+    """``text`` as a tool or schema name (``^[a-zA-Z0-9_-]{1,64}$``), ``default`` if empty."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", text)[:64] or default

@@ -113,13 +113,12 @@ def _tools(name: str, value: Any) -> Any:
                 f"{name}[{pos}]",
                 "expected {'type': 'function', 'function': {...}} or an agentloop Tool",
             )
-        fn = definition.get("function")
-        if kind == "function" and (
-            not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]
-        ):
-            raise _fail(f"{name}[{pos}]", "a function tool needs 'function': {'name': ...}")
-        if kind == "function" and not isinstance(fn.get("parameters", {}), Mapping):
-            raise _fail(f"{name}[{pos}]", "'function.parameters' must be a JSON Schema object")
+        if kind == "function":
+            fn = definition.get("function")
+            if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
+                raise _fail(f"{name}[{pos}]", "a function tool needs 'function': {'name': ...}")
+            if not isinstance(fn.get("parameters", {}), Mapping):
+                raise _fail(f"{name}[{pos}]", "'function.parameters' must be a JSON Schema object")
         out.append(definition)
     return out
 
@@ -155,11 +154,11 @@ def _mapping(name: str, value: Any) -> Any:
 PARAMETERS: dict[str, Callable[[str, Any], Any]] = {
     "temperature": lambda n, v: _number(n, v, 0, 2),
     "top_p": lambda n, v: _number(n, v, 0, 1),
-    "n": lambda n, v: _integer(n, v, 1),
+    "n": _integer,
     "stream": _boolean,
     "stop": _stop,
-    "max_tokens": lambda n, v: _integer(n, v, 1),
-    "max_completion_tokens": lambda n, v: _integer(n, v, 1),
+    "max_tokens": _integer,
+    "max_completion_tokens": _integer,
     "presence_penalty": lambda n, v: _number(n, v, -2, 2),
     "frequency_penalty": lambda n, v: _number(n, v, -2, 2),
     "logit_bias": _logit_bias,

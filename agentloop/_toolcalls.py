@@ -13,11 +13,8 @@ the retry budget and ``KeyboardInterrupt`` end the run.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,11 +32,18 @@ from .messages import ToolCall, ToolResult
 from .result import Step
 
 if TYPE_CHECKING:
+    from ._toolthreads import _Task
     from .events import RunEvent
     from .loop import RunState
     from .tools import Tool
 
-__all__ = ["ToolThreads", "check_repeats", "dispatch_tool_calls", "error_result", "truncate"]
+__all__ = [
+    "cancel_open_calls",
+    "check_repeats",
+    "dispatch_tool_calls",
+    "error_result",
+    "truncate",
+]
 
 _COUNTED_FAILURES = ("error", "timeout")
 
@@ -119,12 +123,8 @@ def _prepare(run: RunState, call: ToolCall) -> _Pending:
     try:
         _validate_arguments(tool, call)
         item.result = run.hook.agentloop_before_tool_call(context=run.context, call=call, tool=tool)
-    except AbortRun as exc:
-        item.abort, item.result = exc, error_result(call, f"aborted: {exc}")
-    except ToolArgumentError as exc:
-        item.result = error_result(call, f"error: {exc}")
     except Exception as exc:
-        item.result = error_result(call, exception_text(exc))
+        item.result = _failed(item, exc)
     return item
 
 
@@ -182,22 +182,11 @@ def _finish(run: RunState, item: _Pending) -> Iterator[RunEvent]:
         except Exception as exc:
             replaced = error_result(item.call, exception_text(exc))
         result = replaced if replaced is not None else result
-    result = _with_identity(result, item.call, run.max_result_chars)
+    result = _with_identity(result, item.call, run.agent.max_result_chars)
     duration = time.perf_counter() - item.started
-    run.append(result.to_message().to_dict())
-    step = Step(
-        kind="tool",
-        index=run.context.step,
-        started_at=item.started_at,
-        duration=duration,
-        call_id=item.call.id,
-        tool_name=item.call.name,
-        arguments=item.call.arguments,
-        status=result.status,
-        is_error=result.is_error,
-    )
-    run.steps.append(step)
-    _count_failure(run, item, result)
+    step = _record(run, item.call, result, item.started_at, duration)
+    if result.is_error and result.status in _COUNTED_FAILURES:
+        run.failures[_failure_key(item)] += 1
     yield run.emit(ToolCallFinished(call=item.call, result=result, duration=duration))
     yield run.emit(StepFinished(step=step, kind="tool"))
 
@@ -233,13 +222,18 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
                 is_error=True,
                 status="timeout",
             )
-    except AbortRun as exc:
+    except Exception as exc:
+        return _failed(item, exc)
+
+
+def _failed(item: _Pending, exc: Exception) -> ToolResult:
+    """The error result of a tool or ``before`` hook that raised (an AbortRun is kept on ``item``)."""
+    if isinstance(exc, AbortRun):
         item.abort = exc
         return error_result(item.call, f"aborted: {exc}")
-    except ToolArgumentError as exc:
+    if isinstance(exc, ToolArgumentError):
         return error_result(item.call, f"error: {exc}")
-    except Exception as exc:
-        return error_result(item.call, exception_text(exc))
+    return error_result(item.call, exception_text(exc))
 
 
 def _call_tool(run: RunState, call: ToolCall, tool: Tool | None) -> ToolResult:
@@ -271,10 +265,44 @@ def _with_identity(result: ToolResult, call: ToolCall, cap: int | None) -> ToolR
     )
 
 
-def _count_failure(run: RunState, item: _Pending, result: ToolResult) -> None:
-    if result.is_error and result.status in _COUNTED_FAILURES:
-        key = item.tool.name if item.tool is not None else "<unknown tool>"
-        run.failures[key] += 1
+def _record(
+    run: RunState, call: ToolCall, result: ToolResult, started_at: float, duration: float
+) -> Step:
+    """Append the call's ``tool`` message to the transcript and its step to the run's steps."""
+    run.append(result.to_message().to_dict())
+    step = Step(
+        kind="tool",
+        index=run.context.step,
+        started_at=started_at,
+        duration=duration,
+        call_id=call.id,
+        tool_name=call.name,
+        arguments=call.arguments,
+        status=result.status,
+        is_error=result.is_error,
+    )
+    run.steps.append(step)
+    return step
+
+
+def cancel_open_calls(run: RunState, reason: str) -> None:
+    """Give every tool call of the last assistant turn that has no result a cancelled one."""
+    messages = run.context._messages
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "assistant":
+            break
+    else:
+        return
+    answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
+    for raw in messages[i].get("tool_calls") or ():
+        call = ToolCall.from_dict(raw)
+        if call.id not in answered:
+            _record(run, call, cancelled(call, reason), time.time(), 0.0)
+
+
+def _failure_key(item: _Pending) -> str:
+    """The ``run.failures`` key of a call: its tool's name (one shared key for unknown tools)."""
+    return item.tool.name if item.tool is not None else "<unknown tool>"
 
 
 def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
@@ -285,7 +313,7 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
                 f"run aborted by tool {item.call.name!r}: {item.abort}"
             ) from item.abort
     for item in pending:
-        key = item.tool.name if item.tool is not None else "<unknown tool>"
+        key = _failure_key(item)
         budget = _retries_for(run, item.tool)
         if run.failures[key] > budget:
             what = "calls to unknown tools" if item.tool is None else f"tool {key!r}"
@@ -293,84 +321,6 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
                 f"{what} failed {run.failures[key]} times in this run (retry budget {budget}); "
                 f"last error: {item.result.content if item.result else ''}"
             )
-
-
-class ToolThreads:
-    """Runs tool calls on daemon threads, at most ``size`` at a time, started in call order.
-
-    Unlike ``ThreadPoolExecutor`` workers, daemon threads do not hold the
-    process open at exit, so a tool that never returns (its timeout already
-    reported to the model) cannot hang the program. The loop gives the slot
-    of such an abandoned call back (:meth:`release`), so a hung tool never
-    blocks the calls after it.
-
-    Args:
-        size: The most calls running at once.
-        name: Thread name prefix.
-    """
-
-    def __init__(self, size: int, name: str) -> None:
-        self._free = size
-        self._name = name
-        self._cond = threading.Condition()
-        self._queue: deque[_Task] = deque()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
-        """Queue ``fn(*args)``; it starts once the calls queued before it have a slot."""
-        task = _Task(fn=fn, args=args)
-        with self._cond:
-            self._queue.append(task)
-            self._start_queued()
-        return task
-
-    def release(self, task: _Task) -> None:
-        """Give ``task``'s slot back (once): it finished, or the loop stopped waiting for it."""
-        with self._cond:
-            if task.holds_slot:
-                task.holds_slot = False
-                self._free += 1
-                self._start_queued()
-
-    def shutdown(self) -> None:
-        """Cancel calls still waiting for a slot; running ones finish unobserved."""
-        with self._cond:
-            while self._queue:
-                self._queue.popleft().future.cancel()
-
-    def _start_queued(self) -> None:
-        """Start queued tasks while slots are free (called with the lock held)."""
-        while self._free > 0 and self._queue:
-            task = self._queue.popleft()
-            if not task.future.set_running_or_notify_cancel():
-                continue
-            self._free -= 1
-            task.holds_slot = True
-            task.started, task.started_at = time.perf_counter(), time.time()
-            task.running.set()
-            threading.Thread(target=self._run, args=(task,), name=self._name, daemon=True).start()
-
-    def _run(self, task: _Task) -> None:
-        try:
-            result = task.fn(*task.args)
-        except BaseException as exc:  # handed to the waiting loop thread, which re-raises
-            task.future.set_exception(exc)
-        else:
-            task.future.set_result(result)
-        finally:
-            self.release(task)
-
-
-@dataclass(eq=False)
-class _Task:
-    """One call queued on :class:`ToolThreads`: its future and when it really started."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    future: Future[Any] = field(default_factory=Future)
-    running: threading.Event = field(default_factory=threading.Event)
-    holds_slot: bool = False
-    started: float = 0.0
-    started_at: float = 0.0
 
 
 def error_result(call: ToolCall, content: str, status: Any = "error") -> ToolResult:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._output import OutputSpec
+from ._output import OutputSpec, wire_name
 from ._pm import make_plugin_manager
 from .context import RunContext
 from .errors import ConfigurationError, RunError
 from .events import RunFinished
-from .loop import run_events
+from .loop import _copy_json, run_events
 from .messages import Message, ModelProfile
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
@@ -32,6 +32,15 @@ __all__ = ["Agent", "RunResult", "Step"]
 
 Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
 _KEYWORD_CHOICES = ("auto", "none", "required")
+_COUNTS = (
+    "max_steps",
+    "max_parallel_tools",
+    "max_tool_retries",
+    "output_retries",
+    "max_repeated_calls",
+    "max_result_chars",
+    "max_tokens_total",
+)
 _OPTIONAL_COUNTS = ("max_repeated_calls", "max_result_chars", "max_tokens_total")
 
 
@@ -114,27 +123,7 @@ class Agent:
         base_url: str | None = None,
         api_key: str | None = None,
     ) -> None:
-        _check_limits(
-            max_steps=max_steps,
-            max_parallel_tools=max_parallel_tools,
-            max_tool_retries=max_tool_retries,
-            output_retries=output_retries,
-            max_repeated_calls=max_repeated_calls,
-            max_result_chars=max_result_chars,
-            max_tokens_total=max_tokens_total,
-            tool_timeout=tool_timeout,
-        )
-        self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
-        self.instructions = instructions
-        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
-        self.tool_choice = _tool_choice(tool_choice)
         self.max_steps = max_steps
-        self.output_type = output_type
-        profile = getattr(self.model, "profile", None) or ModelProfile()
-        self._output_spec = OutputSpec.for_type(output_type, profile)
-        self.model_settings: Mapping[str, Any] = dict(model_settings or {})
-        self.name = name
-        self.stream_mode = stream
         self.max_tool_retries = max_tool_retries
         self.max_repeated_calls = max_repeated_calls
         self.tool_timeout = tool_timeout
@@ -142,6 +131,17 @@ class Agent:
         self.max_parallel_tools = max_parallel_tools
         self.max_tokens_total = max_tokens_total
         self.output_retries = output_retries
+        _check_limits(self)
+        self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
+        self.instructions = instructions
+        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
+        self.tool_choice = _tool_choice(tool_choice)
+        self.output_type = output_type
+        profile = getattr(self.model, "profile", None) or ModelProfile()
+        self._output_spec = OutputSpec.for_type(output_type, profile)
+        self.model_settings: Mapping[str, Any] = dict(model_settings or {})
+        self.name = name
+        self.stream_mode = stream
         self.reset_tool_choice = reset_tool_choice
         internal: dict[str, object] = {"agentloop.agent-tools": AgentTools(self.tools)}
         if approver is not None:
@@ -215,7 +215,7 @@ class Agent:
 
         return tool(
             run_agent,
-            name=name or _tool_name(self.name),
+            name=name or wire_name(self.name, "agent"),
             description=description or f"Ask the {self.name!r} agent.",
         )
 
@@ -242,11 +242,12 @@ def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
     return model  # type: ignore[no-any-return]
 
 
-def _check_limits(*, tool_timeout: float | None, **counts: int | None) -> None:
+def _check_limits(agent: Agent) -> None:
     """Raise ConfigurationError for a limit out of range (None means "no limit" where allowed)."""
-    for name, value in counts.items():
-        optional = name in _OPTIONAL_COUNTS
-        _check_count(name, value, 0 if name.endswith("_retries") else 1, optional=optional)
+    for name in _COUNTS:
+        least = 0 if name.endswith("_retries") else 1
+        _check_count(name, getattr(agent, name), least, optional=name in _OPTIONAL_COUNTS)
+    tool_timeout = agent.tool_timeout
     if tool_timeout is not None and not (
         isinstance(tool_timeout, (int, float))
         and not isinstance(tool_timeout, bool)
@@ -288,19 +289,11 @@ def _tool_choice(choice: Any) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
-def _tool_name(name: str) -> str:
-    import re
-
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "agent"
-
-
 def _wire(message: Mapping[str, Any] | Message) -> dict[str, Any]:
     if isinstance(message, Message):
         return message.to_dict()
     if not isinstance(message, Mapping) or "role" not in message:
         raise ConfigurationError(f"a message must be a dict with a 'role', got {message!r}")
-    from .loop import _copy_json
-
     return _copy_json(dict(message))  # type: ignore[no-any-return]
 
 

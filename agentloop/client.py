@@ -12,7 +12,6 @@ close responses, and never put the API key in a repr, a log line or an error.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -21,14 +20,9 @@ from typing import Any, TypeVar
 import requests
 
 from . import __version__
-from ._apierrors import (
-    error_detail,
-    make_status_error,
-    parse_error_body,
-    redact_value,
-    status_from_error,
-)
+from ._apierrors import redact_value
 from ._assembly import completion_as_chunk
+from ._failures import Failure, Failures
 from ._params import (
     build_body,
     check_base_url,
@@ -43,14 +37,12 @@ from ._timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
 from .errors import (
     APIConnectionError,
     APIError,
-    APIStatusError,
     APITimeoutError,
     ConfigurationError,
     StreamError,
-    redact,
 )
 from .messages import ChatResponse
-from .streaming import DONE, ChatStream, parse_response
+from .streaming import DONE, ChatStream
 
 __all__ = ["DEFAULT_TIMEOUT", "ChatClient", "Timeout"]
 
@@ -59,24 +51,6 @@ T = TypeVar("T")
 
 _BODY_LIMIT = 64 * 1024 * 1024
 _ERROR_BODY_LIMIT = 256 * 1024
-
-
-class _Failure(Exception):
-    """An attempt failed; carries what the retry decision needs."""
-
-    def __init__(
-        self,
-        error: APIError,
-        *,
-        retryable: bool,
-        headers: Mapping[str, str] | None = None,
-        detail: Any = None,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retryable = retryable
-        self.headers = headers
-        self.detail = detail
 
 
 class ChatClient:
@@ -125,6 +99,7 @@ class ChatClient:
         )
         self._extra_headers = check_headers(headers)
         self._secrets = (self._api_key, *secret_values(self._extra_headers))
+        self._failures = Failures(self.base_url, self._secrets, self._policy)
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
 
@@ -202,29 +177,33 @@ class ChatClient:
         while True:
             try:
                 return attempt()
-            except _Failure as failure:
-                delay = self._retry_delay(failure, deadline, tries[0])
-                if delay is None:
-                    raise failure.error from failure.error.__cause__
-                log.info(
-                    "retrying %s in %.2f s (retry %d of %d): %s",
-                    self._url,
-                    delay,
-                    tries[0] + 1,
-                    self.max_retries,
-                    failure.error,
-                )
-                self._policy.clock.sleep(delay)
-                tries[0] += 1
+            except Failure as failure:
+                self._back_off(failure, deadline, tries, self._url)
 
-    def _retry_delay(self, failure: _Failure, deadline: Deadline, taken: int) -> float | None:
-        if not failure.retryable:
-            return None
-        delay = self._policy.delay(taken, failure.headers, failure.detail)
-        left = deadline.remaining()
-        if delay is not None and left is not None and delay >= left:
-            return None
-        return delay
+    def _back_off(self, failure: Failure, deadline: Deadline, tries: list[int], what: str) -> None:
+        """Wait before the next attempt and count it; raise the error when none may follow.
+
+        ``tries[0]`` is the number of retries taken so far; a stream shares it
+        between reopening the request and resuming a broken stream.
+        """
+        delay = None
+        if failure.retryable:
+            delay = self._policy.delay(tries[0], failure.headers, failure.detail)
+            left = deadline.remaining()
+            if delay is not None and left is not None and delay >= left:
+                delay = None
+        if delay is None:
+            raise failure.error from failure.error.__cause__
+        log.info(
+            "retrying %s in %.2f s (retry %d of %d): %s",
+            what,
+            delay,
+            tries[0] + 1,
+            self.max_retries,
+            failure.error,
+        )
+        self._policy.clock.sleep(delay)
+        tries[0] += 1
 
     def _send(self, payload: bytes, *, streaming: bool, deadline: Deadline) -> requests.Response:
         timeout = (deadline.bound(self.timeout.connect), deadline.bound(self.timeout.read))
@@ -238,89 +217,36 @@ class ChatClient:
                 stream=True,
                 allow_redirects=False,
             )
-        except requests.exceptions.Timeout as exc:
-            left = deadline.remaining()
-            error: APIError = (
-                deadline.expired()
-                if left is not None and left <= 0.05
-                else APITimeoutError(f"timed out talking to {self.base_url}: {type(exc).__name__}")
-            )
-            raise _Failure(self._chain(error, exc), retryable=True) from exc
-        except requests.exceptions.SSLError as exc:
-            error = APIConnectionError(f"TLS failed with {self.base_url}: {self._clean(exc)}")
-            raise _Failure(self._chain(error, exc), retryable=False) from exc
-        except requests.exceptions.ConnectionError as exc:
-            error = APIConnectionError(f"could not reach {self.base_url}: {self._clean(exc)}")
-            raise _Failure(self._chain(error, exc), retryable=True) from exc
         except requests.exceptions.RequestException as exc:
-            error = APIConnectionError(f"request to {self.base_url} failed: {self._clean(exc)}")
-            raise _Failure(self._chain(error, exc), retryable=False) from exc
+            raise self._failures.no_response(exc, deadline) from exc
         if resp.status_code >= 300:
             raise self._status_failure(resp, deadline)
         return resp
 
-    def _status_failure(self, resp: requests.Response, deadline: Deadline) -> _Failure:
+    def _status_failure(self, resp: requests.Response, deadline: Deadline) -> Failure:
         try:
             raw = read_all(resp.raw, deadline, self.timeout.read, _ERROR_BODY_LIMIT)
         except APIError:
             raw = b""
         finally:
             resp.close()
-        body = parse_error_body(raw, *self._secrets)
-        prefix = ""
-        if 300 <= resp.status_code < 400:
-            target = redact(resp.headers.get("location", "?"), *self._secrets)
-            prefix = f"redirect to {target} not followed: "
-        error = make_status_error(
-            resp.status_code, body, request_id=_request_id(resp.headers), prefix=prefix
-        )
-        detail = error_detail(body)
-        retryable = self._policy.should_retry_status(resp.status_code, resp.headers, detail)
-        return _Failure(error, retryable=retryable, headers=resp.headers, detail=detail)
+        return self._failures.error_status(resp, raw)
 
     def _create_once(self, payload: bytes, deadline: Deadline) -> ChatResponse:
         resp = self._send(payload, streaming=False, deadline=deadline)
         try:
-            raw = self._read_or_fail(resp, deadline, _BODY_LIMIT)
+            raw = self._read_or_fail(resp, deadline)
             if "text/event-stream" in resp.headers.get("content-type", ""):
                 return ChatStream(self._redacted(iter_chunks(iter([raw])))).response
-            return self._parse_body(raw, resp)
+            return self._failures.parse_body(raw, resp)
         finally:
             resp.close()
 
-    def _read_or_fail(self, resp: requests.Response, deadline: Deadline, limit: int) -> bytes:
+    def _read_or_fail(self, resp: requests.Response, deadline: Deadline) -> bytes:
         try:
-            return read_all(resp.raw, deadline, self.timeout.read, limit)
+            return read_all(resp.raw, deadline, self.timeout.read, _BODY_LIMIT)
         except APIConnectionError as exc:
-            raise _Failure(exc, retryable=True) from exc
-
-    def _parse_body(self, raw: bytes, resp: requests.Response) -> ChatResponse:
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            text = redact_value(raw[:200].decode("utf-8", "replace"), *self._secrets)
-            error = APIStatusError(
-                f"the server answered {resp.status_code} with a body that is not JSON: {text!r}",
-                status_code=resp.status_code,
-                body=text,
-                request_id=_request_id(resp.headers),
-            )
-            raise _Failure(error, retryable=False) from exc
-        try:
-            return parse_response(body)
-        except APIStatusError as exc:
-            error = make_status_error(
-                exc.status_code,
-                redact_value(body, *self._secrets),
-                request_id=_request_id(resp.headers),
-                prefix="200 body: ",
-            )
-            retryable = exc.status_code != 200 and self._policy.should_retry_status(
-                exc.status_code, resp.headers, error.body
-            )
-            raise _Failure(
-                error, retryable=retryable, headers=resp.headers, detail=error.body
-            ) from None
+            raise Failure(exc, retryable=True) from exc
 
     # -- streaming ----------------------------------------------------------------------
 
@@ -355,14 +281,9 @@ class ChatClient:
                 try:
                     yield from self._relay(current[0], deadline, holder)
                     return
-                except _Failure as failure:
+                except Failure as failure:
                     current[0].close()
-                    delay = self._retry_delay(failure, deadline, tries[0])
-                    if delay is None:
-                        raise failure.error from failure.error.__cause__
-                    log.info("retrying the stream in %.2f s: %s", delay, failure.error)
-                    self._policy.clock.sleep(delay)
-                    tries[0] += 1
+                    self._back_off(failure, deadline, tries, "the stream")
                     current[0] = self._retrying(open_once, deadline, tries)
         finally:
             current[0].close()
@@ -370,14 +291,14 @@ class ChatClient:
     def _relay(
         self, resp: requests.Response, deadline: Deadline, holder: list[ChatStream]
     ) -> Iterator[Any]:
-        """Yield chunks of one response; raise _Failure when a retry is still allowed."""
+        """Yield chunks of one response; raise Failure when a retry is still allowed."""
 
         def started() -> bool:
             return bool(holder) and holder[0].started
 
         ctype = resp.headers.get("content-type", "")
         if "json" in ctype:
-            body = self._parse_body(self._read_or_fail(resp, deadline, _BODY_LIMIT), resp)
+            body = self._failures.parse_body(self._read_or_fail(resp, deadline), resp)
             yield completion_as_chunk(body.raw)
             yield DONE
             return
@@ -389,7 +310,7 @@ class ChatClient:
                     return
                 if item.get("error"):
                     if not started():
-                        raise self._error_event_failure(item, resp)
+                        raise self._failures.error_event(item, resp)
                     item = redact_value(item, *self._secrets)
                 yield item
         except APIConnectionError as exc:
@@ -397,20 +318,10 @@ class ChatClient:
                 if isinstance(exc, APITimeoutError):
                     raise
                 raise StreamError(f"the stream broke: {exc}") from exc
-            raise _Failure(exc, retryable=True) from exc
+            raise Failure(exc, retryable=True) from exc
         if not started():
             error = StreamError("the stream ended before any data (no finish_reason, no [DONE])")
-            raise _Failure(error, retryable=True)
-
-    def _error_event_failure(self, item: Mapping[str, Any], resp: requests.Response) -> _Failure:
-        body = redact_value(item, *self._secrets)
-        detail = error_detail(body)
-        status = status_from_error(detail) or 200
-        error = make_status_error(
-            status, body, request_id=_request_id(resp.headers), prefix="stream error event: "
-        )
-        retryable = status != 200 and self._policy.should_retry_status(status, {}, detail)
-        return _Failure(error, retryable=retryable, detail=detail)
+            raise Failure(error, retryable=True)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -433,13 +344,6 @@ class ChatClient:
         headers.update(self._extra_headers)
         return headers
 
-    def _clean(self, exc: BaseException) -> str:
-        return redact(str(exc), *self._secrets)[:300]
-
-    def _chain(self, error: APIError, cause: BaseException) -> APIError:
-        error.__cause__ = cause
-        return error
-
 
 def _abort(resp: requests.Response) -> None:
     """Close a response; one still streaming is shut down first, which also wakes a
@@ -447,7 +351,3 @@ def _abort(resp: requests.Response) -> None:
     with contextlib.suppress(Exception):  # released to the pool already, or not a socket
         resp.raw.shutdown()
     resp.close()
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    return headers.get("x-request-id") or headers.get("request-id") or None

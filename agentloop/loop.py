@@ -18,7 +18,8 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._pm import collect_tools
-from ._toolcalls import ToolThreads, cancelled, check_repeats, dispatch_tool_calls
+from ._toolcalls import cancel_open_calls, check_repeats, dispatch_tool_calls
+from ._toolthreads import ToolThreads
 from .context import RunContext
 from .errors import (
     AgentloopWarning,
@@ -33,7 +34,7 @@ from .errors import (
     ToolRetriesExceeded,
 )
 from .events import RunFinished, StepFinished
-from .messages import ChatResponse, TextDelta, ToolCall, Usage
+from .messages import ChatResponse, TextDelta, Usage
 from .result import RunResult, Step
 
 if TYPE_CHECKING:
@@ -130,7 +131,6 @@ class RunState:
         self.stream = stream
         self.output_spec = agent._output_spec
         self.tool_choice: Any = agent.tool_choice
-        self.max_result_chars = agent.max_result_chars
         self.steps: list[Step] = []
         self.usage = Usage(requests=0)
         self.failures: Counter[str] = Counter()
@@ -334,7 +334,7 @@ class RunState:
     def fail(self, exc: BaseException) -> None:
         """Answer open calls, attach the partial result to ``exc``, call ``agentloop_run_end``."""
         reason = next((r for t, r in _STOP_REASONS if isinstance(exc, t)), "error")
-        self._cancel_open_calls(f"the run stopped ({reason})")
+        cancel_open_calls(self, f"the run stopped ({reason})")
         result = self.result(output=None, stop_reason=reason)
         if isinstance(exc, RunError) and exc.result is None:
             exc.result = result
@@ -358,21 +358,6 @@ class RunState:
             self._pool.shutdown()
             self._pool = None
 
-    def _cancel_open_calls(self, reason: str) -> None:
-        """Give every tool call of the last assistant turn that has no result a cancelled one."""
-        messages = self.context._messages
-        for i in range(len(messages) - 1, -1, -1):
-            if messages[i].get("role") == "assistant":
-                break
-        else:
-            return
-        answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
-        for raw in messages[i].get("tool_calls") or ():
-            call = ToolCall.from_dict(raw)
-            if call.id not in answered:
-                self.append(cancelled(call, reason).to_message().to_dict())
-                self.steps.append(_cancelled_step(call, self.context.step))
-
 
 def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
     calls = response.tool_calls
@@ -388,20 +373,6 @@ def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
     message = dataclasses.replace(response.message, tool_calls=tuple(fixed))
     first = dataclasses.replace(response.choices[0], message=message)
     return dataclasses.replace(response, choices=(first, *response.choices[1:]))
-
-
-def _cancelled_step(call: ToolCall, index: int) -> Step:
-    return Step(
-        kind="tool",
-        index=index,
-        started_at=time.time(),
-        duration=0.0,
-        call_id=call.id,
-        tool_name=call.name,
-        arguments=call.arguments,
-        status="cancelled",
-        is_error=True,
-    )
 
 
 def _check_tool_choice(choice: Any, tools: dict[str, Tool]) -> None:

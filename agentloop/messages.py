@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 __all__ = [
     "ChatResponse",
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
+ROLES: tuple[str, ...] = get_args(Role)
 ToolStatus = Literal["ok", "error", "denied", "answered", "timeout", "cancelled"]
 
 
@@ -69,15 +70,10 @@ class ToolCall:
     def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
         """Build a call from its wire form (tolerates missing pieces)."""
         fn = data.get("function") or {}
-        args = fn.get("arguments")
-        if args is None or args == "":
-            args = "{}"
-        elif not isinstance(args, str):
-            args = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
         return cls(
             id=str(data.get("id") or ""),
             name=str(fn.get("name") or ""),
-            arguments=args,
+            arguments=arguments_text(fn.get("arguments")) or "{}",
             extra_content=data.get("extra_content"),
         )
 
@@ -136,7 +132,7 @@ class Message:
             ValueError: ``data`` has no valid ``role``.
         """
         role = data.get("role")
-        if role not in ("system", "developer", "user", "assistant", "tool"):
+        if role not in ROLES:
             raise ValueError(
                 f"message has role {role!r}; expected one of system, developer, user, "
                 "assistant, tool"
@@ -199,13 +195,13 @@ class Usage:
         """Parse a wire ``usage`` object; None or a non-object gives None."""
         if not isinstance(data, Mapping):
             return None
-        prompt = _int(data.get("prompt_tokens"))
-        completion = _int(data.get("completion_tokens"))
-        total = _int(data.get("total_tokens")) or prompt + completion
+        prompt = to_int(data.get("prompt_tokens"))
+        completion = to_int(data.get("completion_tokens"))
+        total = to_int(data.get("total_tokens")) or prompt + completion
         details = data.get("completion_tokens_details")
         reasoning = None
         if isinstance(details, Mapping) and details.get("reasoning_tokens") is not None:
-            reasoning = _int(details.get("reasoning_tokens"))
+            reasoning = to_int(details.get("reasoning_tokens"))
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
@@ -417,7 +413,17 @@ class Model(Protocol):
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike: ...
 
 
-def _int(value: Any) -> int:
+def arguments_text(value: Any) -> str:
+    """Tool-call arguments as JSON text: text as is, None as ``""``, decoded JSON re-encoded."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_int(value: Any) -> int:
+    """``value`` as an int; anything unusable as 0."""
     try:
         return int(value or 0)
     except (TypeError, ValueError):

@@ -12,8 +12,6 @@ Everything here is pure (no I/O) and raises
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import inspect
 import sys
 import types
@@ -24,6 +22,7 @@ from typing import Any
 
 import docstring_parser
 
+from ._callables import annotation_target, check_documented, doc_description, is_async, read_doc
 from ._classes import with_default
 from ._convert import ConversionError, Convert, allows_null, describe, nullable, or_none
 from ._hints import SchemaBuilder
@@ -182,18 +181,18 @@ def function_schema(
     Raises:
         ToolDefinitionError: Naming the function, the parameter and the fix.
     """
-    target = _annotation_target(fn)
+    target = annotation_target(fn)
     name = name or str(getattr(target, "__name__", type(fn).__name__))
     owner = f"tool {name!r} (function {getattr(target, '__qualname__', name)})"
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         raise ToolDefinitionError(f"{owner}: cannot read its signature: {exc}") from exc
-    doc = _parse_doc(owner, _docstring(fn, target))
+    doc = read_doc(fn, target, owner)
     globalns = getattr(target, "__globals__", {})
     builder = SchemaBuilder(owner=owner, globalns=globalns, localns=localns, strict=strict)
     found = _parameters(builder, signature, doc)
-    _check_documented(doc, _all_names(signature, target), owner)
+    check_documented(doc, signature, target, owner)
     parameters: dict[str, Any] = {"type": "object", "properties": found.props}
     parameters["required"] = found.required
     parameters["additionalProperties"] = False
@@ -204,12 +203,12 @@ def function_schema(
     builder.finish()
     return FunctionSchema(
         name=name,
-        description=description if description is not None else _description(doc),
+        description=description if description is not None else doc_description(doc),
         parameters=parameters,
         strict=strict,
         context_parameter=found.context.name if found.context else None,
         undocumented_parameters=tuple(found.undocumented),
-        is_async=_is_async(fn),
+        is_async=is_async(fn),
         _params=tuple(found.params),
         _validator=compile_validator(parameters),
     )
@@ -278,70 +277,11 @@ def _is_context(hint: Any) -> bool:
     return isinstance(hint, type) and issubclass(hint, RunContext)
 
 
-def _annotation_target(fn: Callable[..., Any]) -> Any:
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    fn = inspect.unwrap(fn)
-    if inspect.ismethod(fn):
-        return fn.__func__
-    if inspect.isfunction(fn) or inspect.isbuiltin(fn):
-        return fn
-    if isinstance(fn, type):
-        return fn.__init__  # type: ignore[misc]
-    return type(fn).__call__ if callable(fn) else fn
-
-
-def _docstring(fn: Any, target: Any) -> str | None:
-    if inspect.isfunction(fn) or inspect.ismethod(fn):
-        return inspect.getdoc(fn)
-    if isinstance(fn, functools.partial):
-        return inspect.getdoc(target)
-    return inspect.getdoc(type(fn)) or inspect.getdoc(target)
-
-
-def _all_names(signature: inspect.Signature, target: Any) -> set[str]:
-    names = set(signature.parameters)
-    with contextlib.suppress(TypeError, ValueError):
-        names.update(inspect.signature(target).parameters)
-    return names
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(fn):
-        return True
-    if inspect.isfunction(fn) or inspect.ismethod(fn) or not callable(fn):
-        return False
-    return inspect.iscoroutinefunction(type(fn).__call__)
-
-
-def _parse_doc(owner: str, doc: str | None) -> docstring_parser.Docstring:
+def _strict_or_fail(
+    schema: dict[str, Any], owner: str, *, root_object: bool = True
+) -> dict[str, Any]:
     try:
-        return docstring_parser.parse(inspect.cleandoc(doc or ""))
-    except docstring_parser.ParseError as exc:
-        raise ToolDefinitionError(f"{owner}: cannot parse its docstring: {exc}") from exc
-
-
-def _description(doc: docstring_parser.Docstring) -> str:
-    parts = [p.strip() for p in (doc.short_description, doc.long_description) if p]
-    return "\n\n".join(parts)
-
-
-def _check_documented(doc: docstring_parser.Docstring, names: set[str], owner: str) -> None:
-    for p in doc.params:
-        if p.args and p.args[0] != "param":
-            continue
-        arg = p.arg_name.lstrip("*")
-        if arg not in names:
-            raise ToolDefinitionError(
-                f"{owner}: the docstring documents a parameter {arg!r} that the function does "
-                f"not have (parameters: {', '.join(sorted(names)) or 'none'}); fix or remove that "
-                "entry"
-            )
-
-
-def _strict_or_fail(schema: dict[str, Any], owner: str) -> dict[str, Any]:
-    try:
-        return make_strict(schema)
+        return make_strict(schema, root_object=root_object)
     except ValueError as exc:
         raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
 
@@ -411,10 +351,7 @@ def type_adapter(
     if builder.defs:
         schema["$defs"] = builder.defs
     if strict:
-        try:
-            schema = make_strict(schema, root_object=False)
-        except ValueError as exc:
-            raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
+        schema = _strict_or_fail(schema, owner, root_object=False)
     builder.finish()
     return TypeAdapter(
         type=tp,

@@ -284,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 result = self.server.model.create(messages=messages, **request)
         except Exception as exc:  # every failure becomes an OpenAI error body
-            self._send_exception(exc)
+            self._send_json(*self._error_for(exc))
             return
         if not stream:
             self._send_json(200, response_body(result, self.server.model_name))
@@ -320,10 +320,8 @@ class _Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 raise
             except Exception as exc:  # after the headers: report in-band, end without [DONE]
-                status, detail = error_for_exception(exc)
-                if status >= 500:
-                    self._log_traceback()
-                self._write_event(json.dumps(error_body(**detail), ensure_ascii=False))
+                _, body = self._error_for(exc)
+                self._write_event(json.dumps(body, ensure_ascii=False))
             self._write_chunk(b"")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -343,15 +341,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- responses ----------------------------------------------------------------------
 
-    def _send_exception(self, exc: BaseException) -> None:
+    def _error_for(self, exc: BaseException) -> tuple[int, dict[str, Any]]:
+        """The status and OpenAI error body of ``exc``; a 5xx's traceback goes to the log."""
         status, detail = error_for_exception(exc)
-        if status >= 500:
-            self._log_traceback()
-        self._send_json(status, error_body(**detail))
-
-    def _log_traceback(self) -> None:
-        if self.server.log_requests:
+        if status >= 500 and self.server.log_requests:
             traceback.print_exc(file=sys.stderr)
+        return status, error_body(**detail)
 
     def _send_error(
         self,

@@ -23,18 +23,17 @@ from typing import Any
 
 from ._apierrors import error_detail, error_message
 from ._assembly import (
-    ROLES,
     ChoiceState,
     call_entries,
     deep_merge,
     final_finish,
     parse_response,
     text_of,
-    to_int,
     to_str,
 )
 from .errors import StreamError
 from .messages import (
+    ROLES,
     ChatResponse,
     Choice,
     FinishEvent,
@@ -43,6 +42,7 @@ from .messages import (
     TextDelta,
     Usage,
     UsageEvent,
+    to_int,
 )
 
 __all__ = ["DONE", "ChatStream", "parse_response"]
@@ -114,7 +114,8 @@ class ChatStream:
     @property
     def text(self) -> str:
         """The text of the first choice received so far."""
-        return _partial_text(self._choices)
+        choices = self._choices
+        return "".join(choices[min(choices)].text) if choices else ""
 
     @property
     def response(self) -> ChatResponse:
@@ -309,9 +310,3 @@ def _as_chunk(item: Any) -> Mapping[str, Any] | None:
             raise StreamError(f"a stream chunk is not JSON: {text[:80]!r}") from exc
         return value if isinstance(value, Mapping) else {}
     raise StreamError(f"a stream chunk must be a dict, got {type(item).__name__}")
-
-
-def _partial_text(choices: Mapping[int, ChoiceState]) -> str:
-    if not choices:
-        return ""
-    return "".join(choices[min(choices)].text)

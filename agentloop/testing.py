@@ -75,14 +75,9 @@ def make_response(
     calls = tuple(tool_calls)
     message = Message(role="assistant", content=text, tool_calls=calls, refusal=refusal)
     reason = finish_reason or ("tool_calls" if calls else "stop")
-    response = ChatResponse(
-        id=f"chatcmpl-{next(_ids)}",
-        model=model,
-        choices=(Choice(index=0, message=message, finish_reason=reason),),
-        usage=usage,
-    )
+    response_id = f"chatcmpl-{next(_ids)}"
     raw = {
-        "id": response.id,
+        "id": response_id,
         "object": "chat.completion",
         "created": 0,
         "model": model,
@@ -90,7 +85,8 @@ def make_response(
     }
     if usage is not None:
         raw["usage"] = usage.to_dict()
-    return ChatResponse(id=response.id, model=model, choices=response.choices, usage=usage, raw=raw)
+    choice = Choice(index=0, message=message, finish_reason=reason)
+    return ChatResponse(id=response_id, model=model, choices=(choice,), usage=usage, raw=raw)
 
 
 def text_response(text: str, **kwargs: Any) -> ChatResponse:

@@ -24,7 +24,7 @@ of ``bytes`` (written and flushed at once, as one HTTP chunk when chunked) and
 a clean end; ``close=True`` closes the connection after the reply. Factories:
 :func:`json_reply`, :func:`text_reply`, :func:`sse_reply`, :func:`raw_reply`,
 :func:`reset_reply`, :func:`hang_reply`, :func:`trickle_reply`. Builders for
-bodies: :func:`completion` and :func:`chunk`.
+bodies: :func:`completion`, :func:`chunk` and :func:`tool_call_chunk`.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ __all__ = [
     "reset_reply",
     "sse_reply",
     "text_reply",
+    "tool_call_chunk",
     "trickle_reply",
 ]
 
@@ -255,6 +256,17 @@ def chunk(
         body["usage"] = usage
     body.update(extra)
     return body
+
+
+def tool_call_chunk(id_: str, name: str, arguments: str = "", *, index: int = 0) -> dict:
+    """A chunk that opens tool call ``index`` (id, type, name and a first piece of arguments)."""
+    call = {
+        "index": index,
+        "id": id_,
+        "type": "function",
+        "function": {"name": name, "arguments": arguments},
+    }
+    return chunk(tool_calls=[call])
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -12,39 +12,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from cli_support import CALC, FIXTURES, agentloop, cli_env
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
-CALC = str(FIXTURES / "calc_agent.py")
 PROMPT = "What is 12 * (3 + 4)?"
 SECRET = "sk-test-SECRET-0123456789abcdef"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The environment without any agentloop/provider setting, plugins autoload off."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AGENTLOOP_") and not k.endswith("_API_KEY")
-    }
-    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    env.update(extra)
-    return env
-
-
-def agentloop(
-    *args: str, stdin: str = "", cwd: Path | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agentloop", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=cli_env(**env),
-        cwd=cwd,
-        timeout=60,
-    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -54,6 +25,16 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *ne
     assert len(errors) == 1, proc.stderr
     for needle in needles:
         assert needle in errors[0]
+
+
+def start_slow_run(trace: Path, cwd: Path) -> subprocess.Popen[str]:
+    """``agentloop run`` of the slow fixture agent (its model waits), tracing to ``trace``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentloop", "run", str(FIXTURES / "slow_agent.py"), "hi",
+         "--trace", str(trace)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=cli_env(), cwd=cwd,
+    )  # fmt: skip
 
 
 def test_version() -> None:
@@ -85,7 +66,8 @@ def test_run_reads_the_prompt_from_stdin(tmp_path: Path) -> None:
 def test_model_from_environment_is_not_announced(tmp_path: Path) -> None:
     proc = agentloop("run", CALC, PROMPT, cwd=tmp_path, AGENTLOOP_MODEL="offline")
     assert proc.returncode == 0
-    # and the argument beats both
+    assert "offline model" not in proc.stderr
+    # nor from the argument, which beats the environment
     proc = agentloop(
         "run", CALC, PROMPT, "--model", "offline", cwd=tmp_path, AGENTLOOP_MODEL="openai:gpt-4o"
     )
@@ -254,12 +236,7 @@ def test_approval_is_denied_without_a_terminal(tmp_path: Path) -> None:
 
 def test_sigint_during_a_run_exits_130_and_flushes_the_trace(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentloop", "run", str(FIXTURES / "slow_agent.py"), "hi",
-         "--trace", str(trace)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=cli_env(), cwd=tmp_path,
-    )  # fmt: skip
+    proc = start_slow_run(trace, cwd=tmp_path)
     assert proc.stderr is not None
     line = proc.stderr.readline()
     deadline = time.monotonic() + 30
@@ -384,12 +361,7 @@ def test_chat_survives_ctrl_c_at_the_prompt_and_during_a_reply() -> None:
 
 def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentloop", "run", str(FIXTURES / "slow_agent.py"), "hi",
-         "--trace", str(trace)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=cli_env(), cwd=tmp_path,
-    )  # fmt: skip
+    proc = start_slow_run(trace, cwd=tmp_path)
     assert proc.stderr is not None
     while "slow model called" not in proc.stderr.readline():
         assert proc.poll() is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -13,24 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from cli_support import CALC, agentloop, cli_env
 
 from agentloop import Agent
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
-CALC = str(FIXTURES / "calc_agent.py")
 PROMPTS = ["What is 12 * (3 + 4)?", "add 2 and 3", "hello there"]
 KEY = "sk-test-serve-0123456789"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AGENTLOOP_") and not k.endswith("_API_KEY")
-    }
-    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env.update(extra)
-    return env
 
 
 def free_port() -> int:
@@ -100,10 +87,7 @@ def test_same_transcript_in_process_and_over_http(server: str, prompt: str, stre
 
 def test_cli_run_over_http_matches_offline(server: str, tmp_path: Path) -> None:
     def run(*extra: str) -> dict:
-        proc = subprocess.run(
-            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--json", *extra],
-            capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=60,
-        )  # fmt: skip
+        proc = agentloop("run", CALC, PROMPTS[0], "--json", *extra, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -130,19 +114,11 @@ def test_serve_requires_the_api_key_when_given(tmp_path: Path) -> None:
         assert bad.status_code == 400
         error = bad.json()["error"]
         assert (error["type"], error["param"]) == ("invalid_request_error", "messages")
-        ok = subprocess.run(
-            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--model",
-             "local:offline", "--base-url", url],
-            capture_output=True, text=True, env=cli_env(AGENTLOOP_API_KEY=KEY), cwd=tmp_path,
-            timeout=60,
-        )  # fmt: skip
+        run_over_http = ("run", CALC, PROMPTS[0], "--model", "local:offline", "--base-url", url)
+        ok = agentloop(*run_over_http, cwd=tmp_path, AGENTLOOP_API_KEY=KEY)
         assert ok.returncode == 0, ok.stderr
         assert ok.stdout == "The result of calculate is 84.\n"
-        denied = subprocess.run(
-            [sys.executable, "-m", "agentloop", "run", CALC, PROMPTS[0], "--model",
-             "local:offline", "--base-url", url],
-            capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=60,
-        )  # fmt: skip
+        denied = agentloop(*run_over_http, cwd=tmp_path)
         assert denied.returncode == 1
         assert "Traceback" not in denied.stderr
         assert "agentloop: error:" in denied.stderr

@@ -20,6 +20,7 @@ from fakeserver import (
     raw_reply,
     reset_reply,
     sse_reply,
+    tool_call_chunk,
 )
 
 from agentloop import (
@@ -121,16 +122,7 @@ def test_stream_response_equals_create(fake_server: FakeServer) -> None:
                 chunk("", role="assistant"),
                 chunk("Let me "),
                 chunk("check."),
-                chunk(
-                    tool_calls=[
-                        {
-                            "index": 0,
-                            "id": "call_1",
-                            "type": "function",
-                            "function": {"name": "f", "arguments": ""},
-                        }
-                    ]
-                ),
+                tool_call_chunk("call_1", "f"),
                 chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"a":'}}]),
                 chunk(tool_calls=[{"index": 0, "function": {"arguments": "1}"}}]),
                 chunk(finish="tool_calls"),

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 import pytest
-from fakeserver import FakeServer, chunk, completion, json_reply, sse_reply
+from fakeserver import FakeServer, chunk, completion, json_reply, sse_reply, tool_call_chunk
 from loop_support import add, tool_messages
 
 from agentloop import Agent, StreamError, TextDelta, ToolCallFinished, tool
@@ -69,16 +69,7 @@ def test_tool_loop_over_http(fake_server):
 def test_stream_over_http(fake_server):
     tool_chunks = [
         chunk(role="assistant", content="Adding."),
-        chunk(
-            tool_calls=[
-                {
-                    "index": 0,
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "add", "arguments": ""},
-                }
-            ]
-        ),
+        tool_call_chunk("c1", "add"),
         *[
             chunk(tool_calls=[{"index": 0, "function": {"arguments": piece}}])
             for piece in ['{"a"', ': 4, "b', '": 5}']
@@ -111,18 +102,7 @@ def test_truncated_stream_never_runs_its_tool_call(fake_server):
         ran.append(path)
         return "ok"
 
-    cut = [
-        chunk(
-            tool_calls=[
-                {
-                    "index": 0,
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "write_file", "arguments": '{"path": "a'},
-                }
-            ]
-        )
-    ]
+    cut = [tool_call_chunk("c1", "write_file", '{"path": "a')]
     fake_server.script(sse_reply(cut, done=False), sse_reply(cut, done=False))
     with pytest.raises(StreamError) as info:
         list(_agent(fake_server, tools=[write_file]).stream("x"))
@@ -133,29 +113,9 @@ def test_truncated_stream_never_runs_its_tool_call(fake_server):
 
 
 def test_cut_stream_is_reissued_once_and_the_tool_runs_once(fake_server):
-    cut = [
-        chunk(
-            tool_calls=[
-                {
-                    "index": 0,
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "add", "arguments": '{"a": 1, "b'},
-                }
-            ]
-        )
-    ]
+    cut = [tool_call_chunk("c1", "add", '{"a": 1, "b')]
     whole = [
-        chunk(
-            tool_calls=[
-                {
-                    "index": 0,
-                    "id": "c2",
-                    "type": "function",
-                    "function": {"name": "add", "arguments": '{"a": 1, "b": 5}'},
-                }
-            ]
-        ),
+        tool_call_chunk("c2", "add", '{"a": 1, "b": 5}'),
         chunk(finish="tool_calls"),
     ]
     fake_server.script(

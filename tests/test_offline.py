@@ -10,20 +10,12 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from offline_support import calls_of, fn_tool, user
 
 import agentloop
 from agentloop.errors import BadRequestError
 from agentloop.messages import FinishEvent, Model, TextDelta, ToolCallDelta, UsageEvent
 from agentloop.offline import OfflineModel, completion_chunks, count_tokens
-
-
-def fn_tool(name: str, description: str, properties: dict[str, Any], required=None) -> dict:
-    params = {"type": "object", "properties": properties, "required": required or []}
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": params},
-    }
-
 
 CALC = fn_tool(
     "calculate",
@@ -47,14 +39,6 @@ SEARCH = fn_tool(
     ["query"],
 )
 TOOLS = [CALC, WEATHER, SEARCH]
-
-
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
-def calls_of(response) -> list[tuple[str, dict]]:
-    return [(c.name, json.loads(c.arguments)) for c in response.tool_calls]
 
 
 def answer_tools(messages, response, results: list[str]) -> list[dict[str, Any]]:

@@ -6,29 +6,13 @@ by cue and abbreviation, and numbers by the words next to them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonschema
 import pytest
+from offline_support import calls_of, fn_tool, user
 
 from agentloop.offline import OfflineModel
-
-
-def fn_tool(name: str, description: str, properties: dict[str, Any], required=None) -> dict:
-    params = {"type": "object", "properties": properties, "required": required or []}
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": params},
-    }
-
-
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
-def calls_of(response) -> list[tuple[str, dict]]:
-    return [(c.name, json.loads(c.arguments)) for c in response.tool_calls]
 
 
 @pytest.fixture

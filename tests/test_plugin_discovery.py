@@ -127,25 +127,21 @@ def test_fresh_interpreter_discovers_the_distribution(testplugin):
     )
     env = {**os.environ, "AGENTLOOP_TESTPLUGIN": "1"}
     env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert out.stdout.strip() == "testplugin:x"
+
+    def last_tool_message() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    assert last_tool_message() == "testplugin:x"
     env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert out.stdout.strip().startswith("error: unknown tool 'testplugin_echo'")
+    assert last_tool_message().startswith("error: unknown tool 'testplugin_echo'")
 
 
 def test_duplicate_tool_names_fail_at_run_start_naming_both_owners(testplugin, enabled):

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Optional, T
 
 import jsonschema
 import pytest
-from tools_support import check_every_schema, check_module_tools  # noqa: F401
+from tools_support import check_every_schema  # noqa: F401
 
 from agentloop import Tool, ToolArgumentError, ToolDefinitionError, tool
 from agentloop.schema import type_adapter
@@ -376,7 +376,3 @@ def test_strict_adapter_makes_optional_fields_nullable() -> None:
 def test_strict_rejects_free_form_values(hint: Any) -> None:
     with pytest.raises(ToolDefinitionError, match="strict"):
         type_adapter(hint, strict=True)
-
-
-def test_module_level_tools_have_valid_schemas() -> None:
-    check_module_tools(globals())

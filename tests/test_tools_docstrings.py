@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pytest
-from tools_support import check_every_schema, check_module_tools  # noqa: F401
+from tools_support import check_every_schema  # noqa: F401
 
 from agentloop import ToolDefinitionError, tool
 
@@ -165,7 +165,3 @@ def test_returns_and_raises_sections_do_not_leak_into_parameters() -> None:
     t = tool(f)
     assert t.description == "Double it."
     assert list(t.parameters["properties"]) == ["x"]
-
-
-def test_module_level_tools_have_valid_schemas() -> None:
-    check_module_tools(globals())

@@ -35,6 +35,7 @@ def check_module_tools(namespace: dict[str, Any]) -> int:
     from agentloop import Tool
 
     tools = [v for v in namespace.values() if isinstance(v, Tool)]
+    assert tools, "no module-level Tool to check"
     for t in tools:
         jsonschema.Draft202012Validator.check_schema(t.parameters)
     return len(tools)

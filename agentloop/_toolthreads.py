@@ -1,0 +1,91 @@
+"""The run's tool threads: daemon threads, a bounded number at a time, started in call order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ToolThreads"]
+
+
+class ToolThreads:
+    """Runs tool calls on daemon threads, at most ``size`` at a time, started in call order.
+
+    Unlike ``ThreadPoolExecutor`` workers, daemon threads do not hold the
+    process open at exit, so a tool that never returns (its timeout already
+    reported to the model) cannot hang the program. The loop gives the slot
+    of such an abandoned call back (:meth:`release`), so a hung tool never
+    blocks the calls after it.
+
+    Args:
+        size: The most calls running at once.
+        name: Thread name prefix.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self._free = size
+        self._name = name
+        self._cond = threading.Condition()
+        self._queue: deque[_Task] = deque()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
+        """Queue ``fn(*args)``; it starts once the calls queued before it have a slot."""
+        task = _Task(fn=fn, args=args)
+        with self._cond:
+            self._queue.append(task)
+            self._start_queued()
+        return task
+
+    def release(self, task: _Task) -> None:
+        """Give ``task``'s slot back (once): it finished, or the loop stopped waiting for it."""
+        with self._cond:
+            if task.holds_slot:
+                task.holds_slot = False
+                self._free += 1
+                self._start_queued()
+
+    def shutdown(self) -> None:
+        """Cancel calls still waiting for a slot; running ones finish unobserved."""
+        with self._cond:
+            while self._queue:
+                self._queue.popleft().future.cancel()
+
+    def _start_queued(self) -> None:
+        """Start queued tasks while slots are free (called with the lock held)."""
+        while self._free > 0 and self._queue:
+            task = self._queue.popleft()
+            if not task.future.set_running_or_notify_cancel():
+                continue
+            self._free -= 1
+            task.holds_slot = True
+            task.started, task.started_at = time.perf_counter(), time.time()
+            task.running.set()
+            threading.Thread(target=self._run, args=(task,), name=self._name, daemon=True).start()
+
+    def _run(self, task: _Task) -> None:
+        try:
+            result = task.fn(*task.args)
+        except BaseException as exc:  # handed to the waiting loop thread, which re-raises
+            task.future.set_exception(exc)
+        else:
+            task.future.set_result(result)
+        finally:
+            self.release(task)
+
+
+@dataclass(eq=False)
+class _Task:
+    """One call queued on :class:`ToolThreads`: its future and when it really started."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: Future[Any] = field(default_factory=Future)
+    running: threading.Event = field(default_factory=threading.Event)
+    holds_slot: bool = False
+    started: float = 0.0
+    started_at: float = 0.0
