@@ -7,6 +7,7 @@ threads at once.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -235,6 +236,12 @@ def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
         from .providers import resolve_model
 
         return resolve_model(model, base_url=base_url, api_key=api_key)
+    client_module = sys.modules.get("agentloop.client")  # never import requests from here
+    if client_module is not None and isinstance(model, client_module.ChatClient):
+        raise ConfigurationError(
+            "a ChatClient needs a model name: pass ChatModel(client, 'MODEL') "
+            "(from agentloop import ChatModel) or a model string such as 'local:MODEL'"
+        )
     if not callable(getattr(model, "create", None)) or not callable(getattr(model, "stream", None)):
         raise ConfigurationError(
             f"model must be a model string or an object with create() and stream(), got {model!r}"

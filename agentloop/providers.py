@@ -244,10 +244,18 @@ class ChatModel:
     Args:
         client: The HTTP client (base URL and key).
         model_name: The model name sent to the server.
-        provider: The provider whose quirks apply.
+        provider: The provider whose quirks apply: a :class:`ProviderSpec`, a provider
+            name such as ``"gemini"``, or None for a generic OpenAI-compatible server.
+
+    Raises:
+        ConfigurationError: ``provider`` names no known provider.
     """
 
-    def __init__(self, client: ChatClient, model_name: str, provider: ProviderSpec) -> None:
+    def __init__(
+        self, client: ChatClient, model_name: str, provider: ProviderSpec | str | None = None
+    ) -> None:
+        if provider is None or isinstance(provider, str):
+            provider = _provider_named(provider or "local")
         self.client = client
         self.model_name = model_name
         self.provider = provider
@@ -341,3 +349,11 @@ def provider_tool_definitions(model: str, definitions: list[Any]) -> list[Any]:
     if not provider.uses_gemini_quirks(model_name):
         return list(definitions)
     return [_gemini_tool(t) for t in definitions]
+
+
+def _provider_named(name: str) -> ProviderSpec:
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import jsonschema
@@ -393,3 +394,52 @@ def test_sanitizer_is_idempotent_and_handles_multi_types() -> None:
         node["properties"] = {"n": {"type": "object"}}
         node = node["properties"]["n"]
     sanitize_schema_for_gemini(deep)  # no RecursionError
+
+
+def test_chat_model_defaults_to_a_generic_provider_and_takes_a_provider_name() -> None:
+    from agentloop import ChatClient, ChatModel, ConfigurationError
+
+    client = ChatClient(base_url="http://127.0.0.1:9/v1")
+    generic = ChatModel(client, "my-model")
+    assert generic.name == "local:my-model" and not generic.is_gemini
+    gemini = ChatModel(client, "gemini-2.5-flash", "gemini")
+    assert gemini.is_gemini and gemini.profile.supports_strict is False
+    with pytest.raises(ConfigurationError, match="unknown provider 'nope'"):
+        ChatModel(client, "x", "nope")
+
+
+def test_a_bare_chat_client_as_agent_model_says_how_to_fix_it() -> None:
+    from agentloop import Agent, ChatClient, ConfigurationError
+
+    client = ChatClient(base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigurationError, match=r"ChatModel\(client, 'MODEL'\)"):
+        Agent(model=client, load_plugins=False)
+
+
+def test_agent_runs_on_a_chat_model_over_a_real_local_server() -> None:
+    from agentloop import Agent, ChatClient, ChatModel, OfflineModel, tool
+    from agentloop.server import make_server
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers.
+
+        Args:
+            a: First number.
+            b: Second number.
+        """
+        return a + b
+
+    server = make_server(OfflineModel(), host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        with ChatClient(base_url=f"http://{host}:{port}/v1") as client:
+            agent = Agent(model=ChatModel(client, "offline"), tools=[add], load_plugins=False)
+            result = agent.run("add 2 and 3")
+    finally:
+        server.shutdown()
+    assert [m["role"] for m in result.messages] == ["user", "assistant", "tool", "assistant"]
+    assert result.messages[2]["content"] == "5"
+    assert "5" in result.output
