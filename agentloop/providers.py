@@ -28,7 +28,7 @@ from ._gemini import GEMINI_PARAMS as _GEMINI_PARAMS
 from ._gemini import gemini_params as _gemini_params
 from ._gemini import gemini_tool as _gemini_tool
 from ._gemini import sanitize_schema_for_gemini
-from .errors import ConfigurationError
+from .errors import BadRequestError, ConfigurationError
 from .messages import ChatResponse, ChatStreamLike, ModelProfile
 
 if TYPE_CHECKING:
@@ -256,6 +256,7 @@ class ChatModel:
     ) -> None:
         if provider is None or isinstance(provider, str):
             provider = _provider_named(provider or "local")
+        self._empty_tool_content = False
         self.client = client
         self.model_name = model_name
         self.provider = provider
@@ -273,14 +274,34 @@ class ChatModel:
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
         """Send one request and return the whole response."""
         messages, params = self.prepare(messages, params)
-        return self.client.create(model=self.model_name, messages=messages, **params)
+        return self._send(self.client.create, messages, params)
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Send one streamed request (asking for usage); iterate the result for events."""
         if self.provider.stream_usage and "stream_options" not in params:
             params = {**params, "stream_options": {"include_usage": True}}
         messages, params = self.prepare(messages, params)
-        return self.client.stream(model=self.model_name, messages=messages, **params)
+        return self._send(self.client.stream, messages, params)
+
+    def _send(self, send: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """Send, falling back once to ``content: ""`` on tool-call-only assistant turns.
+
+        Gemini behind OpenAI-compatible layers has flip-flopped between rejecting
+        ``content: null`` and rejecting ``content: ""`` next to ``tool_calls``
+        (PROTOCOL.md 1.3). ``null`` is sent first; a 400 that complains about
+        content or parts is retried once with ``""``, and this model object
+        remembers the choice for later requests.
+        """
+        if self._empty_tool_content:
+            messages = _empty_tool_content(messages)
+        try:
+            return send(model=self.model_name, messages=messages, **params)
+        except BadRequestError as exc:
+            fixed = _empty_tool_content(messages)
+            if self._empty_tool_content or fixed == messages or not _about_content(exc):
+                raise
+            self._empty_tool_content = True
+            return send(model=self.model_name, messages=fixed, **params)
 
     def prepare(
         self, messages: list[dict[str, Any]], params: Mapping[str, Any]
@@ -310,6 +331,21 @@ class ChatModel:
             if k not in self.provider.rejected_params and (allowed is None or k in allowed)
         }
         return _fix_messages(messages, developer_as_system=self.is_gemini), out
+
+
+def _empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return ``messages`` with ``content: ""`` on assistant turns that only call tools."""
+    return [
+        {**m, "content": ""}
+        if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None
+        else m
+        for m in messages
+    ]
+
+
+def _about_content(exc: BadRequestError) -> bool:
+    text = f"{exc} {exc.body}".lower()
+    return "content" in text or "parts" in text
 
 
 def _fix_messages(

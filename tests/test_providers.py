@@ -443,3 +443,59 @@ def test_agent_runs_on_a_chat_model_over_a_real_local_server() -> None:
     assert [m["role"] for m in result.messages] == ["user", "assistant", "tool", "assistant"]
     assert result.messages[2]["content"] == "5"
     assert "5" in result.output
+
+
+GEMINI_NULL_CONTENT_ERROR = [
+    {
+        "error": {
+            "code": 400,
+            "message": "Expected string or list of content parts, got: null",
+            "status": "INVALID_ARGUMENT",
+        }
+    }
+]
+TOOL_TURN = [
+    {"role": "user", "content": "add 2 and 3"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{}"}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "c1", "content": "5"},
+]
+
+
+def test_null_content_rejected_is_retried_once_with_empty_string_and_remembered(
+    fake_server,
+) -> None:
+    from fakeserver import completion, json_reply
+
+    from agentloop import ChatClient, ChatModel
+
+    fake_server.script(
+        json_reply(GEMINI_NULL_CONTENT_ERROR, status=400),
+        json_reply(completion("five")),
+        json_reply(completion("again")),
+    )
+    with ChatClient(base_url=fake_server.base_url, max_retries=0) as client:
+        model = ChatModel(client, "gemini-2.5-flash", "kkiai")
+        assert model.create(messages=TOOL_TURN).message.content == "five"
+        assert model.create(messages=TOOL_TURN).message.content == "again"
+    sent = [r.json["messages"][1]["content"] for r in fake_server.requests]
+    assert sent == [None, "", ""]  # null first, then "" -- and "" from then on
+    assert TOOL_TURN[1]["content"] is None  # the caller's transcript is not changed
+
+
+def test_other_bad_requests_are_not_retried_with_empty_content(fake_server) -> None:
+    from fakeserver import json_reply
+
+    from agentloop import BadRequestError, ChatClient, ChatModel
+
+    body = {"error": {"message": "temperature is out of range", "type": "invalid_request_error"}}
+    fake_server.script(json_reply(body, status=400))
+    client = ChatClient(base_url=fake_server.base_url, max_retries=0)
+    with client, pytest.raises(BadRequestError, match="temperature"):
+        ChatModel(client, "gemini-2.5-flash", "gemini").create(messages=TOOL_TURN)
+    assert len(fake_server.requests) == 1
