@@ -388,8 +388,8 @@ def provider_tool_definitions(model: str, definitions: list[Any]) -> list[Any]:
 
 
 def _provider_named(name: str) -> ProviderSpec:
-    try:
-        return PROVIDERS[name]
-    except KeyError:
+    spec = PROVIDERS.get(name.strip().lower())  # spelled as in find_provider's prefixes
+    if spec is None:
         known = ", ".join(sorted(PROVIDERS))
-        raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}") from None
+        raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}")
+    return spec

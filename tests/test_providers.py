@@ -417,18 +417,10 @@ def test_a_bare_chat_client_as_agent_model_says_how_to_fix_it() -> None:
 
 
 def test_agent_runs_on_a_chat_model_over_a_real_local_server() -> None:
-    from agentloop import Agent, ChatClient, ChatModel, OfflineModel, tool
+    from loop_support import add
+
+    from agentloop import Agent, ChatClient, ChatModel, OfflineModel
     from agentloop.server import make_server
-
-    @tool
-    def add(a: int, b: int) -> int:
-        """Add two numbers.
-
-        Args:
-            a: First number.
-            b: Second number.
-        """
-        return a + b
 
     server = make_server(OfflineModel(), host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
