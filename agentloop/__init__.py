@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from agentloop.version import __version__ as __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -19,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "Choice": "messages",
     "FinishEvent": "messages",
     "Message": "messages",
-    "Model": "messages",
+    "Model": "protocols",
     "ModelProfile": "messages",
     "RefusalDelta": "messages",
     "TextDelta": "messages",
@@ -63,11 +63,11 @@ _EXPORTS: dict[str, str] = {
     "Tool": "tools",
     "tool": "tools",
     # client
-    "ChatClient": "client",
+    "ChatClient": "client.chat",
     "ChatStream": "streaming",
-    "OfflineModel": "offline",
-    "ChatModel": "providers",
-    "resolve_model": "providers",
+    "OfflineModel": "offline.model",
+    "ChatModel": "providers.registry",
+    "resolve_model": "providers.registry",
     # agent and run events
     "Agent": "agent",
     "RunEvent": "events",
@@ -95,24 +95,61 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
-    from .agent import Agent as Agent
-    from .client import ChatClient as ChatClient
-    from .context import RunContext as RunContext
-    from .errors import *  # noqa: F403
-    from .events import RunEvent as RunEvent
-    from .events import RunFinished as RunFinished
-    from .events import StepFinished as StepFinished
-    from .events import ToolCallFinished as ToolCallFinished
-    from .events import ToolCallStarted as ToolCallStarted
-    from .hookspecs import hookimpl as hookimpl
-    from .hookspecs import hookspec as hookspec
-    from .messages import *  # noqa: F403
-    from .offline import OfflineModel as OfflineModel
-    from .providers import ChatModel as ChatModel
-    from .providers import resolve_model as resolve_model
-    from .result import RunResult as RunResult
-    from .result import Step as Step
-    from .streaming import ChatStream as ChatStream
-    from .tools import Tool as Tool
-    from .tools import tool as tool
+if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares them)
+    from agentloop.agent import Agent as Agent
+    from agentloop.client.chat import ChatClient as ChatClient
+    from agentloop.context import RunContext as RunContext
+    from agentloop.errors import AbortRun as AbortRun
+    from agentloop.errors import AgentloopError as AgentloopError
+    from agentloop.errors import AgentloopWarning as AgentloopWarning
+    from agentloop.errors import APIConnectionError as APIConnectionError
+    from agentloop.errors import APIError as APIError
+    from agentloop.errors import APIStatusError as APIStatusError
+    from agentloop.errors import APITimeoutError as APITimeoutError
+    from agentloop.errors import AuthenticationError as AuthenticationError
+    from agentloop.errors import BadRequestError as BadRequestError
+    from agentloop.errors import ConfigurationError as ConfigurationError
+    from agentloop.errors import InternalServerError as InternalServerError
+    from agentloop.errors import LoopDetected as LoopDetected
+    from agentloop.errors import MaxStepsExceeded as MaxStepsExceeded
+    from agentloop.errors import NotFoundError as NotFoundError
+    from agentloop.errors import OutputValidationError as OutputValidationError
+    from agentloop.errors import PermissionDeniedError as PermissionDeniedError
+    from agentloop.errors import PluginError as PluginError
+    from agentloop.errors import RateLimitError as RateLimitError
+    from agentloop.errors import RunAborted as RunAborted
+    from agentloop.errors import RunError as RunError
+    from agentloop.errors import StreamError as StreamError
+    from agentloop.errors import TokenBudgetExceeded as TokenBudgetExceeded
+    from agentloop.errors import ToolArgumentError as ToolArgumentError
+    from agentloop.errors import ToolDefinitionError as ToolDefinitionError
+    from agentloop.errors import ToolError as ToolError
+    from agentloop.errors import ToolRetriesExceeded as ToolRetriesExceeded
+    from agentloop.events import RunEvent as RunEvent
+    from agentloop.events import RunFinished as RunFinished
+    from agentloop.events import StepFinished as StepFinished
+    from agentloop.events import ToolCallFinished as ToolCallFinished
+    from agentloop.events import ToolCallStarted as ToolCallStarted
+    from agentloop.hookspecs import hookimpl as hookimpl
+    from agentloop.hookspecs import hookspec as hookspec
+    from agentloop.messages import ChatResponse as ChatResponse
+    from agentloop.messages import Choice as Choice
+    from agentloop.messages import FinishEvent as FinishEvent
+    from agentloop.messages import Message as Message
+    from agentloop.messages import ModelProfile as ModelProfile
+    from agentloop.messages import RefusalDelta as RefusalDelta
+    from agentloop.messages import TextDelta as TextDelta
+    from agentloop.messages import ToolCall as ToolCall
+    from agentloop.messages import ToolCallDelta as ToolCallDelta
+    from agentloop.messages import ToolResult as ToolResult
+    from agentloop.messages import Usage as Usage
+    from agentloop.messages import UsageEvent as UsageEvent
+    from agentloop.offline.model import OfflineModel as OfflineModel
+    from agentloop.protocols import Model as Model
+    from agentloop.providers.registry import ChatModel as ChatModel
+    from agentloop.providers.registry import resolve_model as resolve_model
+    from agentloop.result import RunResult as RunResult
+    from agentloop.result import Step as Step
+    from agentloop.streaming import ChatStream as ChatStream
+    from agentloop.tools import Tool as Tool
+    from agentloop.tools import tool as tool

@@ -1,7 +1,7 @@
 """The user-facing entry point: :class:`Agent` (configuration + plugin manager) and its results.
 
 An ``Agent`` is read-only after construction: every run keeps its state in
-its own :class:`~agentloop.loop.RunState`, so one agent may run in many
+its own :class:`~agentloop.loop.state.RunState`, so one agent may run in many
 threads at once.
 """
 
@@ -11,23 +11,26 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._output import OutputSpec, wire_name
-from ._pm import make_plugin_manager
-from .context import RunContext
-from .errors import ConfigurationError, RunError
-from .events import RunFinished
-from .loop import _copy_json, run_events
-from .messages import Message, ModelProfile
+from agentloop.context import RunContext
+from agentloop.errors import ConfigurationError, RunError
+from agentloop.events import RunFinished
+from agentloop.loop.engine import run_events
+from agentloop.loop.output import OutputSpec, wire_name
+from agentloop.loop.state import _copy_json
+from agentloop.messages import Message, ModelProfile
+from agentloop.plugins.manager import make_plugin_manager
+from agentloop.result import RunResult, Step
+
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
-from .result import RunResult, Step
 
 if TYPE_CHECKING:
     import pluggy
 
-    from .events import RunEvent
-    from .messages import Model, ToolCall
-    from .tools import Tool
+    from agentloop.events import RunEvent
+    from agentloop.messages import ToolCall
+    from agentloop.protocols import Model
+    from agentloop.tools import Tool
 
 __all__ = ["Agent", "RunResult", "Step"]
 
@@ -139,7 +142,7 @@ class Agent:
         self.tool_choice = _tool_choice(tool_choice)
         self.output_type = output_type
         profile = getattr(self.model, "profile", None) or ModelProfile()
-        self._output_spec = OutputSpec.for_type(output_type, profile)
+        self.output_spec = OutputSpec.for_type(output_type, profile)
         self.model_settings: Mapping[str, Any] = dict(model_settings or {})
         self.name = name
         self.stream_mode = stream
@@ -202,7 +205,7 @@ class Agent:
             name: The tool name (default: the agent's name).
             description: What the model is told the tool does.
         """
-        from .tools import tool
+        from agentloop.tools import tool
 
         agent = self
 
@@ -233,10 +236,10 @@ class Agent:
 
 def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
     if isinstance(model, str):
-        from .providers import resolve_model
+        from agentloop.providers.registry import resolve_model
 
         return resolve_model(model, base_url=base_url, api_key=api_key)
-    client_module = sys.modules.get("agentloop.client")  # never import requests from here
+    client_module = sys.modules.get("agentloop.client.chat")  # never import requests from here
     if client_module is not None and isinstance(model, client_module.ChatClient):
         raise ConfigurationError(
             "a ChatClient needs a model name: pass ChatModel(client, 'MODEL') "
@@ -275,7 +278,7 @@ def _check_count(name: str, value: Any, least: int, *, optional: bool) -> None:
 
 
 def _as_tool(value: Any) -> Tool:
-    from .tools import Tool, tool
+    from agentloop.tools import Tool, tool
 
     if isinstance(value, Tool):
         return value

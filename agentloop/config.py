@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from agentloop.errors import ConfigurationError
 
 __all__ = ["CONFIG_KEYS", "Settings", "load_settings"]
 
@@ -168,7 +168,7 @@ def _find_key(
 
 def _key_vars(model: str | None) -> tuple[str, ...]:
     if model and ":" in model:
-        from .providers import PROVIDERS
+        from agentloop.providers.registry import PROVIDERS
 
         spec = PROVIDERS.get(model.partition(":")[0].strip().lower())
         if spec is not None:

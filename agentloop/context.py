@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .messages import Usage
+    from agentloop.messages import Usage
 
 __all__ = ["RunContext"]
 

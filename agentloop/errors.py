@@ -42,7 +42,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .agent import RunResult
+    from agentloop.result import RunResult
 
 __all__ = [
     "APIConnectionError",

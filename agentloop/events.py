@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .messages import TextDelta, ToolCall, ToolResult
-from .result import RunResult, Step
+from agentloop.messages import TextDelta, ToolCall, ToolResult
+from agentloop.result import RunResult, Step
 
 __all__ = [
     "RunEvent",

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .context import RunContext
-    from .messages import ChatResponse, ToolCall, ToolResult
-    from .tools import Tool
+    from agentloop.context import RunContext
+    from agentloop.messages import ChatResponse, ToolCall, ToolResult
+    from agentloop.tools import Tool
 
 __all__ = ["hookimpl", "hookspec"]
 

@@ -8,17 +8,15 @@ HTTP boundary and the transcript use.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from typing import Any, Literal, get_args
 
 __all__ = [
     "ChatResponse",
-    "ChatStreamLike",
     "Choice",
     "FinishEvent",
     "Message",
-    "Model",
     "ModelProfile",
     "RefusalDelta",
     "StreamEvent",
@@ -383,34 +381,6 @@ class ModelProfile:
     supports_json_schema: bool = True
     supports_strict: bool = True
     supports_parallel_tool_calls: bool = True
-
-
-@runtime_checkable
-class ChatStreamLike(Protocol):
-    """An iterable of stream events; ``.response`` is the assembled response afterwards."""
-
-    def __iter__(self) -> Iterator[StreamEvent]: ...
-
-    @property
-    def response(self) -> ChatResponse: ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class Model(Protocol):
-    """What the loop talks to: the HTTP-backed model, the offline model, a scripted model.
-
-    ``messages`` are wire-format dicts; ``params`` are chat-completions body
-    parameters (``tools``, ``tool_choice``, ``temperature``, ...), only those set.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse: ...
-
-    def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike: ...
 
 
 def arguments_text(value: Any) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .messages import Usage
+from agentloop.messages import Usage
 
 __all__ = ["RunResult", "Step"]
 

@@ -21,18 +21,8 @@ import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
-from ._apierrors import error_detail, error_message
-from ._assembly import (
-    ChoiceState,
-    call_entries,
-    deep_merge,
-    final_finish,
-    parse_response,
-    text_of,
-    to_str,
-)
-from .errors import StreamError
-from .messages import (
+from agentloop.errors import StreamError
+from agentloop.messages import (
     ROLES,
     ChatResponse,
     Choice,
@@ -44,6 +34,16 @@ from .messages import (
     UsageEvent,
     to_int,
 )
+from agentloop.wire.assembly import (
+    ChoiceState,
+    call_entries,
+    deep_merge,
+    final_finish,
+    parse_response,
+    text_of,
+    to_str,
+)
+from agentloop.wire.errors import error_detail, error_message
 
 __all__ = ["DONE", "ChatStream", "parse_response"]
 

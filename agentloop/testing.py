@@ -23,7 +23,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .messages import ChatResponse, ChatStreamLike, Choice, Message, ModelProfile, ToolCall, Usage
+from agentloop.messages import ChatResponse, Choice, Message, ModelProfile, ToolCall, Usage
+from agentloop.protocols import ChatStreamLike
 
 __all__ = [
     "FunctionModel",
@@ -188,7 +189,7 @@ class ScriptedModel:
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Return the next scripted response as a :class:`~agentloop.ChatStream`."""
-        from .streaming import ChatStream
+        from agentloop.streaming import ChatStream
 
         item = self._next({"messages": messages, **params, "stream": True})
         chunks = item if isinstance(item, list) else response_chunks(item)

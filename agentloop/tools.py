@@ -29,12 +29,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from ._jsonable import to_jsonable
-from .errors import ToolDefinitionError, ToolError
-from .schema import FunctionSchema, function_schema
+from agentloop.errors import ToolDefinitionError, ToolError
+from agentloop.schema.build import FunctionSchema, function_schema
+from agentloop.schema.jsonable import to_jsonable
 
 if TYPE_CHECKING:
-    from .context import RunContext
+    from agentloop.context import RunContext
 
 __all__ = ["Tool", "to_jsonable", "tool"]
 
@@ -62,7 +62,7 @@ class Tool:
         max_retries: Failed calls allowed per run, or None for the agent's default.
         takes_context: Whether ``fn`` receives the :class:`~agentloop.RunContext`.
         undocumented_parameters: Model-visible parameters without a description.
-        function_schema: The full :class:`~agentloop.schema.FunctionSchema`, when
+        function_schema: The full :class:`~agentloop.schema.build.FunctionSchema`, when
             built from a function.
     """
 
@@ -216,7 +216,7 @@ def _check_options(name: str, timeout: float | None, max_retries: int | None) ->
 def _raw_schema(
     name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any], strict: bool
 ) -> FunctionSchema:
-    from ._validate import check_schema, compile_validator
+    from agentloop.schema.validate import check_schema, compile_validator
 
     if not isinstance(parameters, dict) or parameters.get("type") != "object":
         raise ToolDefinitionError(

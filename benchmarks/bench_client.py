@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fakeserver import FakeServer, chunk, completion, json_reply, sse_reply  # noqa: E402
 
-from agentloop.client import ChatClient  # noqa: E402
+from agentloop.client.chat import ChatClient  # noqa: E402
 
 Row = tuple[str, float, float, str]
 MESSAGES = [{"role": "user", "content": "Say something long."}]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentloop._retry import Clock
-from agentloop.client import ChatClient
+from agentloop.client.chat import ChatClient
+from agentloop.client.retry import Clock
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 USER = [{"role": "user", "content": "hi"}]

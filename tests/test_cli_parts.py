@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from agentloop import Agent, ConfigurationError
-from agentloop._cli_output import Renderer, StatusLine, TraceWriter, format_call
-from agentloop._cli_run import OFFLINE_NOTICE, TerminalApprover, choose_model
-from agentloop._cli_target import TargetError, TargetImportError, load_target
-from agentloop.cli import main
+from agentloop.cli.entry import main
+from agentloop.cli.output import Renderer, StatusLine, TraceWriter, format_call
+from agentloop.cli.run import OFFLINE_NOTICE, TerminalApprover, choose_model
+from agentloop.cli.target import TargetError, TargetImportError, load_target
 from agentloop.config import Settings
 from agentloop.testing import tool_call
 
@@ -79,7 +79,7 @@ def test_bad_targets(target: str, error: type[Exception], message: str) -> None:
 
 
 def test_choose_model() -> None:
-    from agentloop.offline import OfflineModel
+    from agentloop.offline.model import OfflineModel
 
     offline = OfflineModel()
     model, notice = choose_model(offline, Settings())
@@ -181,7 +181,7 @@ def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_main_interrupt(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agentloop import cli
+    from agentloop.cli import entry as cli
 
     def interrupted(args: Any) -> int:
         raise KeyboardInterrupt

@@ -64,7 +64,7 @@ def server() -> Iterator[str]:
 
 
 def load_calc_agent(model: str, **kwargs: str) -> Agent:
-    from agentloop._cli_target import load_target
+    from agentloop.cli.target import load_target
 
     agent = load_target(CALC)
     return Agent(

@@ -35,7 +35,7 @@ from agentloop import (
     ToolCall,
     Usage,
 )
-from agentloop.client import Timeout
+from agentloop.client.chat import Timeout
 
 
 def test_create_parses_response_and_sends_minimal_body(fake_server: FakeServer) -> None:
@@ -70,7 +70,7 @@ def test_create_parses_response_and_sends_minimal_body(fake_server: FakeServer) 
 
 
 def test_top_level_export() -> None:
-    assert agentloop.ChatClient is agentloop.client.ChatClient
+    assert agentloop.ChatClient is agentloop.client.chat.ChatClient
 
 
 def test_error_tree() -> None:

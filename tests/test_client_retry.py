@@ -30,8 +30,8 @@ from agentloop import (
     RateLimitError,
     StreamError,
 )
-from agentloop._retry import Clock, RetryPolicy, parse_retry_after
-from agentloop.client import Timeout
+from agentloop.client.chat import Timeout
+from agentloop.client.retry import Clock, RetryPolicy, parse_retry_after
 
 OK = json_reply(completion("done"))
 ERR = {"error": {"message": "try later", "type": "server_error"}}

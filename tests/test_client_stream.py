@@ -35,7 +35,7 @@ from agentloop import (
     Usage,
     UsageEvent,
 )
-from agentloop._sse import iter_chunks
+from agentloop.client.sse import iter_chunks
 from agentloop.streaming import DONE
 
 

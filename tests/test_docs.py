@@ -362,7 +362,7 @@ def test_required_topics_have_sections(page: str, topics: list[str]) -> None:
 
 def test_cli_approval_prompt_is_the_real_one() -> None:
     """docs/cli.md shows the terminal approval prompt exactly as the CLI writes it."""
-    from agentloop._cli_output import format_call
+    from agentloop.cli.output import format_call
 
     [(_, shown)] = code_blocks(DOCS / "cli.md", "text")
     real = f"Allow {format_call('run_command', json.dumps({'command': 'rm -rf build'}))}? [y/N]"

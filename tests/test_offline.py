@@ -14,8 +14,9 @@ from offline_support import calls_of, fn_tool, user
 
 import agentloop
 from agentloop.errors import BadRequestError
-from agentloop.messages import FinishEvent, Model, TextDelta, ToolCallDelta, UsageEvent
-from agentloop.offline import OfflineModel, completion_chunks, count_tokens
+from agentloop.messages import FinishEvent, TextDelta, ToolCallDelta, UsageEvent
+from agentloop.offline.model import OfflineModel, completion_chunks, count_tokens
+from agentloop.protocols import Model
 
 CALC = fn_tool(
     "calculate",

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from offline_support import calls_of, fn_tool, user
 
-from agentloop.offline import OfflineModel
+from agentloop.offline.model import OfflineModel
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from agentloop import ConfigurationError
 from agentloop.messages import ModelProfile
-from agentloop.providers import (
+from agentloop.providers.registry import (
     PROVIDERS,
     ChatModel,
     find_provider,
@@ -75,7 +75,7 @@ def test_bad_model_strings_are_configuration_errors_listing_providers(text: str)
 
 
 def test_offline_and_model_objects() -> None:
-    pytest.importorskip("agentloop.offline")
+    pytest.importorskip("agentloop.offline.model")
     model = resolve_model("offline", env={})
     assert model.name == "offline"
     assert resolve_model(model) is model
@@ -116,7 +116,7 @@ def test_local_needs_a_base_url() -> None:
 @pytest.fixture
 def client_cls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace ChatClient by a recorder of its constructor arguments."""
-    client = pytest.importorskip("agentloop.client")
+    client = pytest.importorskip("agentloop.client.chat")
     made: list[dict[str, Any]] = []
 
     class Recorder:
@@ -420,7 +420,7 @@ def test_agent_runs_on_a_chat_model_over_a_real_local_server() -> None:
     from loop_support import add
 
     from agentloop import Agent, ChatClient, ChatModel, OfflineModel
-    from agentloop.server import make_server
+    from agentloop.server.app import make_server
 
     server = make_server(OfflineModel(), host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,4 +1,4 @@
-"""Table-driven tests of type hint -> JSON Schema -> Python value (agentloop.schema)."""
+"""Table-driven tests of type hint -> JSON Schema -> Python value (agentloop.schema.build)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from tools_support import check_every_schema  # noqa: F401
 
 from agentloop import Tool, ToolArgumentError, ToolDefinitionError, tool
-from agentloop.schema import type_adapter
+from agentloop.schema.build import type_adapter
 
 
 class Color(enum.Enum):

@@ -18,8 +18,8 @@ import pytest
 
 from agentloop.errors import APIConnectionError, RateLimitError
 from agentloop.messages import ChatResponse
-from agentloop.offline import OfflineModel
-from agentloop.server import make_server
+from agentloop.offline.model import OfflineModel
+from agentloop.server.app import make_server
 from agentloop.streaming import DONE, ChatStream, parse_response
 
 CALC = {
@@ -182,7 +182,7 @@ def test_model_name_option():
 
 def test_agent_transcript_is_the_same_over_http(running):
     from agentloop import Agent, tool
-    from agentloop.providers import resolve_model
+    from agentloop.providers.registry import resolve_model
 
     @tool
     def calculate(expression: str) -> str:
@@ -476,8 +476,8 @@ def test_client_disconnect_mid_stream_closes_the_model_stream():
 
 def test_serve_prints_its_url_serves_and_stops_on_interrupt():
     code = (
-        "from agentloop.server import serve\n"
-        "from agentloop.offline import OfflineModel\n"
+        "from agentloop.server.app import serve\n"
+        "from agentloop.offline.model import OfflineModel\n"
         "serve(OfflineModel(), port=0)\n"
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

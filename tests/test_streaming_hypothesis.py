@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentloop import ChatStream, ToolCall
-from agentloop._sse import iter_chunks
+from agentloop.client.sse import iter_chunks
 from agentloop.streaming import DONE
 
 TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)

@@ -10,7 +10,7 @@ import pytest
 from tools_support import check_every_schema, check_module_tools  # noqa: F401
 
 from agentloop import RunContext, ToolArgumentError, ToolDefinitionError, tool
-from agentloop.schema import type_adapter
+from agentloop.schema.build import type_adapter
 
 UserId = NewType("UserId", int)
 

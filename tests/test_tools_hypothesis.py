@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tools_support import check_every_schema, check_module_tools  # noqa: F401
 
 from agentloop import Tool, tool
-from agentloop.schema import type_adapter
+from agentloop.schema.build import type_adapter
 from agentloop.tools import to_jsonable
 
 

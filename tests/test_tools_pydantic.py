@@ -10,7 +10,7 @@ import pytest
 from tools_support import check_every_schema  # noqa: F401
 
 from agentloop import ToolArgumentError, tool
-from agentloop.schema import type_adapter
+from agentloop.schema.build import type_adapter
 
 pydantic = pytest.importorskip("pydantic")
 

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-import agentloop._validate
-import agentloop.schema
+import agentloop.schema.build
+import agentloop.schema.validate
 
 CHECKED: list[dict[str, Any]] = []
 
@@ -18,15 +18,15 @@ CHECKED: list[dict[str, Any]] = []
 @pytest.fixture(autouse=True)
 def check_every_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make every validator agentloop builds first check its schema with the meta-schema."""
-    original = agentloop._validate.compile_validator
+    original = agentloop.schema.validate.compile_validator
 
     def checked(schema: Any) -> Any:
         jsonschema.Draft202012Validator.check_schema(schema)
         CHECKED.append(schema)
         return original(schema)
 
-    monkeypatch.setattr(agentloop._validate, "compile_validator", checked)
-    monkeypatch.setattr(agentloop.schema, "compile_validator", checked)
+    monkeypatch.setattr(agentloop.schema.validate, "compile_validator", checked)
+    monkeypatch.setattr(agentloop.schema.build, "compile_validator", checked)
     yield
 
 

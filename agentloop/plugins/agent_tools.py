@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentloop import hookimpl
+from agentloop.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from agentloop import Tool
+    from agentloop.tools import Tool
 
 __all__ = ["AgentTools"]
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agentloop import ToolResult, hookimpl
+from agentloop.hookspecs import hookimpl
+from agentloop.messages import ToolResult
 
 if TYPE_CHECKING:
-    from agentloop import RunContext, Tool, ToolCall
+    from agentloop.context import RunContext
+    from agentloop.messages import ToolCall
+    from agentloop.tools import Tool
 
 __all__ = ["ApproverCallback", "agentloop_before_tool_call"]
 

@@ -1,0 +1,262 @@
+"""The ``agentloop`` command: run, chat with, inspect and serve agents.
+
+::
+
+    agentloop run TARGET [PROMPT]   run once; the answer streams to stdout
+    agentloop chat TARGET           interactive conversation with history
+    agentloop tools TARGET          the tool definitions the model sees (JSON)
+    agentloop plugins               installed plugins, their tools and hooks
+    agentloop serve                 serve a model over the chat-completions API
+    agentloop --version
+
+TARGET is ``path/to/file.py``, ``file.py:name``, ``package.module`` or
+``package.module:name`` (see :mod:`agentloop.cli.target`). Settings come
+from arguments, then the environment, then ``agentloop.toml`` /
+``pyproject.toml`` (see :mod:`agentloop.config`).
+
+Exit codes: 0 success, 1 the run failed, 2 usage or configuration error,
+130 interrupted (Ctrl-C, or SIGTERM, which is handled the same way). Errors are one line on stderr; ``--debug`` adds the traceback.
+This module imports only the standard library at load time; everything else
+is imported by the command that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_MODEL_CHOICE = (
+    "Model: --model always wins. An agent whose model is unset or 'offline' follows "
+    "AGENTLOOP_MODEL or the config file; an agent naming another model keeps it. With no model "
+    "anywhere the offline model is used (one notice on stderr). Tools that require approval are "
+    "asked about on the terminal, and denied when stdin is not a terminal. Exit codes: 0 ok, "
+    "1 run failed, 2 usage/configuration error, 130 interrupted."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``agentloop`` command."""
+    from agentloop.version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="agentloop",
+        description="Run, chat with, inspect and serve agentloop agents.",
+        epilog="Settings: arguments, then AGENTLOOP_* environment variables, then "
+        "agentloop.toml or [tool.agentloop] in pyproject.toml.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_commands(sub, *_shared_options())
+    return parser
+
+
+def _shared_options() -> tuple[argparse.ArgumentParser, ...]:
+    """The option groups several commands share: common, model, looping."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", help="offline or provider:model (env AGENTLOOP_MODEL)")
+    model.add_argument("--base-url", help="server base URL (env AGENTLOOP_BASE_URL)")
+    looping = argparse.ArgumentParser(add_help=False)
+    looping.add_argument("--max-steps", type=_positive_int, help="model calls allowed per run")
+    looping.add_argument("--tool-choice", help="auto, required, none, or a tool name")
+    looping.add_argument("--no-stream", action="store_true", help="do not stream model replies")
+    looping.add_argument(
+        "-v", "--verbose", action="store_true", help="tool results, timings, usage"
+    )
+    looping.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
+    return common, model, looping
+
+
+def _add_commands(
+    sub: Any,
+    common: argparse.ArgumentParser,
+    model: argparse.ArgumentParser,
+    looping: argparse.ArgumentParser,
+) -> None:
+    """Add the run, chat, tools, plugins and serve commands."""
+    run = sub.add_parser(
+        "run",
+        parents=[common, model, looping],
+        help="run an agent once",
+        description="Run an agent once. The answer streams to stdout; each tool call is one "
+        "line on stderr.",
+        epilog=_MODEL_CHOICE,
+    )
+    run.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    run.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt (default: stdin)")
+    run.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    run.set_defaults(handler="run")
+
+    chat = sub.add_parser(
+        "chat",
+        parents=[common, model, looping],
+        help="talk with an agent",
+        description="A conversation with history. Ctrl-C stops a reply; Ctrl-D or /exit quits.",
+        epilog=_MODEL_CHOICE,
+    )
+    chat.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    chat.set_defaults(handler="chat")
+
+    tools = sub.add_parser("tools", parents=[common], help="show an agent's tool definitions")
+    tools.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    tools.add_argument("--model", help="show the definitions as sent to this model's provider")
+    tools.set_defaults(handler="tools")
+
+    plugins = sub.add_parser("plugins", parents=[common], help="list installed plugins")
+    plugins.add_argument("--json", action="store_true", help="print the list as JSON")
+    plugins.set_defaults(handler="plugins")
+
+    serve = sub.add_parser("serve", parents=[common, model], help="serve a model over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 = any)")
+    serve.add_argument("--api-key", help="require this bearer key from clients")
+    serve.set_defaults(handler="serve")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    Args:
+        argv: The arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        0 success, 1 failure, 2 usage error, 130 interrupted.
+    """
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    previous = _handle_sigterm()
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        from agentloop.cli.output import to_devnull
+
+        to_devnull(sys.stdout)
+        return EXIT_OK
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        return _report(exc, debug=debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _handle_sigterm() -> Any:
+    """Treat SIGTERM like Ctrl-C (trace flushed, exit 130); return the previous handler."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):
+        return None
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.handler in ("run", "chat"):
+        from agentloop.cli import run as _cli_run
+
+        if args.handler == "run":
+            return _cli_run.run_command(args)
+        return _cli_run.chat_command(args)
+    from agentloop.cli import info as _cli_info
+
+    handler = {
+        "tools": _cli_info.tools_command,
+        "plugins": _cli_info.plugins_command,
+        "serve": _cli_info.serve_command,
+    }[args.handler]
+    return handler(args)
+
+
+def _report(exc: Exception, *, debug: bool) -> int:
+    """Print one line for an error and return its exit code."""
+    from agentloop.cli.target import TargetImportError
+    from agentloop.errors import AgentloopError, ConfigurationError, redact
+
+    secrets = [v for k, v in os.environ.items() if k.endswith("API_KEY")]
+    message = redact(str(exc) or type(exc).__name__, *secrets)
+    if isinstance(exc, TargetImportError):
+        _print_error(message + _debug_hint(exc, debug))
+        return EXIT_FAILED
+    if isinstance(exc, ConfigurationError):
+        _print_error(message)
+        return EXIT_USAGE
+    if isinstance(exc, AgentloopError):
+        _print_error(f"{message}{_hint(exc)}")
+        return EXIT_FAILED
+    _print_error(f"internal error: {type(exc).__name__}: {message}" + _debug_hint(exc, debug))
+    return EXIT_FAILED
+
+
+def _hint(exc: Exception) -> str:
+    """A "how to fix it" suffix for the common run failures."""
+    from agentloop import errors
+
+    hints: list[tuple[type[Exception], str]] = [
+        (errors.AuthenticationError, "check the API key (e.g. OPENAI_API_KEY, GEMINI_API_KEY, AGENTLOOP_API_KEY)"),
+        (errors.NotFoundError, "check the model name and --base-url"),
+        (errors.APITimeoutError, "the server is slow or unreachable; check --base-url"),
+        (errors.APIConnectionError, "is the server running? check --base-url"),
+        (errors.RateLimitError, "rate limited or out of quota; wait and retry"),
+        (errors.MaxStepsExceeded, "raise --max-steps, or simplify the task"),
+        (errors.PluginError, "fix or uninstall the plugin; AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1 skips installed plugins"),
+    ]  # fmt: skip
+    for kind, hint in hints:
+        if isinstance(exc, kind):
+            return f" ({hint})"
+    return ""
+
+
+def _debug_hint(exc: Exception, debug: bool) -> str:
+    return "" if debug else " (run with --debug for the traceback)"
+
+
+def _print_error(message: str) -> None:
+    line = "agentloop: interrupted" if message == "interrupted" else f"agentloop: error: {message}"
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value

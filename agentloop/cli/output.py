@@ -1,0 +1,350 @@
+"""What the CLI writes while a run goes on: answer text, tool-call lines, status line, trace.
+
+Three outputs, kept apart so each works when piped:
+
+* stdout gets the answer only (streamed text, or ``--json``);
+* stderr gets one line per tool call (``→ add(a=2, b=3) = 5``), notices, errors,
+  and, only when stderr is a terminal, a self-erasing status line;
+* ``--trace FILE`` gets every run event as one JSON object per line, flushed
+  as it is written, so an interrupted run still leaves a valid file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import IO, Any
+
+__all__ = ["Renderer", "StatusLine", "TraceWriter", "format_call", "to_devnull", "to_jsonable"]
+
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_RESULT_WIDTH = 200
+
+
+class StatusLine:
+    """A one-line "what is running, for how long" indicator on a terminal.
+
+    It is redrawn by a daemon thread about ten times a second and erased
+    (``clear``) before anything else is written. When the stream is not a
+    terminal every method does nothing.
+
+    Args:
+        stream: Where to draw (stderr).
+        enabled: Draw at all (default: when ``stream`` is a terminal).
+    """
+
+    def __init__(self, stream: IO[str], *, enabled: bool | None = None) -> None:
+        self._stream = stream
+        self.enabled = _isatty(stream) if enabled is None else enabled
+        self._lock = threading.Lock()
+        self._text: str | None = None
+        self._since = 0.0
+        self._drawn = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def show(self, text: str) -> None:
+        """Start showing ``text`` (the timer restarts)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._text, self._since = text, time.monotonic()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="agentloop-status", daemon=True)
+            self._thread.start()
+
+    def clear(self) -> None:
+        """Erase the line and stop showing it until the next ``show``."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._text = None
+            self._erase()
+
+    def close(self) -> None:
+        """Erase the line and stop the drawing thread."""
+        self.clear()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+    def _run(self) -> None:
+        frame = 0
+        while not self._stop.wait(0.1):
+            with self._lock:
+                if self._text is None:
+                    continue
+                elapsed = time.monotonic() - self._since
+                line = f"{_FRAMES[frame % len(_FRAMES)]} {self._text} ({elapsed:.1f}s)"
+                try:
+                    self._stream.write("\r\x1b[K" + line)
+                    self._stream.flush()
+                except (OSError, ValueError):
+                    return
+                self._drawn = True
+            frame += 1
+
+    def _erase(self) -> None:
+        if self._drawn:
+            try:
+                self._stream.write("\r\x1b[K")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+            self._drawn = False
+
+
+class TraceWriter:
+    """Writes every event as one JSON line and flushes it at once.
+
+    Args:
+        path: The trace file (created or truncated).
+
+    Raises:
+        ConfigurationError: The file cannot be opened for writing.
+    """
+
+    def __init__(self, path: str) -> None:
+        from agentloop.errors import ConfigurationError
+
+        self.path = path
+        try:
+            self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the trace file {path}: {exc.strerror}") from exc
+        self._lock = threading.Lock()
+
+    def write(self, event_name: str, **fields: Any) -> None:
+        """Write one record ``{"event": event_name, "time": ..., **fields}``."""
+        record = {"event": event_name, "time": round(time.time(), 3), **fields}
+        line = json.dumps(to_jsonable(record), ensure_ascii=False)
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line + "\n")
+                self._file.flush()
+
+    def write_event(self, event: Any) -> None:
+        """Write a run event, named after its class (``ToolCallStarted`` -> ``tool_call_started``)."""
+        fields = to_jsonable(event)
+        if not isinstance(fields, dict):
+            fields = {"value": fields}
+        self.write(event_name(event), **fields)
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()
+
+
+class Renderer:
+    """Turns run events into terminal output.
+
+    Args:
+        out: Where answer text goes (stdout).
+        err: Where tool lines and notices go (stderr).
+        status: The status line to clear before writing.
+        show_text: Print text deltas (False for ``--json``).
+        show_calls: Print one line per tool call (False for ``--json``).
+        verbose: Add durations, result details, and per-step usage.
+    """
+
+    def __init__(
+        self,
+        out: IO[str],
+        err: IO[str],
+        status: StatusLine,
+        *,
+        show_text: bool = True,
+        show_calls: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        self.out, self.err, self.status = out, err, status
+        self.show_text, self.show_calls, self.verbose = show_text, show_calls, verbose
+        self._partial_line = False
+        self._out_closed = False
+        self.phase = "model_call"
+
+    def handle(self, event: Any) -> None:
+        """React to one run event."""
+        kind = type(event).__name__
+        if kind == "TextDelta":
+            self.write_text(event.delta)
+        elif kind == "ToolCallStarted":
+            self.phase = "tool_call"
+            self.show_status(f"running {_tool_name(event)}")
+        elif kind == "ToolCallFinished":
+            if self.show_calls:
+                self.note(self._call_line(event))
+            self.phase = "model_call"
+            self.show_status("waiting for model")
+        elif kind == "StepFinished":
+            self.phase = "model_call"
+            if self.verbose and getattr(event, "kind", "") == "model":
+                self.note(_model_step_line(event.step))
+            self.show_status("waiting for model")
+        elif kind == "RunFinished":
+            self.status.clear()
+
+    def show_status(self, text: str) -> None:
+        """Show the status line, unless it would overwrite a partial answer line on the terminal."""
+        if self._partial_line and _isatty(self.out):
+            self.status.clear()
+            return
+        self.status.show(text)
+
+    def write_text(self, text: str) -> None:
+        """Write answer text to stdout (a closed pipe silently ends stdout output)."""
+        if not text or not self.show_text:
+            return
+        self.status.clear()
+        self._partial_line = not text.endswith("\n")
+        self._write(self.out, text)
+
+    def write_raw(self, text: str) -> None:
+        """Write to stdout regardless of ``show_text`` (``--json`` output)."""
+        self.status.clear()
+        self._write(self.out, text)
+
+    def finish_text(self) -> None:
+        """End the answer with a newline if it does not have one."""
+        if self._partial_line:
+            self._write(self.out, "\n")
+            self._partial_line = False
+
+    def note(self, line: str) -> None:
+        """Write one line to stderr (after ending a partial answer line on a shared terminal)."""
+        self.status.clear()
+        if self._partial_line and _isatty(self.out) and _isatty(self.err):
+            self.finish_text()
+        self._write(self.err, line + "\n")
+
+    def _write(self, stream: IO[str], text: str) -> None:
+        if stream is self.out and self._out_closed:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            if stream is self.out:
+                self._out_closed = True
+                _silence(stream)
+
+    def _call_line(self, event: Any) -> str:
+        call = event.call
+        result = event.result
+        line = f"→ {format_call(call.name, call.arguments)}"
+        status = getattr(result, "status", "ok")
+        content = _shorten(
+            str(getattr(result, "content", "")), None if self.verbose else _RESULT_WIDTH
+        )
+        if status == "ok" or status == "answered":
+            line += f" = {content}"
+        else:
+            shown = content if content.startswith(status) else f"{status}: {content}"
+            line += f" ! {shown}" if content else f" ! {status}"
+        if self.verbose:
+            line += f"  ({getattr(event, 'duration', 0.0):.2f}s)"
+        return line
+
+
+def format_call(name: str, arguments: str) -> str:
+    """Render a call as Python-like text: ``add(a=2, b=3)``.
+
+    Args:
+        name: The tool name.
+        arguments: The raw JSON arguments (shown as given if they do not parse).
+
+    Returns:
+        The one-line rendering.
+    """
+    try:
+        args = json.loads(arguments or "{}")
+    except ValueError:
+        args = None
+    if not isinstance(args, dict):
+        return f"{name}({_shorten(arguments, 120)})"
+    inner = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return f"{name}({_shorten(inner, 160)})"
+
+
+def event_name(event: Any) -> str:
+    """``ToolCallStarted`` -> ``tool_call_started``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
+    """Convert events, results and dataclasses into JSON-ready values.
+
+    Objects with ``to_dict()`` use it; other dataclasses become dicts of their
+    fields; anything else unknown becomes its ``repr``.
+    """
+    if _depth > 30:
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and not isinstance(value, type):
+        try:
+            return to_jsonable(to_dict(), _depth + 1)
+        except Exception:  # a user object's to_dict may fail; the trace must not
+            return repr(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_jsonable(getattr(value, f.name), _depth + 1)
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v, _depth + 1) for v in value]
+    return repr(value)
+
+
+def _tool_name(event: Any) -> str:
+    name = getattr(event, "tool_name", None) or getattr(getattr(event, "call", None), "name", "")
+    return f"tool {name}" if name else "tool"
+
+
+def _model_step_line(step: Any) -> str:
+    line = f"  model call {step.index}: {step.duration:.2f}s, finish_reason={step.finish_reason}"
+    usage = step.usage
+    if usage is not None:
+        line += f", {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
+    return line
+
+
+def _shorten(text: str, width: int | None) -> str:
+    text = " ".join(text.split())
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def to_devnull(stream: IO[str]) -> None:
+    """After a broken pipe, point the stream's file descriptor at /dev/null (best effort)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _silence(stream: IO[str]) -> None:
+    """After a broken pipe, point the stream at /dev/null so the final flush cannot fail."""
+    to_devnull(stream)
+    if stream is sys.stdout:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives for the process)

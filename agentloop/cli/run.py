@@ -1,0 +1,313 @@
+"""``agentloop run`` and ``agentloop chat``: settings, model choice, the event loop, Ctrl-C.
+
+Model choice (documented in docs and ``--help``): ``--model`` always wins.
+Otherwise an agent whose model is unset or ``"offline"`` follows the
+configured model (``AGENTLOOP_MODEL`` or the config file), and an agent that
+names a real model keeps it (with ``--base-url``/``AGENTLOOP_BASE_URL`` and
+the provider's key variable applied). When nothing names a model the offline
+model is used, and one line on stderr says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentloop.cli.output import Renderer, StatusLine, TraceWriter, format_call, to_jsonable
+from agentloop.cli.target import load_target
+from agentloop.config import Settings, load_settings
+from agentloop.errors import ConfigurationError, RunError
+from agentloop.hookspecs import hookimpl
+
+__all__ = ["TerminalApprover", "chat_command", "choose_model", "run_command"]
+
+OFFLINE_NOTICE = (
+    "agentloop: no model configured (--model, AGENTLOOP_MODEL or agentloop.toml); "
+    "using the offline model"
+)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``agentloop run TARGET [PROMPT]``: run once, stream the answer, return the exit code."""
+    session = _Session.start(args)
+    prompt = _read_prompt(args.prompt)
+    renderer = session.renderer(show_text=not args.json, show_calls=not args.json)
+    try:
+        result = session.run_turn(prompt, None, renderer)
+    except RunError as exc:
+        if args.json and exc.result is not None:
+            failed = {
+                **exc.result.to_dict(),
+                "error": {"type": type(exc).__name__, "message": str(exc)},
+            }
+            _write_json(renderer, failed)
+        raise
+    finally:
+        session.close()
+    if args.json:
+        _write_json(renderer, result)
+    renderer.finish_text()
+    if args.verbose:
+        renderer.note(_summary(result))
+    return 0
+
+
+def chat_command(args: argparse.Namespace) -> int:
+    """``agentloop chat TARGET``: a conversation that keeps history until EOF or ``/exit``."""
+    from agentloop.errors import AgentloopError
+
+    session = _Session.start(args)
+    interactive = sys.stdin.isatty()
+    renderer = session.renderer(show_text=True, show_calls=True)
+    history: list[dict[str, Any]] | None = None
+    if interactive:
+        sys.stderr.write("agentloop chat: Ctrl-C stops a reply, Ctrl-D or /exit quits.\n")
+    try:
+        for line in _read_lines(interactive):
+            if line.strip() in ("/exit", "/quit"):
+                break
+            if not line.strip():
+                continue
+            try:
+                result = session.run_turn(line, history, renderer)
+            except KeyboardInterrupt:
+                renderer.finish_text()
+                renderer.note("[interrupted]")
+                continue
+            except AgentloopError as exc:  # the failed turn is dropped; the chat goes on
+                renderer.finish_text()
+                renderer.note(f"agentloop: error: {exc}")
+                continue
+            renderer.finish_text()
+            history = [dict(m) for m in result.messages]
+    finally:
+        session.close()
+    return 0
+
+
+class _Session:
+    """What a run or chat needs: the agent configured from settings, output and trace."""
+
+    def __init__(self, args: argparse.Namespace, settings: Settings, agent: Any) -> None:
+        self.args = args
+        self.settings = settings
+        self.agent = agent
+        self.status = StatusLine(sys.stderr)
+        self.trace = TraceWriter(args.trace) if args.trace else None
+        self._renderer: Renderer | None = None
+
+    @classmethod
+    def start(cls, args: argparse.Namespace) -> _Session:
+        cli_args = {
+            "model": args.model,
+            "base_url": args.base_url,
+            "max_steps": args.max_steps,
+            "tool_choice": args.tool_choice,
+            "stream": False if args.no_stream else None,
+        }
+        settings = load_settings(cli_args, os.environ, Path.cwd())
+        agent = load_target(args.target)
+        model, notice = choose_model(getattr(agent, "model", None), settings)
+        session = cls(args, settings, agent)
+        if notice:
+            sys.stderr.write(notice + "\n")
+        session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
+        return session
+
+    def renderer(self, *, show_text: bool, show_calls: bool) -> Renderer:
+        self._renderer = Renderer(
+            sys.stdout,
+            sys.stderr,
+            self.status,
+            show_text=show_text,
+            show_calls=show_calls,
+            verbose=self.args.verbose,
+        )
+        return self._renderer
+
+    def run_turn(
+        self, prompt: str, history: list[dict[str, Any]] | None, renderer: Renderer
+    ) -> Any:
+        """Run the agent once, rendering and tracing every event; return the RunResult."""
+        if self.trace:
+            self.trace.write("run_started", model=_model_name(self.agent), prompt=prompt)
+        renderer.show_status("waiting for model")
+        result = None
+        try:
+            for event in self._events(prompt, history):
+                if self.trace:
+                    self.trace.write_event(event)
+                renderer.handle(event)
+                if type(event).__name__ == "RunFinished":
+                    result = event.result
+        except KeyboardInterrupt as exc:
+            self.status.clear()
+            if self.trace:
+                partial = getattr(exc, "agentloop_result", None)
+                self.trace.write("interrupted", during=renderer.phase, result=partial)
+            raise
+        except Exception as exc:
+            self.status.clear()
+            if self.trace:
+                self.trace.write("error", type=type(exc).__name__, message=str(exc))
+            raise
+        finally:
+            self.status.clear()
+        if result is None:
+            raise RunError("the run ended without a result")
+        return result
+
+    def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
+        return iter(self.agent.stream(prompt, history=history))
+
+    def close(self) -> None:
+        self.status.close()
+        if self.trace:
+            self.trace.close()
+
+
+class TerminalApprover:
+    """Plugin: asks on the terminal whether a tool that requires approval may run.
+
+    When stdin is not a terminal it does not answer, so the call is denied
+    (the built-in approval plugin's default). Questions are asked one at a time.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+
+    @hookimpl
+    def agentloop_approve_tool_call(self, call: Any, tool: Any) -> bool | None:
+        """Ask ``Allow tool(args)? [y/N]``; anything but y/yes denies."""
+        if not sys.stdin.isatty():
+            return None
+        with self._lock:
+            self._session.status.clear()
+            try:
+                sys.stderr.write(f"Allow {format_call(call.name, call.arguments)}? [y/N] ")
+                sys.stderr.flush()
+                answer = sys.stdin.readline()
+            except (OSError, ValueError):
+                return False
+        return answer.strip().lower() in ("y", "yes")
+
+
+def choose_model(agent_model: Any, settings: Settings) -> tuple[Any, str | None]:
+    """Decide which model a CLI run uses (see the module docstring).
+
+    Args:
+        agent_model: The agent's own model (a Model object; a string is resolved).
+        settings: The resolved settings.
+
+    Returns:
+        ``(model, notice)``: the model to set on the agent (None to keep the
+        agent's), and the one-line notice to print, if any.
+    """
+    from agentloop.providers.registry import ChatModel, resolve_model
+
+    options: dict[str, Any] = {
+        "base_url": settings.base_url,
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+    }
+    explicit = settings.sources.get("model") == "--model"
+    default = agent_model is None or _is_offline(agent_model)
+    if settings.model and (explicit or default):
+        try:
+            return resolve_model(settings.model, api_key=settings.api_key, **options), None
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{exc} [model from {settings.sources['model']}]") from exc
+    if default:
+        return resolve_model("offline"), OFFLINE_NOTICE
+    if isinstance(agent_model, str):
+        return resolve_model(agent_model, **options), None
+    if isinstance(agent_model, ChatModel) and (settings.base_url or settings.timeout):
+        # the agent names a provider model: apply --base-url / AGENTLOOP_BASE_URL and timeouts
+        return resolve_model(agent_model.name, **options), None
+    return None, None
+
+
+def _is_offline(model: Any) -> bool:
+    from agentloop.offline.model import OfflineModel
+
+    if isinstance(model, str):
+        return model.strip().lower() == "offline"
+    return isinstance(model, OfflineModel)
+
+
+def _configure(agent: Any, model: Any, settings: Settings, plugins: list[Any]) -> Any:
+    """Apply the CLI's model, limits, streaming and plugins to the loaded agent.
+
+    The agent object belongs to this process (it was just loaded from TARGET),
+    so it is changed in place rather than rebuilt.
+    """
+    if model is not None:
+        agent.model = model
+    if settings.max_steps is not None:
+        agent.max_steps = settings.max_steps
+    if settings.tool_choice is not None:
+        choice = settings.tool_choice
+        forced = choice in ("auto", "none", "required")
+        agent.tool_choice = choice if forced else {"type": "function", "function": {"name": choice}}
+    if settings.stream is not None:
+        agent.stream_mode = settings.stream
+    for plugin in plugins:
+        agent.plugin_manager.register(plugin)
+    return agent
+
+
+def _model_name(agent: Any) -> str:
+    model = getattr(agent, "model", None)
+    return str(getattr(model, "name", model))
+
+
+def _read_prompt(prompt: str | None) -> str:
+    if prompt is not None and prompt != "-":
+        return prompt
+    if sys.stdin.isatty() and prompt is None:
+        raise ConfigurationError("no prompt: give PROMPT after TARGET, or pipe it on stdin")
+    text = sys.stdin.read()
+    if not text.strip():
+        raise ConfigurationError("the prompt read from stdin is empty")
+    return text.strip()
+
+
+def _read_lines(interactive: bool) -> Iterator[str]:
+    """Yield user lines until EOF; Ctrl-C at the prompt starts a fresh prompt."""
+    while True:
+        try:
+            if interactive:
+                yield input("you> ")
+            else:
+                line = sys.stdin.readline()
+                if not line:
+                    return
+                yield line.rstrip("\n")
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            sys.stderr.write("\n")
+        except EOFError:
+            if interactive:
+                sys.stderr.write("\n")
+            return
+
+
+def _write_json(renderer: Renderer, value: Any) -> None:
+    import json
+
+    renderer.write_raw(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+def _summary(result: Any) -> str:
+    usage = result.usage
+    return (
+        f"agentloop: {usage.requests} model call(s), {usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion tokens, stop: {result.stop_reason}"
+    )

@@ -1,0 +1,82 @@
+"""The run loop: ask the model, dispatch its tool calls through hooks, repeat until an answer.
+
+The loop talks to a model object (anything with ``create``/``stream``, see
+:class:`~agentloop.messages.Model`); it never imports an HTTP library. Every
+piece of per-run state lives in one :class:`RunState`, so one
+:class:`~agentloop.Agent` can run in many threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from agentloop.events import RunFinished
+from agentloop.loop.state import RunState, stop_reason_of
+from agentloop.loop.toolcalls import cancel_open_calls, check_repeats, dispatch_tool_calls
+
+if TYPE_CHECKING:
+    from agentloop.events import RunEvent
+    from agentloop.protocols import RunSpec
+
+__all__ = ["run_events"]
+
+
+def run_events(
+    agent: RunSpec, messages: list[dict[str, Any]], *, deps: Any = None, stream: bool = False
+) -> Iterator[RunEvent]:
+    """Run ``agent`` on ``messages``, yielding run events; the last one is ``RunFinished``.
+
+    The steps, in order:
+
+    1. start the run: new context, tools from ``agentloop_tools``, ``agentloop_run_start``;
+    2. until the model answers without tool calls:
+       a. check the limits (``max_steps``, the token budget);
+       b. build the request and let ``agentloop_model_request`` change it;
+       c. call the model (streamed or not), yielding its text, and record the step
+          (a stream that breaks before any text was yielded is re-issued once);
+       d. ``agentloop_model_response``; append the assistant message to the transcript;
+       e. no tool calls: validate the answer (``output_type``) and stop, or send the
+          validation error back; cut by ``length``: answer its calls without running them;
+       f. check the repeated-call guard, then run the calls (one result each, in order);
+    3. end the run: ``RunFinished`` and ``agentloop_run_end``.
+
+    Whatever ends the run early (a limit, an abort, an API error, ``KeyboardInterrupt``)
+    propagates with the partial :class:`RunResult` attached as ``exc.agentloop_result``
+    (and as ``exc.result`` for :class:`~agentloop.RunError`), after every unanswered
+    tool call got a ``cancelled`` result, and after ``agentloop_run_end`` saw it.
+    """
+    run = RunState.start(agent, messages, deps=deps, stream=stream)
+    try:
+        run.hook.agentloop_run_start(context=run.context)
+        while True:
+            run.check_limits()
+            request = run.build_request()
+            response = yield from run.call_model(request)
+            response = run.record_response(response)
+            if not response.tool_calls:
+                if run.accept_answer(response):
+                    break
+                continue
+            if response.finish_reason == "length":
+                yield from dispatch_tool_calls(run, response.tool_calls, cancel_reason=_CUT)
+                continue
+            check_repeats(run, response.tool_calls)
+            yield from dispatch_tool_calls(run, response.tool_calls)
+            run.after_tool_turn()
+    except BaseException as exc:
+        cancel_open_calls(run, f"the run stopped ({stop_reason_of(exc)})")
+        run.fail(exc)
+        raise
+    finally:
+        run.close()
+    result = run.result(output=run.output, stop_reason=run.stop_reason)
+    event = run.emit(RunFinished(result=result))
+    run.end(result, None)
+    yield event
+
+
+_CUT = (
+    "the response was cut off (finish_reason 'length') before this tool call was complete, "
+    "so it was not run; call it again with shorter arguments"
+)

@@ -1,0 +1,339 @@
+"""The state of one run: transcript, steps, usage, tools, counters, and the steps that use them.
+
+:func:`agentloop.loop.engine.run_events` drives a :class:`RunState` through its steps; the tool
+calls of a turn are handled by :mod:`agentloop.loop.toolcalls`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from agentloop.context import RunContext
+from agentloop.errors import (
+    AgentloopWarning,
+    ConfigurationError,
+    LoopDetected,
+    MaxStepsExceeded,
+    OutputValidationError,
+    RunAborted,
+    RunError,
+    StreamError,
+    TokenBudgetExceeded,
+    ToolRetriesExceeded,
+)
+from agentloop.events import StepFinished
+from agentloop.loop.threads import ToolThreads
+from agentloop.messages import ChatResponse, TextDelta, Usage
+from agentloop.plugins.manager import collect_tools
+from agentloop.result import RunResult, Step
+
+if TYPE_CHECKING:
+    from agentloop.events import RunEvent
+    from agentloop.protocols import RunSpec
+    from agentloop.tools import Tool
+
+__all__ = ["RunState", "stop_reason_of"]
+
+_FORCED = ("required",)
+_STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (MaxStepsExceeded, "max_steps"),
+    (LoopDetected, "loop_detected"),
+    (TokenBudgetExceeded, "token_budget"),
+    (ToolRetriesExceeded, "tool_retries"),
+    (OutputValidationError, "output_validation"),
+    (RunAborted, "aborted"),
+    (KeyboardInterrupt, "interrupted"),
+    (GeneratorExit, "cancelled"),
+)
+
+
+class RunState:
+    """Everything one run owns: transcript, steps, usage, tools, counters, thread pool.
+
+    Created by :meth:`start` for each run and never shared between runs.
+    """
+
+    def __init__(self, agent: RunSpec, context: RunContext, tools: dict[str, Tool], stream: bool):
+        self.agent = agent
+        self.context = context
+        self.hook = agent.hook
+        self.tools = tools
+        self.tool_defs = [t.definition for t in tools.values()]
+        self.stream = stream
+        self.output_spec = agent.output_spec
+        self.tool_choice: Any = agent.tool_choice
+        self.steps: list[Step] = []
+        self.usage = Usage(requests=0)
+        self.failures: Counter[str] = Counter()
+        self.seen_calls: Counter[tuple[str, str]] = Counter()
+        self.output_failures = 0
+        self.output: Any = None
+        self.stop_reason = "stop"
+        self._pool: ToolThreads | None = None
+
+    # -- 1. start ------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls, agent: RunSpec, messages: list[dict[str, Any]], *, deps: Any, stream: bool
+    ) -> RunState:
+        """Create the run's state and collect its tools (a PluginError ends it here)."""
+        context = RunContext(run_id=uuid.uuid4().hex, agent=agent, deps=deps)
+        with context._lock:
+            context._messages.extend(messages)
+        tools = collect_tools(agent)
+        _check_tool_choice(agent.tool_choice, tools)
+        return cls(agent, context, tools, stream)
+
+    # -- 2a. limits ------------------------------------------------------------------------
+
+    def check_limits(self) -> None:
+        """Raise when the next model call would exceed ``max_steps`` or the token budget."""
+        limit = self.agent.max_steps
+        if self.context.step >= limit:
+            raise MaxStepsExceeded(
+                f"the run made {limit} model calls without a final answer (max_steps={limit})"
+            )
+        budget = self.agent.max_tokens_total
+        if budget is not None and self.usage.total_tokens >= budget:
+            raise TokenBudgetExceeded(
+                f"the run used {self.usage.total_tokens} tokens, over its budget of {budget} "
+                "(max_tokens_total)"
+            )
+
+    # -- 2b. request -------------------------------------------------------------------------
+
+    def build_request(self) -> dict[str, Any]:
+        """Return this call's request body (a private copy) after ``agentloop_model_request``."""
+        request: dict[str, Any] = _copy_json(dict(self.agent.model_settings))
+        request["messages"] = _copy_json(list(self.context._messages))
+        if self.tool_defs:
+            request["tools"] = _copy_json(self.tool_defs)
+            if self.tool_choice is not None:
+                request["tool_choice"] = _copy_json(self.tool_choice)
+        if self.output_spec is not None:
+            request["response_format"] = _copy_json(self.output_spec.response_format)
+            self.output_spec.add_instructions(request["messages"])
+        self.hook.agentloop_model_request(context=self.context, request=request)
+        return request
+
+    # -- 2c. model call ------------------------------------------------------------------------
+
+    def call_model(self, request: dict[str, Any]) -> Generator[RunEvent, None, ChatResponse]:
+        """Call the model, yield its text as ``TextDelta`` events, record the model step."""
+        self.context.step += 1
+        messages = request.pop("messages")
+        model = self.agent.model
+        started, started_at = time.perf_counter(), time.time()
+        if self.stream:
+            response = yield from self._stream_response(messages, request)
+        else:
+            response = model.create(messages=messages, **request)
+            if response.message.text:
+                yield self.emit(TextDelta(delta=response.message.text))
+        duration = time.perf_counter() - started
+        usage = response.usage or Usage()
+        self.usage = self.usage + usage
+        self.context._usage = self.usage
+        step = Step(
+            kind="model",
+            index=self.context.step,
+            started_at=started_at,
+            duration=duration,
+            finish_reason=response.finish_reason,
+            usage=response.usage,
+            tool_calls=len(response.tool_calls),
+        )
+        self.steps.append(step)
+        yield self.emit(StepFinished(step=step, kind="model"))
+        return response
+
+    def _stream_response(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> Generator[RunEvent, None, ChatResponse]:
+        """Stream one model call, yielding its text.
+
+        A stream that breaks before any text reached the caller (say, in the
+        middle of a tool call's arguments) is re-issued once from scratch; the
+        broken part is discarded and never run. After text was yielded, the
+        :class:`~agentloop.StreamError` propagates.
+        """
+        for attempt in (1, 2):
+            chat_stream = self.agent.model.stream(messages=messages, **params)
+            yielded = False
+            try:
+                for event in chat_stream:
+                    if isinstance(event, TextDelta):
+                        yielded = True
+                        yield self.emit(event)
+                return chat_stream.response
+            except StreamError:
+                if yielded or attempt == 2:
+                    raise
+            finally:
+                chat_stream.close()
+        raise AssertionError("unreachable")
+
+    # -- 2d. record ------------------------------------------------------------------------------
+
+    def record_response(self, response: ChatResponse) -> ChatResponse:
+        """Call ``agentloop_model_response`` and append the assistant message.
+
+        Call ids are kept as received; only a missing or repeated id (which the
+        client already repairs for HTTP models) is replaced, so that every call
+        can be answered exactly once.
+        """
+        response = _with_unique_ids(response, self.context.run_id[:8])
+        self.hook.agentloop_model_response(context=self.context, response=response)
+        self.append(response.message.to_dict())
+        return response
+
+    # -- 2e. final answer -----------------------------------------------------------------------
+
+    def accept_answer(self, response: ChatResponse) -> bool:
+        """Take a response without tool calls as the answer; False sends a retry request.
+
+        Raises:
+            OutputValidationError: The answer failed ``output_type`` more than
+                ``output_retries`` times.
+        """
+        self.stop_reason = response.finish_reason or "stop"
+        text = response.message.text
+        refusal = response.message.refusal
+        if refusal:
+            self.stop_reason = "refusal"
+            if self.output_spec is not None:
+                raise OutputValidationError(f"the model refused to answer: {refusal}")
+            self.output = refusal
+            return True
+        if self.output_spec is None:
+            self.output = text
+            return True
+        try:
+            self.output = self.output_spec.parse(text)
+            return True
+        except ValueError as exc:
+            self.output_failures += 1
+            if self.output_failures > self.agent.output_retries:
+                raise OutputValidationError(
+                    f"the final answer did not match output_type after "
+                    f"{self.agent.output_retries} retries: {exc}"
+                ) from exc
+            self.append({"role": "user", "content": self.output_spec.retry_prompt(exc)})
+            return False
+
+    # -- 2f. tool calls -------------------------------------------------------------------------
+
+    def after_tool_turn(self) -> None:
+        """After a forced tool call, go back to ``auto`` unless ``reset_tool_choice=False``."""
+        if self.agent.reset_tool_choice and _is_forced(self.tool_choice):
+            self.tool_choice = "auto"
+
+    def executor(self) -> ToolThreads:
+        """The run's tool threads, created on first use (bounded by ``max_parallel_tools``)."""
+        if self._pool is None:
+            self._pool = ToolThreads(
+                self.agent.max_parallel_tools, f"agentloop-{self.context.run_id[:8]}"
+            )
+        return self._pool
+
+    # -- shared -----------------------------------------------------------------------------------
+
+    def append(self, message: dict[str, Any]) -> None:
+        """Append one wire-format message to the transcript."""
+        with self.context._lock:
+            self.context._messages.append(message)
+
+    def emit(self, event: RunEvent) -> RunEvent:
+        """Send ``event`` to ``agentloop_stream_event`` and return it for yielding."""
+        self.hook.agentloop_stream_event(context=self.context, event=event)
+        return event
+
+    def result(self, *, output: Any, stop_reason: str) -> RunResult:
+        """Return the :class:`RunResult` of what the run did so far."""
+        return RunResult(
+            output=output,
+            messages=tuple(self.context._messages),
+            usage=self.usage,
+            steps=tuple(self.steps),
+            stop_reason=stop_reason,
+            run_id=self.context.run_id,
+        )
+
+    # -- 3. end ----------------------------------------------------------------------------
+
+    def fail(self, exc: BaseException) -> None:
+        """Attach the partial result to ``exc`` and call ``agentloop_run_end``."""
+        result = self.result(output=None, stop_reason=stop_reason_of(exc))
+        if isinstance(exc, RunError) and exc.result is None:
+            exc.result = result
+        with contextlib.suppress(AttributeError):  # exceptions with __slots__
+            exc.agentloop_result = result  # type: ignore[attr-defined]
+        self.end(result, exc)
+
+    def end(self, result: RunResult, error: BaseException | None) -> None:
+        """Call ``agentloop_run_end``; its exceptions become warnings, never the outcome."""
+        try:
+            self.hook.agentloop_run_end(context=self.context, result=result, error=error)
+        except Exception as exc:
+            warnings.warn(
+                AgentloopWarning(f"agentloop_run_end hook failed: {type(exc).__name__}: {exc}"),
+                stacklevel=2,
+            )
+
+    def close(self) -> None:
+        """Cancel queued tool calls; abandoned (timed-out) ones are not waited for."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
+    calls = response.tool_calls
+    if all(c.id for c in calls) and len({c.id for c in calls}) == len(calls):
+        return response
+    seen: set[str] = set()
+    fixed = []
+    for n, call in enumerate(calls):
+        if not call.id or call.id in seen:
+            call = dataclasses.replace(call, id=f"call_{prefix}_{n}")
+        seen.add(call.id)
+        fixed.append(call)
+    message = dataclasses.replace(response.message, tool_calls=tuple(fixed))
+    first = dataclasses.replace(response.choices[0], message=message)
+    return dataclasses.replace(response, choices=(first, *response.choices[1:]))
+
+
+def _check_tool_choice(choice: Any, tools: dict[str, Tool]) -> None:
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name is not None and name not in tools:
+            raise ConfigurationError(
+                f"tool_choice names tool {name!r}, which the agent does not have; "
+                f"tools: {', '.join(sorted(tools)) or '(none)'}"
+            )
+
+
+def _is_forced(choice: Any) -> bool:
+    return choice in _FORCED or isinstance(choice, dict)
+
+
+def _copy_json(value: Any) -> Any:
+    """Copy nested dicts and lists (faster than ``copy.deepcopy`` for wire-format data)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def stop_reason_of(exc: BaseException) -> str:
+    """The ``stop_reason`` of a run that ``exc`` ended."""
+    return next((r for t, r in _STOP_REASONS if isinstance(exc, t)), "error")

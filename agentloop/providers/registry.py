@@ -1,0 +1,396 @@
+"""Model strings to Model objects, with each provider's defaults and quirks.
+
+A model string is ``offline`` or ``provider:model``. Each provider in
+:data:`PROVIDERS` has a default base URL, the environment variables its API
+key is read from, and the request quirks :class:`ChatModel` applies::
+
+    offline                     the built-in offline model (no network)
+    openai:gpt-4o-mini          https://api.openai.com/v1            OPENAI_API_KEY
+    gemini:gemini-2.5-flash     Google's OpenAI-compatible endpoint  GEMINI_API_KEY
+    kkiai:gemini-2.5-pro        https://www.kkiai.com/v1             KKIAI_API_KEY
+    ollama:llama3.2             http://localhost:11434/v1            (no key)
+    vllm:Qwen/Qwen3-8B          http://localhost:8000/v1             (key optional)
+    local:MODEL                 AGENTLOOP_BASE_URL / base_url=       (key optional)
+
+For every provider an explicit ``base_url`` (or ``AGENTLOOP_BASE_URL``)
+replaces the default, and ``AGENTLOOP_API_KEY`` is the last place a key is
+looked for. The key never appears in a ``repr`` or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import BadRequestError, ConfigurationError
+from agentloop.messages import ChatResponse, ModelProfile
+from agentloop.protocols import ChatStreamLike
+from agentloop.providers.gemini import GEMINI_PARAMS as _GEMINI_PARAMS
+from agentloop.providers.gemini import gemini_params as _gemini_params
+from agentloop.providers.gemini import gemini_tool as _gemini_tool
+from agentloop.providers.gemini import sanitize_schema_for_gemini
+
+if TYPE_CHECKING:
+    from agentloop.client.chat import ChatClient
+    from agentloop.protocols import Model
+
+__all__ = [
+    "PROVIDERS",
+    "ChatModel",
+    "ProviderSpec",
+    "find_provider",
+    "provider_tool_definitions",
+    "resolve_model",
+    "sanitize_schema_for_gemini",
+]
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderSpec:
+    """One provider: where it lives, where its key comes from, which quirks apply.
+
+    Attributes:
+        name: The prefix in model strings (``openai`` in ``openai:gpt-4o``).
+        base_url: The default base URL, or None when the user must give one.
+        key_env: Environment variables holding the key, most specific first.
+        requires_key: Whether a missing key is an error before any request.
+        allowed_params: When set, only these body parameters are sent (an allow-list).
+        rejected_params: Body parameters never sent to this provider.
+        renamed_params: Parameters sent under another name (``max_tokens`` ->
+            ``max_completion_tokens`` for OpenAI, whose reasoning models reject ``max_tokens``).
+        gemini: Apply Gemini's quirks (schema sanitizing, no ``developer`` role,
+            no ``strict``); ``"auto"`` applies them to models named ``gemini*``.
+        profile: What the endpoint supports, for the loop.
+        description: One line for help texts.
+    """
+
+    name: str
+    base_url: str | None
+    key_env: tuple[str, ...] = ("AGENTLOOP_API_KEY",)
+    requires_key: bool = False
+    allowed_params: frozenset[str] | None = None
+    rejected_params: frozenset[str] = frozenset()
+    renamed_params: Mapping[str, str] = field(default_factory=dict)
+    gemini: bool | str = False
+    stream_usage: bool = True
+    profile: ModelProfile = field(default_factory=ModelProfile)
+    description: str = ""
+
+    def uses_gemini_quirks(self, model_name: str) -> bool:
+        """Whether requests for ``model_name`` need Gemini's quirks."""
+        if self.gemini == "auto":
+            return model_name.lower().split("/")[-1].startswith("gemini")
+        return bool(self.gemini)
+
+
+_GEMINI_PROFILE = ModelProfile(supports_strict=False, supports_parallel_tool_calls=False)
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    spec.name: spec
+    for spec in (
+        ProviderSpec(
+            name="openai",
+            base_url="https://api.openai.com/v1",
+            key_env=("OPENAI_API_KEY", "AGENTLOOP_API_KEY"),
+            requires_key=True,
+            renamed_params={"max_tokens": "max_completion_tokens"},
+            description="OpenAI (key: OPENAI_API_KEY)",
+        ),
+        ProviderSpec(
+            name="gemini",
+            base_url=GEMINI_BASE_URL,
+            key_env=("GEMINI_API_KEY", "AGENTLOOP_API_KEY"),
+            requires_key=True,
+            allowed_params=_GEMINI_PARAMS,
+            gemini=True,
+            profile=_GEMINI_PROFILE,
+            description="Google Gemini, OpenAI-compatible endpoint (key: GEMINI_API_KEY)",
+        ),
+        ProviderSpec(
+            name="kkiai",
+            base_url="https://www.kkiai.com/v1",
+            key_env=("KKIAI_API_KEY", "AGENTLOOP_API_KEY"),
+            requires_key=True,
+            gemini="auto",
+            description="kkiai relay; Gemini quirks for gemini-* models (key: KKIAI_API_KEY)",
+        ),
+        ProviderSpec(
+            name="ollama",
+            base_url="http://localhost:11434/v1",
+            key_env=(),
+            description="Ollama on this machine (no key)",
+        ),
+        ProviderSpec(
+            name="vllm",
+            base_url="http://localhost:8000/v1",
+            key_env=("VLLM_API_KEY", "AGENTLOOP_API_KEY"),
+            description="vLLM server (key optional: VLLM_API_KEY)",
+        ),
+        ProviderSpec(
+            name="local",
+            base_url=None,
+            description="any OpenAI-compatible server at --base-url / AGENTLOOP_BASE_URL",
+        ),
+    )
+}
+"""Every known provider, by prefix."""
+
+
+def find_provider(model: str) -> tuple[ProviderSpec, str]:
+    """Split a ``provider:model`` string and look the provider up.
+
+    Args:
+        model: A model string such as ``gemini:gemini-2.5-flash``.
+
+    Returns:
+        The provider and the model name sent to it.
+
+    Raises:
+        ConfigurationError: No prefix, an unknown prefix, or an empty model name.
+    """
+    known = ", ".join(["offline", *(f"{name}:MODEL" for name in PROVIDERS)])
+    prefix, sep, name = model.partition(":")
+    if not sep:
+        raise ConfigurationError(
+            f"model {model!r} has no provider prefix; write provider:model, "
+            f"e.g. openai:{model} (known: {known})"
+        )
+    spec = PROVIDERS.get(prefix.strip().lower())
+    if spec is None:
+        raise ConfigurationError(f"unknown model provider {prefix!r} in {model!r} (known: {known})")
+    if not name.strip():
+        raise ConfigurationError(f"model {model!r} names no model after {prefix!r}:")
+    return spec, name.strip()
+
+
+def resolve_model(
+    spec: str | Model,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Model:
+    """Turn a model string into a ready :class:`~agentloop.Model`.
+
+    Args:
+        spec: ``offline``, ``provider:model``, or a Model (returned unchanged).
+        base_url: Overrides the provider's default base URL (and ``AGENTLOOP_BASE_URL``).
+        api_key: The key; when None it is read from the provider's variables.
+        timeout: Client timeout in seconds (the client's default when None).
+        max_retries: Client retries (the client's default when None).
+        headers: Extra HTTP headers.
+        env: Where variables are read (default ``os.environ``).
+
+    Returns:
+        The model.
+
+    Raises:
+        ConfigurationError: Bad model string, no base URL for ``local:``, or a
+            missing key for a provider that needs one (naming the variable).
+    """
+    if not isinstance(spec, str):
+        return spec
+    env = os.environ if env is None else env
+    text = spec.strip()
+    if text.lower() == "offline":
+        from agentloop.offline.model import OfflineModel
+
+        return OfflineModel()
+    provider, model_name = find_provider(text)
+    url = base_url or env.get("AGENTLOOP_BASE_URL") or provider.base_url
+    if not url:
+        raise ConfigurationError(
+            f"model {text!r} needs a base URL: pass --base-url URL or set AGENTLOOP_BASE_URL "
+            "(e.g. http://localhost:8000/v1)"
+        )
+    key = api_key or _key_from_env(provider, env)
+    if not key and provider.requires_key:
+        names = " or ".join(provider.key_env)
+        raise ConfigurationError(f"model {text!r} needs an API key: set {names}")
+    from agentloop.client.chat import ChatClient
+
+    options: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries, "headers": headers}
+    client = ChatClient(
+        base_url=url,
+        api_key=key or None,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    return ChatModel(client, model_name, provider)
+
+
+def _key_from_env(provider: ProviderSpec, env: Mapping[str, str]) -> str | None:
+    for name in provider.key_env:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+class ChatModel:
+    """A model behind an OpenAI-compatible endpoint, with its provider's quirks applied.
+
+    Before every request it drops parameters the provider rejects, renames
+    ``max_tokens``/``max_completion_tokens`` to the one the provider takes, sends ``name`` on
+    every ``tool`` message, only sends ``parallel_tool_calls`` with tools, and
+    for Gemini sends ``developer`` messages as ``system``, strips ``strict``
+    and sanitizes every JSON Schema (:func:`sanitize_schema_for_gemini`).
+
+    Args:
+        client: The HTTP client (base URL and key).
+        model_name: The model name sent to the server.
+        provider: The provider whose quirks apply: a :class:`ProviderSpec`, a provider
+            name such as ``"gemini"``, or None for a generic OpenAI-compatible server.
+
+    Raises:
+        ConfigurationError: ``provider`` names no known provider.
+    """
+
+    def __init__(
+        self, client: ChatClient, model_name: str, provider: ProviderSpec | str | None = None
+    ) -> None:
+        if provider is None or isinstance(provider, str):
+            provider = _provider_named(provider or "local")
+        self._empty_tool_content = False
+        self.client = client
+        self.model_name = model_name
+        self.provider = provider
+        self.is_gemini = provider.uses_gemini_quirks(model_name)
+        self.profile = _GEMINI_PROFILE if self.is_gemini else provider.profile
+
+    @property
+    def name(self) -> str:
+        """The model string, ``provider:model``."""
+        return f"{self.provider.name}:{self.model_name}"
+
+    def __repr__(self) -> str:
+        return f"ChatModel({self.name!r})"
+
+    def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
+        """Send one request and return the whole response."""
+        messages, params = self.prepare(messages, params)
+        return self._send(self.client.create, messages, params)
+
+    def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
+        """Send one streamed request (asking for usage); iterate the result for events."""
+        if self.provider.stream_usage and "stream_options" not in params:
+            params = {**params, "stream_options": {"include_usage": True}}
+        messages, params = self.prepare(messages, params)
+        return self._send(self.client.stream, messages, params)
+
+    def _send(self, send: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
+        """Send, falling back once to ``content: ""`` on tool-call-only assistant turns.
+
+        Gemini behind OpenAI-compatible layers has flip-flopped between rejecting
+        ``content: null`` and rejecting ``content: ""`` next to ``tool_calls``
+        (PROTOCOL.md 1.3). ``null`` is sent first; a 400 that complains about
+        content or parts is retried once with ``""``, and this model object
+        remembers the choice for later requests.
+        """
+        if self._empty_tool_content:
+            messages = _empty_tool_content(messages)
+        try:
+            return send(model=self.model_name, messages=messages, **params)
+        except BadRequestError as exc:
+            fixed = _empty_tool_content(messages)
+            if self._empty_tool_content or fixed == messages or not _about_content(exc):
+                raise
+            self._empty_tool_content = True
+            return send(model=self.model_name, messages=fixed, **params)
+
+    def prepare(
+        self, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Apply the provider's quirks to a request (the inputs are not changed).
+
+        Args:
+            messages: Wire-format messages.
+            params: Body parameters other than ``model``, ``messages`` and ``stream``.
+
+        Returns:
+            The messages and parameters to send.
+        """
+        out = {k: v for k, v in params.items() if v is not None}
+        if "parallel_tool_calls" in out and not out.get("tools"):
+            del out["parallel_tool_calls"]
+        for old, new in self.provider.renamed_params.items():
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
+        if self.is_gemini:
+            out = _gemini_params(out)
+        allowed = self.provider.allowed_params or (_GEMINI_PARAMS if self.is_gemini else None)
+        out = {
+            k: v
+            for k, v in out.items()
+            if k not in self.provider.rejected_params and (allowed is None or k in allowed)
+        }
+        return _fix_messages(messages, developer_as_system=self.is_gemini), out
+
+
+def _empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return ``messages`` with ``content: ""`` on assistant turns that only call tools."""
+    return [
+        {**m, "content": ""}
+        if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None
+        else m
+        for m in messages
+    ]
+
+
+def _about_content(exc: BadRequestError) -> bool:
+    text = f"{exc} {exc.body}".lower()
+    return "content" in text or "parts" in text
+
+
+def _fix_messages(
+    messages: list[dict[str, Any]], *, developer_as_system: bool
+) -> list[dict[str, Any]]:
+    """Give every tool message its tool's name; optionally send developer as system."""
+    names: dict[str, str] = {}
+    out = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            for call in message.get("tool_calls") or ():
+                fn = call.get("function") or {}
+                if call.get("id") and fn.get("name"):
+                    names[call["id"]] = fn["name"]
+        elif role == "tool" and not message.get("name") and message.get("tool_call_id") in names:
+            message = {**message, "name": names[message["tool_call_id"]]}
+        elif role == "developer" and developer_as_system:
+            message = {**message, "role": "system"}
+        out.append(message)
+    return out
+
+
+def provider_tool_definitions(model: str, definitions: list[Any]) -> list[Any]:
+    """Return tool definitions as they are sent to ``model``'s provider (no key needed).
+
+    Args:
+        model: A model string (``offline`` and providers without quirks change nothing).
+        definitions: Tool definitions (``{"type": "function", "function": {...}}``).
+
+    Returns:
+        The definitions after the provider's quirks (for Gemini: sanitized schemas, no ``strict``).
+    """
+    if model.strip().lower() == "offline":
+        return list(definitions)
+    provider, model_name = find_provider(model.strip())
+    if not provider.uses_gemini_quirks(model_name):
+        return list(definitions)
+    return [_gemini_tool(t) for t in definitions]
+
+
+def _provider_named(name: str) -> ProviderSpec:
+    spec = PROVIDERS.get(name.strip().lower())  # spelled as in find_provider's prefixes
+    if spec is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}")
+    return spec

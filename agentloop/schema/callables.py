@@ -1,0 +1,93 @@
+"""What a callable says about itself: the function behind it, its docstring, its parameter
+names and whether it is async (internal; used by :func:`agentloop.schema.function_schema`).
+
+Functions, bound methods, ``functools.partial`` objects, classes and callable
+instances are all accepted; each helper reads the one place that object keeps
+the information.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import docstring_parser
+
+from agentloop.errors import ToolDefinitionError
+
+__all__ = ["annotation_target", "check_documented", "doc_description", "is_async", "read_doc"]
+
+
+def annotation_target(fn: Callable[..., Any]) -> Any:
+    """Return the function whose annotations, name and globals describe ``fn``."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    fn = inspect.unwrap(fn)
+    if inspect.ismethod(fn):
+        return fn.__func__
+    if inspect.isfunction(fn) or inspect.isbuiltin(fn):
+        return fn
+    if isinstance(fn, type):
+        return fn.__init__  # type: ignore[misc]
+    return type(fn).__call__ if callable(fn) else fn
+
+
+def read_doc(fn: Any, target: Any, owner: str) -> docstring_parser.Docstring:
+    """Return the parsed docstring of ``fn`` (``target``: its :func:`annotation_target`).
+
+    Raises:
+        ToolDefinitionError: The docstring cannot be parsed.
+    """
+    try:
+        return docstring_parser.parse(inspect.cleandoc(_docstring(fn, target) or ""))
+    except docstring_parser.ParseError as exc:
+        raise ToolDefinitionError(f"{owner}: cannot parse its docstring: {exc}") from exc
+
+
+def _docstring(fn: Any, target: Any) -> str | None:
+    if inspect.isfunction(fn) or inspect.ismethod(fn):
+        return inspect.getdoc(fn)
+    if isinstance(fn, functools.partial):
+        return inspect.getdoc(target)
+    return inspect.getdoc(type(fn)) or inspect.getdoc(target)
+
+
+def doc_description(doc: docstring_parser.Docstring) -> str:
+    """Return the docstring's short and long description, a blank line apart."""
+    parts = [p.strip() for p in (doc.short_description, doc.long_description) if p]
+    return "\n\n".join(parts)
+
+
+def check_documented(
+    doc: docstring_parser.Docstring, signature: inspect.Signature, target: Any, owner: str
+) -> None:
+    """Reject a docstring that documents a parameter the callable does not have.
+
+    Raises:
+        ToolDefinitionError: Naming the parameter and the ones that exist.
+    """
+    names = set(signature.parameters)
+    with contextlib.suppress(TypeError, ValueError):
+        names.update(inspect.signature(target).parameters)
+    for p in doc.params:
+        if p.args and p.args[0] != "param":
+            continue
+        arg = p.arg_name.lstrip("*")
+        if arg not in names:
+            raise ToolDefinitionError(
+                f"{owner}: the docstring documents a parameter {arg!r} that the function does "
+                f"not have (parameters: {', '.join(sorted(names)) or 'none'}); fix or remove that "
+                "entry"
+            )
+
+
+def is_async(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` returns an awaitable (``async def``, or an async ``__call__``)."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or not callable(fn):
+        return False
+    return inspect.iscoroutinefunction(type(fn).__call__)

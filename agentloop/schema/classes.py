@@ -1,0 +1,277 @@
+"""Schemas and converters for classes: scalars, enums, dataclasses, TypedDicts, NamedTuples,
+pydantic models (internal; used by :mod:`agentloop.schema.hints` and :mod:`agentloop.schema.build`).
+
+pydantic is never imported here: a class is treated as a pydantic model when it
+has ``model_json_schema`` and ``model_validate`` (duck typing), so pydantic
+stays optional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import pathlib
+import typing
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import docstring_parser
+
+from agentloop.schema.convert import ConversionError, Convert, Node, describe
+from agentloop.schema.jsonable import to_jsonable
+
+
+class SchemaBuilder(Protocol):
+    """What this module needs of :class:`agentloop.schema.hints.SchemaBuilder` (no import cycle)."""
+
+    strict: bool
+    defs: dict[str, dict[str, Any]]
+
+    def build(self, tp: Any, where: str) -> Node: ...
+
+    def class_hints(self, cls: type, where: str) -> dict[str, Any]: ...
+
+    def fail(self, where: str, message: str) -> Exception: ...
+
+
+__all__ = ["enum_node", "scalar_node", "structured_kind", "structured_node"]
+
+_DECIMAL_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _to_int(value: Any) -> Any:
+    return int(value) if type(value) is float else value
+
+
+def _to_float(value: Any) -> Any:
+    return float(value) if type(value) is int else value
+
+
+def _parsing(parse: Callable[[Any], Any], what: str) -> Convert:
+    def convert(value: Any) -> Any:
+        try:
+            return parse(value)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ConversionError(f"{value!r} is not a valid {what} ({exc})") from None
+
+    return convert
+
+
+def _decimal(value: Any) -> decimal.Decimal:
+    # repr() of a float is its shortest round-trip form, so 0.1 becomes Decimal("0.1").
+    return decimal.Decimal(repr(value) if isinstance(value, float) else str(value))
+
+
+_SCALARS: dict[type, Node] = {
+    int: Node({"type": "integer"}, _to_int),
+    float: Node({"type": "number"}, _to_float),
+    dt.datetime: Node(
+        {"type": "string", "format": "date-time"},
+        _parsing(dt.datetime.fromisoformat, "ISO 8601 date-time"),
+    ),
+    dt.date: Node({"type": "string", "format": "date"}, _parsing(dt.date.fromisoformat, "date")),
+    dt.time: Node({"type": "string", "format": "time"}, _parsing(dt.time.fromisoformat, "time")),
+    uuid.UUID: Node({"type": "string", "format": "uuid"}, _parsing(uuid.UUID, "UUID")),
+    decimal.Decimal: Node(
+        {"type": ["number", "string"], "pattern": _DECIMAL_PATTERN},
+        _parsing(_decimal, "decimal number"),
+    ),
+}
+
+
+def scalar_node(cls: type) -> Node | None:
+    """Return the node of a scalar class (int, float, date, UUID, Path, ...), else None."""
+    node = _SCALARS.get(cls)
+    if node is not None:
+        return node
+    if issubclass(cls, pathlib.PurePath):
+        return Node({"type": "string"}, cls)
+    return None
+
+
+def enum_node(builder: SchemaBuilder, cls: type[enum.Enum], where: str) -> Node:
+    """Return the node of an Enum class: its values as ``enum``; converts back to members."""
+    members = list(cls)
+    if not members:
+        raise builder.fail(where, f"Enum {cls.__qualname__} has no members")
+    values = [m.value for m in members]
+    kinds = set()
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise builder.fail(
+                where,
+                f"Enum {cls.__qualname__} has the value {value!r}; only str, int and float "
+                "values can be sent as JSON",
+            )
+        kinds.add("string" if isinstance(value, str) else "number")
+    if kinds == {"number"} and all(isinstance(v, int) for v in values):
+        kinds = {"integer"}
+    schema: dict[str, Any] = {"type": kinds.pop() if len(kinds) == 1 else sorted(kinds)}
+    schema["enum"] = values
+    schema = describe(schema, _own_doc(cls))
+
+    def convert(value: Any) -> enum.Enum:
+        try:
+            return cls(value)
+        except ValueError as exc:
+            raise ConversionError(str(exc)) from None
+
+    return Node(schema, convert)
+
+
+def _own_doc(cls: type) -> str | None:
+    doc = cls.__dict__.get("__doc__")
+    if not doc or doc.startswith(f"{cls.__name__}("):  # dataclass's generated signature
+        return None
+    parsed = docstring_parser.parse(doc)
+    parts = [p for p in (parsed.short_description, parsed.long_description) if p]
+    return "\n\n".join(parts) or None
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass.__module__ in ("builtins", "typing", "enum"):
+            continue
+        doc = klass.__dict__.get("__doc__")
+        if doc and isinstance(doc, str):
+            try:
+                parsed = docstring_parser.parse(doc)
+            except docstring_parser.ParseError:
+                continue
+            docs.update({p.arg_name: p.description for p in parsed.params if p.description})
+    return docs
+
+
+def structured_kind(cls: type) -> str | None:
+    """Return ``typeddict``, ``namedtuple``, ``dataclass``, ``pydantic`` or None."""
+    if typing.is_typeddict(cls) or (  # typing_extensions' TypedDict is another class on 3.11
+        issubclass(cls, dict) and hasattr(cls, "__required_keys__") and hasattr(cls, "__total__")
+    ):
+        return "typeddict"
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return "namedtuple"
+    if dataclasses.is_dataclass(cls):
+        return "dataclass"
+    if callable(getattr(cls, "model_json_schema", None)) and callable(
+        getattr(cls, "model_validate", None)
+    ):
+        return "pydantic"
+    return None
+
+
+def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) -> Node:
+    """Return the node of a dataclass, TypedDict, NamedTuple or pydantic model."""
+    if kind == "pydantic":
+        return _pydantic_node(builder, cls, where)
+    hints = builder.class_hints(cls, where)
+    docs = _attribute_docs(cls)
+    props: dict[str, Any] = {}
+    convs: dict[str, Convert | None] = {}
+    required: list[str] = []
+    for name, (is_required, default) in _fields(cls, kind, hints).items():
+        node = builder.build(hints.get(name, Any), f"{where} -> field {name!r} of {cls.__name__}")
+        schema = describe(node.schema, node.description or docs.get(name))
+        if default is not dataclasses.MISSING:
+            schema = with_default(schema, default)
+        props[name] = schema
+        convs[name] = node.convert
+        if is_required:
+            required.append(name)
+    schema = {"type": "object", "properties": props, "required": required}
+    schema["additionalProperties"] = False
+    schema = describe(schema, _own_doc(cls))
+    optional = frozenset(props) - set(required)
+    build = dict if kind == "typeddict" else cls
+    return Node(schema, object_converter(build, convs, optional if builder.strict else frozenset()))
+
+
+def _fields(cls: Any, kind: str, hints: dict[str, Any]) -> dict[str, tuple[bool, Any]]:
+    """Return ``{field: (is_required, default or MISSING)}`` in declaration order."""
+    if kind == "typeddict":
+        # String annotations (``from __future__ import annotations``) hide NotRequired
+        # from the class's __required_keys__, so the resolved hint decides.
+        required_keys = set(getattr(cls, "__required_keys__", hints))
+        marks = {typing.Required: True, typing.NotRequired: False}
+        return {
+            name: (marks.get(typing.get_origin(hint), name in required_keys), dataclasses.MISSING)
+            for name, hint in hints.items()
+        }
+    if kind == "namedtuple":
+        defaults = getattr(cls, "_field_defaults", {})
+        return {
+            name: (name not in defaults, defaults.get(name, dataclasses.MISSING))
+            for name in cls._fields
+        }
+    fields = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        has_default = f.default is not dataclasses.MISSING
+        has_factory = f.default_factory is not dataclasses.MISSING
+        fields[f.name] = (not (has_default or has_factory), f.default)
+    return fields
+
+
+def with_default(schema: dict[str, Any], default: Any) -> dict[str, Any]:
+    """Return ``schema`` with ``default`` recorded, when the default is JSON-expressible."""
+    try:
+        value = to_jsonable(default)
+    except (TypeError, ValueError):
+        return schema
+    return {**schema, "default": value}
+
+
+def object_converter(
+    build: Callable[..., Any], convs: dict[str, Convert | None], null_means_default: frozenset[str]
+) -> Convert:
+    """Return a converter from a validated JSON object to ``build(**converted_fields)``.
+
+    Args:
+        build: The class (or ``dict``) to call with the converted fields.
+        convs: Per-field converter (None: keep the JSON value).
+        null_means_default: Fields for which ``null`` means "leave out, use the default"
+            (strict mode's optional fields).
+    """
+
+    def convert(value: dict[str, Any]) -> Any:
+        kwargs = {}
+        for key, item in value.items():
+            if item is None and key in null_means_default:
+                continue
+            conv = convs.get(key)
+            if conv is None:
+                kwargs[key] = item
+                continue
+            try:
+                kwargs[key] = conv(item)
+            except ConversionError as exc:
+                raise exc.under(key) from None
+        try:
+            return build(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ConversionError(f"{getattr(build, '__name__', build)}: {exc}") from None
+
+    return convert
+
+
+def _pydantic_node(builder: SchemaBuilder, cls: Any, where: str) -> Node:
+    try:
+        schema = dict(cls.model_json_schema())
+    except Exception as exc:
+        raise builder.fail(where, f"{cls.__name__}.model_json_schema() failed: {exc}") from exc
+    for name, sub in schema.pop("$defs", {}).items():
+        if name in builder.defs and builder.defs[name] != sub:
+            raise builder.fail(where, f"two different types are both named {name!r} in $defs")
+        builder.defs[name] = sub
+
+    def convert(value: Any) -> Any:
+        try:
+            return cls.model_validate(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ConversionError(str(exc)) from None
+
+    return Node(schema, convert)

@@ -1,0 +1,213 @@
+"""jsonschema glue: compiled validators, decoding the model's JSON, and error messages the
+model can act on (internal).
+
+This is the only module that imports :mod:`jsonschema`; it is loaded when the
+first tool is defined, never by ``import agentloop``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from agentloop.errors import ToolArgumentError
+
+__all__ = [
+    "check_schema",
+    "compile_validator",
+    "decode_json",
+    "describe_error",
+    "format_path",
+    "json_type",
+    "raise_errors",
+    "raise_invalid",
+]
+
+FORMATS = jsonschema.FormatChecker(formats=())
+_FORMAT_HELP = {
+    "date": "a date like 2024-05-31",
+    "date-time": "an ISO 8601 date-time like 2024-05-31T14:30:00Z",
+    "time": "a time like 14:30:00",
+    "uuid": "a UUID like 123e4567-e89b-12d3-a456-426614174000",
+}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+def _format(name: str, parse: Any) -> None:
+    @FORMATS.checks(name, raises=(ValueError, TypeError))
+    def check(value: object) -> bool:
+        if isinstance(value, str):
+            parse(value)
+        return True
+
+
+_format("date", dt.date.fromisoformat)
+_format("date-time", dt.datetime.fromisoformat)
+_format("time", dt.time.fromisoformat)
+_format("uuid", uuid.UUID)
+
+
+def compile_validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    """Return a Draft 2020-12 validator for ``schema`` that also checks our formats."""
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+
+
+def check_schema(schema: Mapping[str, Any]) -> str | None:
+    """Check ``schema`` against the Draft 2020-12 meta-schema; return the problem or None."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"{exc.message} at {format_path(exc.absolute_path)}"
+    return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send a number or a string")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would silently keep the last value; the model must say what it means
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
+    """Decode the model's JSON text; raise ToolArgumentError (for the model) when malformed.
+
+    Args:
+        text: The raw JSON text.
+        what: What the text is, for the message (``arguments``, ``output``).
+        owner: Who receives it, for the message (``tool 'x'``).
+    """
+    try:
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        problem = str(exc)
+    raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+    snippet = raw if len(raw) <= 200 else raw[:200] + "..."
+    line = (
+        f"$: not valid JSON ({problem}); send exactly one JSON object with no surrounding "
+        f"text. Received: {snippet!r}"
+    )
+    raise_errors((line,), what=what, owner=owner)
+
+
+def _name_of(owner: str) -> str:
+    match = re.search(r"'([^']*)'", owner)
+    return match.group(1) if match else owner
+
+
+def format_path(path: Iterable[Any]) -> str:
+    """Return a JSON path like ``$.items[2].name`` (``$`` is the whole value)."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(str(part)):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def json_type(value: Any) -> str:
+    """Return the JSON type name of a decoded value."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _types(schema: Any) -> list[str]:
+    if not isinstance(schema, Mapping):
+        return []
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return list(kind)
+    if "enum" in schema:
+        return ["one of " + ", ".join(_short(v) for v in schema["enum"])]
+    return []
+
+
+def describe_error(error: ValidationError) -> str:
+    """Return one line for one violation: ``<path>: <what is wrong and what is expected>``."""
+    path = format_path(error.absolute_path)
+    kind, inst, arg = error.validator, error.instance, error.validator_value
+    if kind == "required":
+        missing = error.message.removesuffix(" is a required property")  # the name's repr
+        return f"{path}: missing required property {missing}"
+    if kind == "additionalProperties" and isinstance(inst, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in inst if k not in allowed)
+        hint = (
+            f"; allowed: {', '.join(allowed)}" if allowed else "; this object takes no properties"
+        )
+        return f"{path}: unexpected property {', '.join(map(repr, extra))}{hint}"
+    if kind == "type":
+        want = " or ".join([arg] if isinstance(arg, str) else arg)
+        return f"{path}: expected {want}, got {json_type(inst)} {_short(inst)}"
+    if kind == "enum":
+        return f"{path}: {_short(inst)} is not one of {', '.join(_short(v) for v in arg)}"
+    if kind == "format":
+        return f"{path}: {_short(inst)} is not {_FORMAT_HELP.get(arg, 'a valid ' + str(arg))}"
+    if kind in ("anyOf", "oneOf") and error.context is not None:
+        return _describe_union(path, error)
+    return f"{path}: {error.message}"
+
+
+def _describe_union(path: str, error: ValidationError) -> str:
+    branches = error.validator_value
+    wanted = [t for b in branches for t in _types(b)]
+    top = [e for e in error.context or () if not e.relative_path]
+    if len(top) == len(error.context or ()) and wanted:
+        return f"{path}: expected {' or '.join(wanted)}, got {json_type(error.instance)} " + _short(
+            error.instance
+        )
+    deeper = sorted(error.context or (), key=lambda e: -len(e.relative_path))
+    return describe_error(deeper[0]) if deeper else f"{path}: {error.message}"
+
+
+def raise_invalid(
+    validator: jsonschema.Draft202012Validator, instance: Any, *, what: str, owner: str
+) -> NoReturn:
+    """Raise ToolArgumentError listing every violation of ``instance``, each with its path."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    lines = tuple(dict.fromkeys(describe_error(e) for e in errors))
+    raise_errors(lines, what=what, owner=owner)
+
+
+def raise_errors(lines: tuple[str, ...], *, what: str, owner: str) -> NoReturn:
+    """Raise ToolArgumentError for the given violation lines."""
+    count = f"{len(lines)} problem{'s' if len(lines) != 1 else ''}"
+    message = (
+        f"invalid {what} for {owner} ({count}):\n"
+        + "\n".join(f"- {line}" for line in lines)
+        + "\nFix every problem listed and call again."
+    )
+    raise ToolArgumentError(message, tool_name=_name_of(owner), errors=lines)

@@ -1,0 +1,85 @@
+"""Imports run one way: every subpackage and top-level module against the layers it may import.
+
+Type-only imports (under ``TYPE_CHECKING``) and imports inside functions count as much as
+module-level ones: a cycle through a type annotation is still a cycle a reader must untangle.
+"""
+
+from __future__ import annotations
+
+import layers
+import pytest
+
+DATA = {"errors", "messages", "context", "result", "events", "protocols", "version"}
+# unit (a top-level module or a subpackage of agentloop) -> the units it may import
+LAYERS: dict[str, set[str]] = {
+    "version": set(),
+    "messages": set(),
+    "result": {"messages"},
+    # a RunError carries the partial RunResult (a type-only import)
+    "errors": {"result", "messages"},
+    "protocols": {"messages"},
+    "context": {"messages", "errors"},
+    "events": {"messages", "result", "errors"},
+    "schema": {"errors", "context"},
+    "tools": {"schema", "errors", "context", "messages"},
+    "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols"},
+    "wire": {"errors", "messages"},
+    "streaming": {"wire", "errors", "messages"},
+    "client": {"wire", "streaming", "errors", "messages", "version", "protocols"},
+    "offline": {"wire", "streaming", "messages", "errors", "protocols"},
+    "providers": {"client", "offline", "wire", "streaming", "messages", "errors", "protocols"},
+    "server": {"wire", "streaming", "messages", "errors", "protocols"},
+    "testing": {"wire", "streaming", "messages", "errors", "protocols"},
+    "plugins": {
+        *DATA,
+        "hookspecs",
+        "tools",
+    },
+    "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
+    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers"},
+    "config": {"errors", "providers"},
+}
+# The top: the CLI may use everything; the package root re-exports everything but the CLI.
+TOP = {"cli", "__main__", "agentloop"}
+EDGES = layers.graph()
+
+
+def unit(module: str) -> str:
+    """``agentloop.client.sse`` -> ``client``; the package itself is ``agentloop``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "agentloop"
+
+
+def test_every_module_belongs_to_a_known_layer() -> None:
+    unknown = sorted(m for m in EDGES if unit(m) not in LAYERS and unit(m) not in TOP)
+    assert not unknown, f"add these to LAYERS in tests/test_layers.py: {unknown}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in EDGES if unit(m) in LAYERS))
+def test_module_imports_only_lower_layers(module: str) -> None:
+    own = unit(module)
+    bad = sorted(d for d in EDGES[module] if unit(d) != own and unit(d) not in LAYERS[own])
+    assert not bad, f"{module} ({own}) may not import {bad}; allowed: {sorted(LAYERS[own])}"
+
+
+def test_nothing_below_the_top_imports_the_cli_or_the_package_root() -> None:
+    for module, deps in EDGES.items():
+        if unit(module) in TOP:
+            continue
+        assert not {unit(d) for d in deps} & TOP, f"{module} imports {sorted(deps)}"
+
+
+def test_no_import_cycles() -> None:
+    assert layers.cycles(EDGES) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert layers.cycles(edges) == [["a", "b", "c"]]
+
+
+def test_the_graph_sees_type_only_and_function_level_imports(tmp_path: object) -> None:
+    # errors.py names RunResult only under TYPE_CHECKING; the graph must still see it.
+    assert "agentloop.result" in EDGES["agentloop.errors"]
+    # cli/entry.py imports its subcommands inside functions.
+    assert "agentloop.cli.run" in EDGES["agentloop.cli.entry"]
