@@ -203,7 +203,7 @@ def test_loop_benchmark_measures_loop_time_next_to_the_model_call():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_loop.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_loop.py"
     spec = importlib.util.spec_from_file_location("bench_loop_smoke", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

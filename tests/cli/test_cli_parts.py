@@ -19,7 +19,7 @@ from agentloop.cli.target import TargetError, TargetImportError, load_target
 from agentloop.config import Settings
 from agentloop.testing import tool_call
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cli"
 
 
 @pytest.fixture(autouse=True)

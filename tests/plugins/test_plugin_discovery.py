@@ -23,7 +23,7 @@ from loop_support import add, make_agent, tool_messages
 from agentloop import Agent, PluginError, hookimpl, tool
 from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
 
-FIXTURE = Path(__file__).parent / "fixtures" / "agentloop-testplugin"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "agentloop-testplugin"
 
 
 def _installed() -> bool:
