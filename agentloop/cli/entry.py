@@ -23,15 +23,20 @@ is imported by the command that needs it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
+
+# Modules that add subcommands: each defines ``add_parser(sub, shared: SharedOptions)`` and
+# imports only the standard library at load time; its parsers set ``handler="module:function"``.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -60,11 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    _add_commands(sub, *_shared_options())
+    shared = _shared_options()
+    _add_commands(sub, shared.common, shared.model, shared.looping)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub, shared)
     return parser
 
 
-def _shared_options() -> tuple[argparse.ArgumentParser, ...]:
+class SharedOptions(NamedTuple):
+    """Parent parsers that commands share (``parents=[shared.common, ...]``)."""
+
+    common: argparse.ArgumentParser
+    model: argparse.ArgumentParser
+    looping: argparse.ArgumentParser
+
+
+def _shared_options() -> SharedOptions:
     """The option groups several commands share: common, model, looping."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -79,7 +95,7 @@ def _shared_options() -> tuple[argparse.ArgumentParser, ...]:
         "-v", "--verbose", action="store_true", help="tool results, timings, usage"
     )
     looping.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
-    return common, model, looping
+    return SharedOptions(common, model, looping)
 
 
 def _add_commands(
@@ -174,6 +190,10 @@ def _handle_sigterm() -> Any:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if ":" in args.handler:  # "module:function", set by a COMMAND_MODULES parser
+        module, _, function = args.handler.partition(":")
+        result: int = getattr(importlib.import_module(module), function)(args)
+        return result
     if args.handler in ("run", "chat"):
         from agentloop.cli import run as _cli_run
 
