@@ -38,6 +38,7 @@ LAYERS: dict[str, set[str]] = {
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
     "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers"},
     "config": {"errors", "providers"},
+    "tracing": {*DATA, "hookspecs"},
 }
 # The top: the CLI may use everything; the package root re-exports everything but the CLI.
 TOP = {"cli", "__main__", "agentloop"}

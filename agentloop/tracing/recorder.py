@@ -1,0 +1,229 @@
+"""The recorder: a plugin on the public hooks that turns a run into :class:`TraceEvent` objects.
+
+Every reader of runs (the JSONL trace file, the SQLite run log, tests) is a *sink*: a callable
+that receives each event as soon as the fact it records is complete. The recorder never
+changes a request or a result, and a failing sink never fails the run: its first error becomes
+an :class:`~agentloop.AgentloopWarning` and the sink is not called again for that run (so the
+sink can mark the gap if it wants to).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from agentloop.errors import AgentloopWarning, redact
+from agentloop.events import StepFinished, ToolCallFinished
+from agentloop.hookspecs import hookimpl
+from agentloop.tracing.events import EVENT_FIELDS, TraceEvent
+
+__all__ = ["Sink", "TraceRecorder", "env_secrets"]
+
+Sink = Callable[[TraceEvent], None]
+_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+
+
+def env_secrets(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The values of environment variables that hold keys (``*_API_KEY``, ``*_TOKEN``, ...)."""
+    env = os.environ if env is None else env
+    return tuple(v for k, v in env.items() if k.upper().endswith(_SECRET_SUFFIXES) and len(v) >= 4)
+
+
+class _Run:
+    """What the recorder keeps about one run in flight."""
+
+    __slots__ = ("alive", "model_step", "seq", "started")
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.started = time.perf_counter()
+        self.model_step: StepFinished | None = None
+        self.alive = True
+
+
+class TraceRecorder:
+    """Record every run of an agent as trace events, handed to ``sink`` one by one.
+
+    Args:
+        sink: Called with each :class:`TraceEvent`, in order, from the run's thread.
+        secrets: Strings to redact from every recorded text (API keys, tokens). The values of
+            ``*_API_KEY``, ``*_TOKEN`` and ``*_SECRET`` environment variables are always added.
+        include_content: False leaves message texts, arguments and results out (only their
+            shapes, names, usage and timings are recorded).
+        conversation_id: Recorded in ``run_started`` (for the run log's conversations).
+
+    Example:
+        ``Agent(..., plugins=[TraceRecorder(events.append)])``
+    """
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        secrets: Iterable[str | None] = (),
+        include_content: bool = True,
+        conversation_id: str | None = None,
+    ) -> None:
+        self.sink = sink
+        self.secrets = tuple(s for s in (*secrets, *env_secrets()) if s and len(s) >= 4)
+        self.include_content = include_content
+        self.conversation_id = conversation_id
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    @hookimpl
+    def agentloop_run_start(self, context: Any) -> None:
+        """Emit ``run_started``."""
+        with self._lock:
+            self._runs[context.run_id] = _Run()
+        agent = context.agent
+        model = getattr(agent, "model", None)
+        provider = getattr(model, "provider", None)
+        messages = list(context.messages)
+        system = next((m for m in messages if m.get("role") in ("system", "developer")), None)
+        prompt = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+        self._emit(
+            context,
+            "run_started",
+            agent=getattr(agent, "name", None),
+            model=getattr(model, "name", None),
+            provider=getattr(provider, "name", provider if isinstance(provider, str) else None),
+            instructions=self._text(system.get("content") if system else None),
+            prompt=self._text(prompt.get("content") if prompt else None),
+            messages=self._content(messages),
+            conversation_id=self.conversation_id,
+        )
+
+    @hookimpl(trylast=True)
+    def agentloop_model_request(self, context: Any, request: dict[str, Any]) -> None:
+        """Emit ``model_request`` with the body as the other plugins left it."""
+        params = {k: v for k, v in request.items() if k != "messages"}
+        self._emit(
+            context,
+            "model_request",
+            step=context.step + 1,
+            messages=self._content(list(request.get("messages", ()))),
+            params=_redact_all(params, self.secrets),
+        )
+
+    @hookimpl
+    def agentloop_stream_event(self, context: Any, event: Any) -> None:
+        """Keep the model step's timing; emit ``tool_call`` when a tool call has its result."""
+        if isinstance(event, StepFinished) and event.kind == "model":
+            run = self._runs.get(context.run_id)
+            if run is not None:
+                run.model_step = event
+        elif isinstance(event, ToolCallFinished):
+            result = event.result
+            self._emit(
+                context,
+                "tool_call",
+                step=context.step,
+                call_id=event.call.id,
+                name=event.call.name,
+                arguments=self._text(event.call.arguments),
+                status=result.status,
+                is_error=result.is_error,
+                content=self._text(result.content),
+                started_at=time.time() - event.duration,
+                duration=event.duration,
+            )
+
+    @hookimpl
+    def agentloop_model_response(self, context: Any, response: Any) -> None:
+        """Emit ``model_response`` (after the step's timing is known)."""
+        run = self._runs.get(context.run_id)
+        step = run.model_step if run is not None else None
+        message = response.message
+        calls = [
+            {"id": c.id, "name": c.name, "arguments": self._text(c.arguments)}
+            for c in response.tool_calls
+        ]
+        self._emit(
+            context,
+            "model_response",
+            step=context.step,
+            response_id=response.id or None,
+            model=response.model or None,
+            text=self._text(message.text),
+            refusal=self._text(message.refusal),
+            tool_calls=calls,
+            finish_reason=response.finish_reason,
+            usage=response.usage.to_dict() if response.usage else None,
+            started_at=step.step.started_at if step else None,
+            duration=step.step.duration if step else None,
+        )
+
+    @hookimpl
+    def agentloop_run_end(self, context: Any, result: Any, error: BaseException | None) -> None:
+        """Emit ``run_finished`` and forget the run."""
+        with self._lock:
+            run = self._runs.pop(context.run_id, None)
+        summary = result.to_dict() if result is not None else {}
+        failure = None
+        if error is not None:
+            failure = {"type": type(error).__name__, "message": redact(str(error), *self.secrets)}
+        self._emit(
+            context,
+            "run_finished",
+            run=run,
+            output=self._content(summary.get("output")),
+            stop_reason=summary.get("stop_reason"),
+            usage=summary.get("usage"),
+            error=failure,
+            steps=len(summary.get("steps", ())),
+            duration=time.perf_counter() - run.started if run else None,
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _emit(self, context: Any, kind: str, *, run: _Run | None = None, **data: Any) -> None:
+        run = run or self._runs.get(context.run_id)
+        if run is None or not run.alive:
+            return
+        event = TraceEvent(
+            type=kind,
+            run_id=context.run_id,
+            seq=run.seq,
+            time=time.time(),
+            data={key: data.get(key) for key in EVENT_FIELDS[kind]},
+        )
+        run.seq += 1
+        try:
+            self.sink(event)
+        except Exception as exc:
+            run.alive = False
+            warnings.warn(
+                AgentloopWarning(
+                    f"the trace sink failed ({type(exc).__name__}: {redact(str(exc), *self.secrets)}); "
+                    f"run {context.run_id} is not recorded from event {kind!r} on"
+                ),
+                stacklevel=2,
+            )
+
+    def _text(self, value: Any) -> Any:
+        if value is None or not self.include_content:
+            return None
+        return redact(value, *self.secrets) if isinstance(value, str) else value
+
+    def _content(self, value: Any) -> Any:
+        if not self.include_content:
+            return None
+        return _redact_all(value, self.secrets)
+
+
+def _redact_all(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with every secret removed from its strings and keys, copied as plain JSON."""
+    if isinstance(value, str):
+        return redact(value, *secrets) if secrets else value
+    if isinstance(value, Mapping):
+        return {_redact_all(str(k), secrets): _redact_all(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_all(v, secrets) for v in value]
+    return value
