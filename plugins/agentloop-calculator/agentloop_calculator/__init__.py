@@ -135,7 +135,13 @@ def evaluate(expression: str) -> Number:
         )
     tree = _parse(text)
     _check_size(tree)
-    return _eval(tree.body)
+    try:
+        return _eval(tree.body)
+    except ArithmeticError as exc:
+        # The operators and functions catch their own errors with a precise message; this is
+        # the net under every other step (a limit check's own arithmetic, a conversion), so no
+        # OverflowError, ZeroDivisionError or FloatingPointError can escape as a raw exception.
+        raise ToolError(f"arithmetic error: {exc}; use smaller numbers") from None
 
 
 def _parse(text: str) -> ast.Expression:
@@ -243,13 +249,24 @@ def _check_power(base: Number, exponent: Number) -> None:
         return  # float powers overflow quickly and cleanly
     if exponent <= 0 or abs(base) <= 1:
         return
-    bits = exponent * math.log2(abs(base))
+    if exponent > MAX_INT_BITS:  # |base| >= 2, so the result has at least ``exponent`` bits
+        raise ToolError(
+            f"result too large: the exponent {_short_int(exponent)} is above {MAX_INT_BITS} "
+            f"(the limit is about {int(MAX_INT_BITS * math.log10(2))} digits)"
+        )
+    bits = exponent * math.log2(abs(base))  # both are small now: no float overflow
     if bits > MAX_INT_BITS:
         digits = exponent * math.log10(abs(base))
         raise ToolError(
             f"result too large: {base}**{exponent} would have about {digits:.3g} digits "
             f"(the limit is about {int(MAX_INT_BITS * math.log10(2))} digits)"
         )
+
+
+def _short_int(value: int) -> str:
+    """Show an integer, or its digit count when it is too long to print usefully."""
+    text = str(value)
+    return text if len(text) <= 20 else f"with {len(text)} digits"
 
 
 def _call(node: ast.Call) -> Number:

@@ -372,3 +372,42 @@ def test_tool_error_text_reaches_the_model_without_traceback() -> None:
     content = results[0]["content"]
     assert "unknown function" in content and "Traceback" not in content
     json.dumps(results)  # the transcript stays plain JSON
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "2 ** 10**400",  # the exponent is too large for the pre-check's float arithmetic
+        "(-2) ** 10**400",
+        "3 ** (10**400 + 1)",
+        "2 ** 2 ** 2 ** 2 ** 2",
+        "10**400 ** 10**400",
+    ],
+)
+def test_huge_integer_powers_are_tool_errors(expression: str) -> None:
+    with pytest.raises(ToolError, match="too large"):
+        evaluate(expression)
+
+
+def test_no_arithmetic_error_escapes_any_combination() -> None:
+    """Every pairing of extreme operands and operators either gives a number or a ToolError.
+
+    This is the class, not one input: operands at the edges (huge and tiny ints and floats,
+    zero, negatives, fractions) under every operator and one-argument function.
+    """
+    operands = ["0", "1", "-1", "2", "-2", "0.5", "-0.5", "10**400", "-10**400", "10**-400"]
+    operands += ["1e308", "-1e308", "5e-324", "2**4095", "factorial(500)", "1e-308"]
+    operators = ["+", "-", "*", "/", "//", "%", "**"]
+    functions = [name for name, (_, fewest, _) in agentloop_calculator._FUNCTIONS.items()]
+    expressions = [f"({a}) {op} ({b})" for a in operands for b in operands for op in operators]
+    for name in functions:
+        fewest = agentloop_calculator._FUNCTIONS[name][1]
+        expressions += [f"{name}({', '.join([a] * fewest)})" for a in operands]
+        expressions += [f"{name}({a}, {b})" for a in operands for b in operands[:6]]
+    for expression in expressions:
+        try:
+            value = evaluate(expression)
+        except ToolError:
+            continue
+        assert isinstance(value, int | float), expression
+        format_number(value)
