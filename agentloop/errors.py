@@ -8,11 +8,13 @@ is hit)::
 
     AgentloopError
      ├─ ConfigurationError (ValueError)     developer/operator: bad setting, missing key
+     │   └─ BatchInputError                 operator: duplicate ids, an output file of another batch
      ├─ ToolDefinitionError (TypeError)     developer: bad @tool definition (decoration time)
      ├─ ToolArgumentError (ValueError)      model: arguments failed the tool's schema
      ├─ ToolError                           raise inside a tool: a clean message for the model
      │   └─ AbortRun                        raise inside a tool: stop the whole run on purpose
      ├─ PluginError                         developer: duplicate tool names, broken plugin
+     ├─ EngineError                         operator: a batch engine (Ray) missing or unreachable
      ├─ APIError                            operator: talking to the model server
      │   ├─ APIConnectionError
      │   │   └─ APITimeoutError
@@ -30,7 +32,8 @@ is hit)::
          ├─ TokenBudgetExceeded
          ├─ ToolRetriesExceeded
          ├─ OutputValidationError
-         └─ RunAborted
+         ├─ RunAborted
+         └─ RunCancelled                    the caller cancelled the run (async task, batch Ctrl-C)
     AgentloopWarning (Warning)
 
 Exceptions never log, and never carry secrets: anything echoed from a server
@@ -54,7 +57,9 @@ __all__ = [
     "AgentloopWarning",
     "AuthenticationError",
     "BadRequestError",
+    "BatchInputError",
     "ConfigurationError",
+    "EngineError",
     "InternalServerError",
     "LoopDetected",
     "MaxStepsExceeded",
@@ -64,6 +69,7 @@ __all__ = [
     "PluginError",
     "RateLimitError",
     "RunAborted",
+    "RunCancelled",
     "RunError",
     "StreamError",
     "TokenBudgetExceeded",
@@ -123,8 +129,16 @@ class AbortRun(ToolError):
     """
 
 
+class BatchInputError(ConfigurationError):
+    """A batch's input or output file cannot be used as given (duplicate ids, another batch's output)."""
+
+
 class PluginError(AgentloopError):
     """A plugin misbehaves: duplicate tool names, a broken hook, a bad registration."""
+
+
+class EngineError(AgentloopError):
+    """A batch engine cannot be used: Ray is not installed, or its cluster cannot be reached."""
 
 
 class APIError(AgentloopError):
@@ -227,6 +241,14 @@ class OutputValidationError(RunError):
 
 class RunAborted(RunError):
     """A tool or hook raised :class:`AbortRun` to stop the run on purpose."""
+
+
+class RunCancelled(RunError):
+    """The caller cancelled the run (an async task was cancelled, a batch was interrupted).
+
+    Raised at the run's next safe point: unanswered tool calls have a
+    ``cancelled`` result in ``.result`` and ``stop_reason`` is ``cancelled``.
+    """
 
 
 def redact(text: str, *secrets: str | None) -> str:

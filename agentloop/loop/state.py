@@ -23,6 +23,7 @@ from agentloop.errors import (
     MaxStepsExceeded,
     OutputValidationError,
     RunAborted,
+    RunCancelled,
     RunError,
     StreamError,
     TokenBudgetExceeded,
@@ -49,6 +50,7 @@ _STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (ToolRetriesExceeded, "tool_retries"),
     (OutputValidationError, "output_validation"),
     (RunAborted, "aborted"),
+    (RunCancelled, "cancelled"),
     (KeyboardInterrupt, "interrupted"),
     (GeneratorExit, "cancelled"),
 )
