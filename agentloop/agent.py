@@ -196,6 +196,39 @@ class Agent:
         """
         return self._events(prompt, history, deps, stream=self.stream_mode is not False)
 
+    def close(self) -> None:
+        """Release what the agent's plugins hold (servers, connections): ``agentloop_agent_close``.
+
+        Every implementation is called, even when one raises (that becomes an
+        :class:`~agentloop.AgentloopWarning`). Safe to call more than once; the
+        agent can still run afterwards (plugins start again what they need).
+        """
+        import warnings
+
+        from agentloop.errors import AgentloopWarning
+
+        pm = self.plugin_manager
+        for impl in reversed(pm.hook.agentloop_agent_close.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                impl.function(*[{"agent": self}[name] for name in impl.argnames])
+            except Exception as exc:
+                name = pm.get_name(impl.plugin) or type(impl.plugin).__name__
+                warnings.warn(
+                    AgentloopWarning(
+                        f"plugin {name!r} failed in agentloop_agent_close: "
+                        f"{type(exc).__name__}: {exc}"
+                    ),
+                    stacklevel=2,
+                )
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def as_tool(self, *, name: str | None = None, description: str | None = None) -> Tool:
         """Return a tool that runs this agent on a prompt and returns its final text.
 

@@ -55,6 +55,22 @@ def agentloop_tools(agent: Any) -> list[Tool] | None:
     """
 
 
+@hookspec
+def agentloop_agent_close(agent: Any) -> None:
+    """Called when an agent is closed: ``agent.close()`` or leaving ``with agent:``.
+
+    Release what a plugin holds for the agent's runs: subprocesses, network
+    connections, pools (an MCP server plugin stops its server here). Called on
+    every ``close()``; implementations must be idempotent. Every implementation
+    is called even when one raises: exceptions become an
+    :class:`~agentloop.AgentloopWarning` naming the plugin. The agent may run
+    again afterwards, so a plugin starts what it needs again on the next run.
+
+    Args:
+        agent: The :class:`~agentloop.Agent` being closed.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Run lifecycle hooks
 # ---------------------------------------------------------------------------

@@ -450,3 +450,26 @@ def test_hook_agentloop_run_start_failure_still_reaches_run_end():
     with pytest.raises(RuntimeError, match="tracer down") as info:
         agent.run("x")
     assert ends == [("error", info.value)] and model.requests == []
+
+
+def test_hook_agentloop_agent_close():
+    closed = []
+
+    class Holder:
+        @hookimpl
+        def agentloop_agent_close(self, agent):
+            closed.append(agent)
+
+    class Broken:
+        @hookimpl
+        def agentloop_agent_close(self):
+            raise RuntimeError("cannot stop")
+
+    agent, _ = make_agent(["ok", "again"], plugins=[Holder(), Broken()])
+    with pytest.warns(AgentloopWarning, match="agentloop_agent_close: RuntimeError"), agent:
+        agent.run("x")
+    assert closed == [agent]  # the broken plugin did not stop the others
+    assert agent.run("y").output == "again"  # a closed agent can run again
+    with pytest.warns(AgentloopWarning):
+        agent.close()
+    assert closed == [agent, agent]
