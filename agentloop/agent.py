@@ -19,6 +19,7 @@ from agentloop.loop.output import OutputSpec, wire_name
 from agentloop.loop.state import _copy_json
 from agentloop.messages import Message, ModelProfile
 from agentloop.plugins.manager import make_plugin_manager
+from agentloop.plugins.registry import ToolSelection
 from agentloop.result import RunResult, Step
 
 from .plugins.agent_tools import AgentTools
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from agentloop.protocols import Model
     from agentloop.tools import Tool
 
-__all__ = ["Agent", "RunResult", "Step"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "Agent", "RunResult", "Step"]
 
 Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
 _KEYWORD_CHOICES = ("auto", "none", "required")
@@ -44,8 +45,16 @@ _COUNTS = (
     "max_repeated_calls",
     "max_result_chars",
     "max_tokens_total",
+    "max_tool_calls_per_turn",
 )
-_OPTIONAL_COUNTS = ("max_repeated_calls", "max_result_chars", "max_tokens_total")
+_OPTIONAL_COUNTS = (
+    "max_repeated_calls",
+    "max_result_chars",
+    "max_tokens_total",
+    "max_tool_calls_per_turn",
+)
+DEFAULT_TOOL_TIMEOUT = 300.0
+"""Seconds a tool call may take when neither the tool nor the agent says (``None`` opts out)."""
 
 
 class Agent:
@@ -56,9 +65,15 @@ class Agent:
             ``agentloop.providers.resolve_model``) or a model object
             (``create``/``stream``, e.g. a ``ChatClient``-backed model).
         instructions: The system message, put first in every run's transcript.
-        tools: ``@tool`` objects (plain functions are wrapped with ``tool``);
-            they reach the model through ``agentloop_tools`` like plugin tools.
-        plugins: Extra plugins (modules or objects with ``@hookimpl`` functions),
+        tools: ``@tool`` objects (plain functions are wrapped with ``tool``),
+            and names of tools or toolsets that plugins offer (``"calculate"``,
+            ``"files"``, ``"read_file"``), resolved in the tool registry when the
+            first run starts; an unknown name is a ConfigurationError listing
+            the close matches. Installed plugins' tools reach no agent otherwise.
+        tool_options: Settings of the chosen toolsets, ``{"files": {"root": "./src"}}``
+            (checked against each toolset's typed options).
+        plugins: Extra plugins (modules or objects with ``@hookimpl`` functions;
+            their ``agentloop_tools`` give tools to this agent, e.g. ``FilesPlugin(root)``),
             called before the built-in and installed ones.
         tool_choice: ``"auto"``, ``"none"``, ``"required"``, a tool name, or a
             ``{"type": "function", ...}`` dict; sent as given when there are tools.
@@ -79,7 +94,10 @@ class Agent:
             :class:`~agentloop.ToolRetriesExceeded`; a tool's ``max_retries`` wins.
         max_repeated_calls: How often one tool call with the same arguments may
             run per run before :class:`~agentloop.LoopDetected`; None disables the guard.
+        max_tool_calls_per_turn: Most tool calls run from one model turn; each call
+            beyond it gets an error result saying so (never silence). None: no cap.
         tool_timeout: Default per-call timeout in seconds (a tool's ``timeout`` wins),
+            :data:`DEFAULT_TOOL_TIMEOUT` (300 s) unless given, ``None`` for no timeout;
             counted from when the call starts on its thread (not while it waits
             for one). A timed-out call is answered ``error: tool 'x' timed out
             after N s`` (status ``timeout``); its thread is abandoned, its late
@@ -97,6 +115,7 @@ class Agent:
 
     Attributes:
         plugin_manager: This agent's pluggy manager.
+        tool_selection: The tool names chosen in ``tools=[...]`` and their options.
         hook: ``plugin_manager.hook``: plugins may call hooks through ``context.agent.hook``.
     """
 
@@ -105,7 +124,8 @@ class Agent:
         model: str | Model = "offline",
         *,
         instructions: str | None = None,
-        tools: Iterable[Tool | Callable[..., Any]] = (),
+        tools: Iterable[Tool | Callable[..., Any] | str] = (),
+        tool_options: Mapping[str, Mapping[str, Any]] | None = None,
         plugins: Sequence[object] = (),
         tool_choice: str | Mapping[str, Any] | None = "auto",
         max_steps: int = 20,
@@ -118,7 +138,8 @@ class Agent:
         stream: bool | None = None,
         max_tool_retries: int = 3,
         max_repeated_calls: int | None = 3,
-        tool_timeout: float | None = None,
+        max_tool_calls_per_turn: int | None = 64,
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
         max_result_chars: int | None = 20_000,
         max_parallel_tools: int = 8,
         max_tokens_total: int | None = None,
@@ -130,6 +151,7 @@ class Agent:
         self.max_steps = max_steps
         self.max_tool_retries = max_tool_retries
         self.max_repeated_calls = max_repeated_calls
+        self.max_tool_calls_per_turn = max_tool_calls_per_turn
         self.tool_timeout = tool_timeout
         self.max_result_chars = max_result_chars
         self.max_parallel_tools = max_parallel_tools
@@ -138,7 +160,9 @@ class Agent:
         _check_limits(self)
         self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
         self.instructions = instructions
-        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools)
+        tools = list(tools) if not isinstance(tools, str) else [tools]
+        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools if not isinstance(t, str))
+        self.tool_selection = ToolSelection([t for t in tools if isinstance(t, str)], tool_options)
         self.tool_choice = _tool_choice(tool_choice)
         self.output_type = output_type
         profile = getattr(self.model, "profile", None) or ModelProfile()
@@ -264,7 +288,8 @@ class Agent:
 
     def __repr__(self) -> str:
         model = getattr(self.model, "name", type(self.model).__name__)
-        return f"Agent(name={self.name!r}, model={model!r}, tools={[t.name for t in self.tools]})"
+        tools = [t.name for t in self.tools] + list(self.tool_selection.names)
+        return f"Agent(name={self.name!r}, model={model!r}, tools={tools})"
 
 
 def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
@@ -319,7 +344,9 @@ def _as_tool(value: Any) -> Tool:
         return value.as_tool()
     if callable(value):
         return tool(value)
-    raise ConfigurationError(f"tools=[...] takes @tool objects or functions, got {value!r}")
+    raise ConfigurationError(
+        f"tools=[...] takes @tool objects, functions or tool names, got {value!r}"
+    )
 
 
 def _tool_choice(choice: Any) -> Any:

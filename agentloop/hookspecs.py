@@ -5,6 +5,14 @@ named after the hooks below. Plugins come from three places, in this order:
 the built-ins (``agentloop.plugins.DEFAULT_PLUGINS``), installed distributions
 that declare an entry point in the ``agentloop`` group, and ``Agent(plugins=[...])``.
 
+Tools: plugins *offer* them by name (:func:`agentloop_register_tools`, the
+tool registry of :mod:`agentloop.plugins.registry`) and agents *choose* them
+(``Agent(tools=["calculate"])``, ``agentloop run -T calculate``). Lifecycle
+and tool-call hooks of every registered plugin, installed ones included,
+apply to every run; ``Agent(block=[name])`` or ``AGENTLOOP_BLOCK_PLUGINS``
+turns a plugin off. An installed plugin that cannot load or is invalid is
+skipped with one warning (see :mod:`agentloop.plugins.manager`).
+
 Hooks are called with keyword arguments only, and an implementation may take
 any subset of a hook's arguments. Every hook here is documented in
 ``docs/plugins.md`` and has a ``test_hook_<name>`` test (``tests/test_meta.py``
@@ -37,15 +45,42 @@ hookimpl = pluggy.HookimplMarker("agentloop")
 
 
 @hookspec
-def agentloop_tools(agent: Any) -> list[Tool] | None:
-    """Offer tools to the model.
+def agentloop_register_tools() -> list[Any] | None:
+    """Offer tools by name; an agent gets them only when it asks for one of the names.
 
-    Called once at the start of every run. Results from all plugins are
-    concatenated with the agent's own ``tools=[...]`` (which reach the model
-    through this same hook, from an internal plugin). Two tools with the same
-    name are a :class:`~agentloop.PluginError` at run start naming both owners.
-    To know each tool's owner, the loop calls every implementation itself,
-    so ``wrapper=True`` implementations of this hook are not applied.
+    The tool registry is built from this hook: ``Agent(tools=["calculate",
+    "files"])``, ``agentloop run -T files`` and ``agentloop tools`` all read it.
+    It takes no arguments, so its answer never depends on an agent: list what
+    you offer, do not start anything expensive here (a :class:`Toolset` builds
+    its tools only when an agent chooses it). Any plugin object may implement
+    it: installed distributions, ``Agent(plugins=[...])`` objects, an MCP
+    bridge. Called (each implementation on its own, so the owner of every
+    name is known; ``wrapper=True`` implementations are not applied) when a
+    run first needs the registry, and by ``agentloop tools``/``plugins``. A
+    plugin whose implementation raises, or two plugins offering one name, fail
+    only the agents that ask for those names.
+
+    Returns:
+        :class:`~agentloop.Tool` objects (offered under their names) and
+        :class:`~agentloop.Toolset` objects (a name for a group of tools built
+        from typed :class:`~agentloop.ToolOption` settings, e.g. ``files``
+        with ``root``), or None.
+    """
+
+
+@hookspec
+def agentloop_tools(agent: Any) -> list[Tool] | None:
+    """Give tools to the agent this plugin object was given to.
+
+    Called once at the start of every run, only for the plugins the agent was
+    given: its own ``tools=[...]`` functions (through an internal plugin) and
+    the objects in ``Agent(plugins=[...])``, such as ``FilesPlugin(root)``.
+    Installed plugins are not asked (they offer tools by name with
+    :func:`agentloop_register_tools`, so nothing reaches an agent that did not
+    ask for it). Two tools with the same name are a
+    :class:`~agentloop.PluginError` at run start naming both owners. To know
+    each tool's owner, the loop calls every implementation itself, so
+    ``wrapper=True`` implementations of this hook are not applied.
 
     Args:
         agent: The :class:`~agentloop.Agent` being run (read it, do not change it).
@@ -162,7 +197,7 @@ def agentloop_stream_event(context: RunContext, event: Any) -> None:
 
 @hookspec(firstresult=True)
 def agentloop_before_tool_call(
-    context: RunContext, call: ToolCall, tool: Tool
+    context: RunContext, call: ToolCall, tool: Tool, arguments: dict[str, Any]
 ) -> ToolResult | None:
     """Called before a tool runs, after its arguments validated; may deny or answer it.
 
@@ -177,8 +212,10 @@ def agentloop_before_tool_call(
 
     Args:
         context: The run's context.
-        call: The model's call (``arguments`` is the raw JSON text).
+        call: The model's call (``call.arguments`` is the raw JSON text).
         tool: The tool called.
+        arguments: The decoded arguments, already validated against the tool's schema
+            (the same dict ``agentloop_call_tool`` receives; treat it as read-only).
 
     Returns:
         A result that replaces running the tool, or None.
@@ -205,11 +242,17 @@ def agentloop_approve_tool_call(context: RunContext, call: ToolCall, tool: Tool)
 
 
 @hookspec(firstresult=True)
-def agentloop_call_tool(context: RunContext, call: ToolCall, tool: Tool) -> ToolResult | None:
+def agentloop_call_tool(
+    context: RunContext, call: ToolCall, tool: Tool, arguments: dict[str, Any]
+) -> ToolResult | None:
     """Run one tool call.
 
     The plugin that owns a tool runs it; the built-in default (``trylast``)
-    runs ``@tool`` functions in-process with ``Tool.invoke``. Return None for
+    runs ``@tool`` functions in-process with ``Tool.call_validated(arguments)``.
+    The loop decodes and validates each call's arguments exactly once, before
+    ``agentloop_before_tool_call``; ``arguments`` is that result, private to this
+    call, so an implementation never needs to parse ``call.arguments`` again
+    (pluggy lets an implementation leave ``arguments`` out of its signature). Return None for
     tools you do not own. Exceptions are caught by the loop and sent to the
     model as an error result (:class:`~agentloop.AbortRun` ends the run).
     Stops at the first non-None result. When a turn has several calls, or the
@@ -220,6 +263,7 @@ def agentloop_call_tool(context: RunContext, call: ToolCall, tool: Tool) -> Tool
         context: The run's context.
         call: The model's call.
         tool: The tool called.
+        arguments: The decoded, validated arguments of this call.
 
     Returns:
         The result, or None when this plugin does not run this tool.

@@ -55,6 +55,7 @@ class RunSpec(Protocol):
     max_steps: int
     max_parallel_tools: int
     max_repeated_calls: int | None
+    max_tool_calls_per_turn: int | None
     max_result_chars: int | None
     max_tokens_total: int | None
     max_tool_retries: int

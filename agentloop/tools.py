@@ -123,7 +123,41 @@ class Tool:
                 function was not called. The message lists every problem with its path.
             Exception: Whatever the function raises propagates unchanged.
         """
-        args, kwargs = self.bind(arguments, context=context)
+        return self.call_validated(self.parse_arguments(arguments), context=context)
+
+    def parse_arguments(self, arguments: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Decode the model's arguments and check them against :attr:`parameters`, once.
+
+        The run loop calls this exactly once per tool call and hands the result to
+        ``agentloop_call_tool`` as ``arguments``; :meth:`call_validated` then runs the function
+        without checking again.
+
+        Args:
+            arguments: The raw JSON text of the arguments, or an already-decoded mapping.
+
+        Returns:
+            The decoded arguments (a new dict for JSON text; never shared between calls).
+
+        Raises:
+            ToolArgumentError: The arguments are malformed or break the schema.
+        """
+        schema = self.function_schema
+        assert schema is not None  # set in __post_init__
+        return schema.validate(arguments, owner=self._owner)  # type: ignore[attr-defined]
+
+    def call_validated(
+        self, arguments: Mapping[str, Any], *, context: RunContext | None = None
+    ) -> Any:
+        """Convert arguments that :meth:`parse_arguments` returned and call the function.
+
+        Args:
+            arguments: Validated, decoded arguments.
+            context: The run context, passed to the parameter annotated ``RunContext``.
+
+        Returns:
+            The function's return value (awaited to completion for ``async def``).
+        """
+        args, kwargs = self._bind_validated(arguments, context)
         result = self.fn(*args, **kwargs)
         if inspect.isawaitable(result):
             return _run_to_completion(result)
@@ -150,10 +184,14 @@ class Tool:
         Raises:
             ToolArgumentError: As :meth:`invoke`.
         """
+        return self._bind_validated(self.parse_arguments(arguments), context)
+
+    def _bind_validated(
+        self, data: Mapping[str, Any], context: RunContext | None
+    ) -> tuple[list[Any], dict[str, Any]]:
         schema = self.function_schema
         assert schema is not None  # set in __post_init__
         owner: str = self._owner  # type: ignore[attr-defined]
-        data = schema.validate(arguments, owner=owner)
         if context is None and schema.requires_context:
             raise TypeError(
                 f"{owner} takes a RunContext (parameter {schema.context_parameter!r}); "

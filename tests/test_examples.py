@@ -65,7 +65,7 @@ CASES = [
         "codebase_explorer",
         'Search the code for "def agentloop_call_tool"',
         [("search_files", {"query": "def agentloop_call_tool"})],
-        ["hookspecs.py:", "def agentloop_call_tool(context"],
+        ["hookspecs.py:", "plugins/functions.py:", "def agentloop_call_tool("],
     ),
     Case(
         "codebase_explorer",

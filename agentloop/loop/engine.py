@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.events import RunFinished
 from agentloop.loop.state import RunState, stop_reason_of
-from agentloop.loop.toolcalls import cancel_open_calls, check_repeats, dispatch_tool_calls
+from agentloop.loop.toolcalls import cancel_open_calls, dispatch_tool_calls
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
@@ -38,7 +38,8 @@ def run_events(
        d. ``agentloop_model_response``; append the assistant message to the transcript;
        e. no tool calls: validate the answer (``output_type``) and stop, or send the
           validation error back; cut by ``length``: answer its calls without running them;
-       f. check the repeated-call guard, then run the calls (one result each, in order);
+       f. decode and validate each call once, check the repeated-call guard and the
+          per-turn cap, then run the calls (one result each, in order);
     3. end the run: ``RunFinished`` and ``agentloop_run_end``.
 
     Whatever ends the run early (a limit, an abort, an API error, ``KeyboardInterrupt``)
@@ -61,7 +62,6 @@ def run_events(
             if response.finish_reason == "length":
                 yield from dispatch_tool_calls(run, response.tool_calls, cancel_reason=_CUT)
                 continue
-            check_repeats(run, response.tool_calls)
             yield from dispatch_tool_calls(run, response.tool_calls)
             run.after_tool_turn()
     except BaseException as exc:

@@ -1,4 +1,8 @@
-"""The run's tool threads: daemon threads, a bounded number at a time, started in call order."""
+"""The run's tool threads: daemon threads, a bounded number at a time, started in call order.
+
+Threads are kept for reuse by every run of the process (a thread start costs more than a
+typical tool call); each run still bounds how many of its calls run at once.
+"""
 
 from __future__ import annotations
 
@@ -65,9 +69,10 @@ class ToolThreads:
             task.holds_slot = True
             task.started, task.started_at = time.perf_counter(), time.time()
             task.running.set()
-            threading.Thread(target=self._run, args=(task,), name=self._name, daemon=True).start()
+            _WORKERS.run(self._run, task)
 
     def _run(self, task: _Task) -> None:
+        threading.current_thread().name = self._name
         try:
             result = task.fn(*task.args)
         except BaseException as exc:  # handed to the waiting loop thread, which re-raises
@@ -89,3 +94,52 @@ class _Task:
     holds_slot: bool = False
     started: float = 0.0
     started_at: float = 0.0
+
+
+class _Worker:
+    """One reusable daemon thread; idle ones wait for their next job."""
+
+    __slots__ = ("job", "wake")
+
+    def __init__(self, job: tuple[Callable[..., Any], Any]) -> None:
+        self.job: tuple[Callable[..., Any], Any] | None = job
+        self.wake = threading.Event()
+
+
+class _WorkerCache:
+    """Daemon threads shared by all runs; one idle for ``idle_seconds`` exits."""
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._idle_seconds = idle_seconds
+
+    def run(self, fn: Callable[..., Any], arg: Any) -> None:
+        """Run ``fn(arg)`` on an idle thread, or on a new one when none is idle."""
+        with self._lock:
+            if self._idle:
+                worker = self._idle.pop()
+                worker.job = (fn, arg)
+                worker.wake.set()
+                return
+        worker = _Worker((fn, arg))
+        threading.Thread(
+            target=self._loop, args=(worker,), name="agentloop-tool", daemon=True
+        ).start()
+
+    def _loop(self, worker: _Worker) -> None:
+        while True:
+            job, worker.job = worker.job, None
+            if job is not None:
+                job[0](job[1])
+            with self._lock:
+                worker.wake.clear()
+                self._idle.append(worker)
+            if not worker.wake.wait(self._idle_seconds):
+                with self._lock:
+                    if worker in self._idle:  # not handed a job while timing out
+                        self._idle.remove(worker)
+                        return
+
+
+_WORKERS = _WorkerCache()

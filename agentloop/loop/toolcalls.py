@@ -54,6 +54,7 @@ class _Pending:
 
     call: ToolCall
     tool: Tool | None
+    arguments: dict[str, Any] | None = None  # decoded and validated, once
     started: float = field(default_factory=time.perf_counter)
     started_at: float = field(default_factory=time.time)
     result: ToolResult | None = None
@@ -66,6 +67,10 @@ def dispatch_tool_calls(
 ) -> Iterator[RunEvent]:
     """Answer every call of one assistant turn, yielding run events as results arrive.
 
+    Each call's arguments are decoded and validated exactly once (:func:`_parse`); the
+    repeated-call guard, ``agentloop_before_tool_call``, ``agentloop_call_tool`` and the
+    result all use that one decoded dict.
+
     Args:
         run: The run's state (messages, steps, tools, pool, counters).
         calls: The turn's tool calls, in order.
@@ -76,16 +81,27 @@ def dispatch_tool_calls(
         ``ToolCallFinished`` and ``StepFinished``.
 
     Raises:
+        LoopDetected: A call repeated too often (before any call of the turn ran).
         RunAborted: A tool or hook raised :class:`AbortRun` (after every call has its result).
         ToolRetriesExceeded: A tool failed more often than its retry budget.
     """
     pending: list[_Pending] = []
-    for call in calls:
+    limit = run.agent.max_tool_calls_per_turn
+    for n, call in enumerate(calls):
         yield run.emit(ToolCallStarted(call=call, tool_name=call.name))
         if cancel_reason is not None:
             pending.append(_Pending(call=call, tool=None, result=cancelled(call, cancel_reason)))
+        elif limit is not None and n >= limit:
+            pending.append(
+                _Pending(call=call, tool=None, result=_over_limit(call, len(calls), limit))
+            )
         else:
-            pending.append(_prepare(run, call))
+            pending.append(_parse(run, call))
+    if cancel_reason is None:
+        check_repeats(run, pending)
+        for item in pending:
+            if item.result is None:
+                _ask_before(run, item)
     for i, item in enumerate(pending):
         if item.result is None and item.task is None:
             _start(run, pending, i)
@@ -93,15 +109,17 @@ def dispatch_tool_calls(
     _raise_if_run_must_end(run, pending)
 
 
-def check_repeats(run: RunState, calls: Sequence[ToolCall]) -> None:
+def check_repeats(run: RunState, pending: Sequence[_Pending]) -> None:
     """Raise :class:`LoopDetected` when a call repeats with the same arguments too often.
 
-    Counts every call of the run by name and canonical arguments (key order
-    ignored); the ``max_repeated_calls + 1``-th identical call ends the run.
+    Counts every call of the run by name and canonical arguments (key order ignored,
+    from the decoded arguments when they decoded); the ``max_repeated_calls + 1``-th
+    identical call ends the run.
     """
     limit = run.agent.max_repeated_calls
-    for call in calls:
-        key = (call.name, _canonical(call.arguments))
+    for item in pending:
+        call = item.call
+        key = (call.name, _canonical(item))
         run.seen_calls[key] += 1
         if limit is not None and run.seen_calls[key] > limit:
             raise LoopDetected(
@@ -110,8 +128,8 @@ def check_repeats(run: RunState, calls: Sequence[ToolCall]) -> None:
             )
 
 
-def _prepare(run: RunState, call: ToolCall) -> _Pending:
-    """Resolve the tool, validate the arguments and ask ``agentloop_before_tool_call``."""
+def _parse(run: RunState, call: ToolCall) -> _Pending:
+    """Resolve the tool and decode and validate the arguments (the only place that does)."""
     tool = run.tools.get(call.name)
     item = _Pending(call=call, tool=tool)
     if tool is None:
@@ -121,11 +139,28 @@ def _prepare(run: RunState, call: ToolCall) -> _Pending:
         )
         return item
     try:
-        _validate_arguments(tool, call)
-        item.result = run.hook.agentloop_before_tool_call(context=run.context, call=call, tool=tool)
+        item.arguments = tool.parse_arguments(call.arguments)
     except Exception as exc:
         item.result = _failed(item, exc)
     return item
+
+
+def _ask_before(run: RunState, item: _Pending) -> None:
+    """Ask ``agentloop_before_tool_call`` whether to run, deny or answer the call."""
+    try:
+        item.result = run.hook.agentloop_before_tool_call(
+            context=run.context, call=item.call, tool=item.tool, arguments=item.arguments
+        )
+    except Exception as exc:
+        item.result = _failed(item, exc)
+
+
+def _over_limit(call: ToolCall, count: int, limit: int) -> ToolResult:
+    return error_result(
+        call,
+        f"error: this turn asked for {count} tool calls; only the first {limit} are run "
+        f"(max_tool_calls_per_turn={limit}). Call the rest in a later turn.",
+    )
 
 
 def _start(run: RunState, pending: list[_Pending], first: int) -> None:
@@ -141,14 +176,7 @@ def _start(run: RunState, pending: list[_Pending], first: int) -> None:
     if len(group) == 1 and _timeout_for(run, group[0].tool) is None:
         return  # run inline by _finish: no thread needed
     for item in group:
-        item.task = run.executor().submit(_call_tool, run, item.call, item.tool)
-
-
-def _validate_arguments(tool: Tool, call: ToolCall) -> None:
-    """Check the call's arguments against the tool's schema (ToolArgumentError if not)."""
-    schema = tool.function_schema
-    if schema is not None:
-        schema.validate(call.arguments, owner=f"tool {call.name!r}")
+        item.task = run.executor().submit(_call_tool, run, item)
 
 
 def _timeout_for(run: RunState, tool: Tool | None) -> float | None:
@@ -201,7 +229,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
     assert item.tool is not None  # internal invariant: unknown tools were answered in _prepare
     try:
         if item.task is None:
-            return _call_tool(run, item.call, item.tool)
+            return _call_tool(run, item)
         task = item.task
         # returns at once: every call queued before this one has finished or was given up on
         task.running.wait()
@@ -236,9 +264,12 @@ def _failed(item: _Pending, exc: Exception) -> ToolResult:
     return error_result(item.call, exception_text(exc))
 
 
-def _call_tool(run: RunState, call: ToolCall, tool: Tool | None) -> ToolResult:
+def _call_tool(run: RunState, item: _Pending) -> ToolResult:
     """Ask ``agentloop_call_tool`` for the result (first non-None wins)."""
-    result = run.hook.agentloop_call_tool(context=run.context, call=call, tool=tool)
+    call = item.call
+    result = run.hook.agentloop_call_tool(
+        context=run.context, call=call, tool=item.tool, arguments=item.arguments
+    )
     if result is None:
         return error_result(call, f"error: no plugin runs tool {call.name!r}")
     return result
@@ -364,8 +395,10 @@ def _short(text: str, limit: int = 256) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _canonical(arguments: str) -> str:
+def _canonical(item: _Pending) -> str:
+    if item.arguments is None:  # did not decode: compare the raw text
+        return item.call.arguments
     try:
-        return json.dumps(json.loads(arguments), sort_keys=True, separators=(",", ":"))
-    except (ValueError, TypeError):
-        return arguments
+        return json.dumps(item.arguments, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return item.call.arguments

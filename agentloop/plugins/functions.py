@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentloop.hookspecs import hookimpl
 from agentloop.messages import ToolResult
@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 
 
 @hookimpl(trylast=True)
-def agentloop_call_tool(context: RunContext, call: ToolCall, tool: Tool) -> ToolResult:
-    """Call the tool's Python function with the model's arguments.
+def agentloop_call_tool(
+    context: RunContext, call: ToolCall, tool: Tool, arguments: dict[str, Any]
+) -> ToolResult:
+    """Call the tool's Python function with the arguments the loop already validated.
 
     Runs last, so a plugin that owns a tool (or answers it another way) goes first.
     """
-    value = tool.invoke(call.arguments, context=context)
+    value = tool.call_validated(arguments, context=context)
     return ToolResult(
         call_id=call.id, name=call.name, content=tool.format_result(value), value=value
     )
