@@ -38,7 +38,8 @@ LAYERS: dict[str, set[str]] = {
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
     "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers"},
     "config": {"errors", "providers"},
-    "tracing": {*DATA, "hookspecs"},
+    # cassette/tape: replay rebuilds the recorded model (providers) on a ChatClient (client)
+    "tracing": {*DATA, "hookspecs", "providers", "client"},
 }
 # The top: the CLI may use everything; the package root re-exports everything but the CLI.
 TOP = {"cli", "__main__", "agentloop"}

@@ -94,7 +94,9 @@ def _shared_options() -> SharedOptions:
     looping.add_argument(
         "-v", "--verbose", action="store_true", help="tool results, timings, usage"
     )
-    looping.add_argument("--trace", metavar="FILE", help="write every event as JSON lines")
+    looping.add_argument(
+        "--trace", metavar="FILE", help="write the run's trace (versioned JSONL, agentloop view)"
+    )
     return SharedOptions(common, model, looping)
 
 
@@ -116,6 +118,9 @@ def _add_commands(
     run.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
     run.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt (default: stdin)")
     run.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    from agentloop.cli.observers import add_run_options  # --record/--replay (stdlib only)
+
+    add_run_options(run)
     run.set_defaults(handler="run")
 
     chat = sub.add_parser(

@@ -5,8 +5,8 @@ Three outputs, kept apart so each works when piped:
 * stdout gets the answer only (streamed text, or ``--json``);
 * stderr gets one line per tool call (``→ add(a=2, b=3) = 5``), notices, errors,
   and, only when stderr is a terminal, a self-erasing status line;
-* ``--trace FILE`` gets every run event as one JSON object per line, flushed
-  as it is written, so an interrupted run still leaves a valid file.
+* ``--trace FILE`` gets the run's trace (:mod:`agentloop.tracing.jsonl`, written by
+  :class:`agentloop.cli.observers.Observers`), one event per line, flushed as it is written.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-__all__ = ["Renderer", "StatusLine", "TraceWriter", "format_call", "to_devnull", "to_jsonable"]
+__all__ = ["Renderer", "StatusLine", "format_call", "to_devnull", "to_jsonable"]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _RESULT_WIDTH = 200
@@ -98,48 +97,6 @@ class StatusLine:
             except (OSError, ValueError):
                 pass
             self._drawn = False
-
-
-class TraceWriter:
-    """Writes every event as one JSON line and flushes it at once.
-
-    Args:
-        path: The trace file (created or truncated).
-
-    Raises:
-        ConfigurationError: The file cannot be opened for writing.
-    """
-
-    def __init__(self, path: str) -> None:
-        from agentloop.errors import ConfigurationError
-
-        self.path = path
-        try:
-            self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        except OSError as exc:
-            raise ConfigurationError(f"cannot write the trace file {path}: {exc.strerror}") from exc
-        self._lock = threading.Lock()
-
-    def write(self, event_name: str, **fields: Any) -> None:
-        """Write one record ``{"event": event_name, "time": ..., **fields}``."""
-        record = {"event": event_name, "time": round(time.time(), 3), **fields}
-        line = json.dumps(to_jsonable(record), ensure_ascii=False)
-        with self._lock:
-            if not self._file.closed:
-                self._file.write(line + "\n")
-                self._file.flush()
-
-    def write_event(self, event: Any) -> None:
-        """Write a run event, named after its class (``ToolCallStarted`` -> ``tool_call_started``)."""
-        fields = to_jsonable(event)
-        if not isinstance(fields, dict):
-            fields = {"value": fields}
-        self.write(event_name(event), **fields)
-
-    def close(self) -> None:
-        """Close the file."""
-        with self._lock:
-            self._file.close()
 
 
 class Renderer:
@@ -271,11 +228,6 @@ def format_call(name: str, arguments: str) -> str:
         return f"{name}({_shorten(arguments, 120)})"
     inner = ", ".join(f"{k}={v!r}" for k, v in args.items())
     return f"{name}({_shorten(inner, 160)})"
-
-
-def event_name(event: Any) -> str:
-    """``ToolCallStarted`` -> ``tool_call_started``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
 
 
 def to_jsonable(value: Any, _depth: int = 0) -> Any:

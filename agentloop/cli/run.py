@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agentloop.cli.output import Renderer, StatusLine, TraceWriter, format_call, to_jsonable
+from agentloop.cli.observers import Observers
+from agentloop.cli.output import Renderer, StatusLine, format_call, to_jsonable
 from agentloop.cli.target import load_target
 from agentloop.config import Settings, load_settings
 from agentloop.errors import ConfigurationError, RunError
@@ -98,7 +99,8 @@ class _Session:
         self.settings = settings
         self.agent = agent
         self.status = StatusLine(sys.stderr)
-        self.trace = TraceWriter(args.trace) if args.trace else None
+        self.observers = Observers(args)  # --trace, --record, --replay
+        self._ok = False
         self._renderer: Renderer | None = None
 
     @classmethod
@@ -114,9 +116,13 @@ class _Session:
         agent = load_target(args.target)
         model, notice = choose_model(getattr(agent, "model", None), settings)
         session = cls(args, settings, agent)
+        replayed = session.observers.model_override(model, agent)  # --replay: recorded model
+        if replayed is not model:
+            model, notice = replayed, None
         if notice:
             sys.stderr.write(notice + "\n")
         session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
+        session.observers.attach(session.agent)
         return session
 
     def renderer(self, *, show_text: bool, show_calls: bool) -> Renderer:
@@ -133,33 +139,20 @@ class _Session:
     def run_turn(
         self, prompt: str, history: list[dict[str, Any]] | None, renderer: Renderer
     ) -> Any:
-        """Run the agent once, rendering and tracing every event; return the RunResult."""
-        if self.trace:
-            self.trace.write("run_started", model=_model_name(self.agent), prompt=prompt)
+        """Run the agent once, rendering every event; return the RunResult."""
         renderer.show_status("waiting for model")
         result = None
+        self._ok = False
         try:
             for event in self._events(prompt, history):
-                if self.trace:
-                    self.trace.write_event(event)
                 renderer.handle(event)
                 if type(event).__name__ == "RunFinished":
                     result = event.result
-        except KeyboardInterrupt as exc:
-            self.status.clear()
-            if self.trace:
-                partial = getattr(exc, "agentloop_result", None)
-                self.trace.write("interrupted", during=renderer.phase, result=partial)
-            raise
-        except Exception as exc:
-            self.status.clear()
-            if self.trace:
-                self.trace.write("error", type=type(exc).__name__, message=str(exc))
-            raise
         finally:
             self.status.clear()
         if result is None:
             raise RunError("the run ended without a result")
+        self._ok = True
         return result
 
     def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
@@ -167,8 +160,7 @@ class _Session:
 
     def close(self) -> None:
         self.status.close()
-        if self.trace:
-            self.trace.close()
+        self.observers.finish(self._ok)
 
 
 class TerminalApprover:

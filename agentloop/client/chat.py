@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 
 from agentloop.client.failures import Failure, Failures
 from agentloop.client.params import (
@@ -152,6 +153,21 @@ class ChatClient:
                 :meth:`create`; while iterating, also :class:`StreamError`.
         """
         return self._start_stream(build_body(model, messages, params, streaming=True))
+
+    @property
+    def transport(self) -> requests.adapters.BaseAdapter:
+        """The ``requests`` transport adapter that sends this client's requests.
+
+        The one seam for the wire: assigning an adapter mounts it on the client's session for
+        ``http://`` and ``https://``, so every request of this client goes through it (record
+        and replay in :mod:`agentloop.tracing.cassette` wrap or replace the real adapter).
+        """
+        return self._session.get_adapter(self._url)
+
+    @transport.setter
+    def transport(self, adapter: requests.adapters.BaseAdapter) -> None:
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     def close(self) -> None:
         """Close the session's pooled connections (if this client created the session)."""

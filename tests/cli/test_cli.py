@@ -105,11 +105,12 @@ def test_trace_writes_every_event_as_json_lines(tmp_path: Path) -> None:
     proc = agentloop("run", CALC, PROMPT, "--trace", str(trace), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in trace.read_text().splitlines()]
-    events = [r["event"] for r in records]
-    assert events[0] == "run_started" and events[-1] == "run_finished"
-    assert {"text_delta", "tool_call_started", "tool_call_finished", "step_finished"} <= set(events)
-    finished = records[-1]["result"]
-    assert finished["output"] == "The result of calculate is 84."
+    events = [r["type"] for r in records]  # the versioned trace format (docs/seeing-runs.md)
+    assert events == ["run_started", "model_request", "model_response", "tool_call",
+                      "model_request", "model_response", "run_finished"]  # fmt: skip
+    assert {r["v"] for r in records} == {1}
+    assert records[3]["name"] == "calculate" and records[3]["content"] == "84"
+    assert records[-1]["output"] == "The result of calculate is 84."
 
 
 def test_max_steps_and_tool_choice_flags(tmp_path: Path) -> None:
@@ -252,9 +253,10 @@ def test_sigint_during_a_run_exits_130_and_flushes_the_trace(tmp_path: Path) -> 
     assert "agentloop: interrupted" in rest
     assert "Traceback" not in rest
     records = [json.loads(x) for x in trace.read_text().splitlines()]
-    assert records[0]["event"] == "run_started"
-    assert records[-1]["event"] == "interrupted"
-    assert records[-1]["during"] == "model_call"
+    assert records[0]["type"] == "run_started"
+    assert records[-1]["type"] == "run_finished"
+    assert records[-1]["error"]["type"] == "KeyboardInterrupt"
+    assert records[-2]["type"] == "model_request"  # interrupted while the model was called
 
 
 def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
@@ -282,10 +284,11 @@ def test_chat_keeps_history(tmp_path: Path) -> None:
         "The result of add is 5.0.",
     ]
     records = [json.loads(x) for x in trace.read_text().splitlines()]
-    finished = [r["result"] for r in records if r["event"] == "run_finished"]
-    assert len(finished) == 2
-    first, second = finished
-    assert second["messages"][: len(first["messages"])] == first["messages"]
+    started = [r for r in records if r["type"] == "run_started"]
+    assert [r["type"] for r in records].count("run_finished") == 2
+    first, second = started
+    assert second["messages"][:2] == first["messages"][:2]  # the second turn has the history
+    assert len(second["messages"]) > len(first["messages"])
 
 
 def test_plugins_lists_entry_points(tmp_path: Path) -> None:
@@ -371,4 +374,5 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert code == 130
-    assert json.loads(trace.read_text().splitlines()[-1])["event"] == "interrupted"
+    last = json.loads(trace.read_text().splitlines()[-1])
+    assert (last["type"], last["error"]["type"]) == ("run_finished", "KeyboardInterrupt")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from agentloop import Agent, ConfigurationError
 from agentloop.cli.entry import main
-from agentloop.cli.output import Renderer, StatusLine, TraceWriter, format_call
+from agentloop.cli.output import Renderer, StatusLine, format_call
 from agentloop.cli.run import OFFLINE_NOTICE, TerminalApprover, choose_model
 from agentloop.cli.target import TargetError, TargetImportError, load_target
 from agentloop.config import Settings
@@ -137,19 +136,6 @@ def test_renderer_breaks_partial_lines_only_on_a_shared_terminal() -> None:
     renderer.write_text("thinking")
     renderer.note("→ f() = 1")
     assert out.getvalue() == "thinking\n"
-
-
-def test_trace_writer(tmp_path: Path) -> None:
-    from agentloop.messages import TextDelta
-
-    path = tmp_path / "t.jsonl"
-    writer = TraceWriter(str(path))
-    writer.write_event(TextDelta(delta="hi"))
-    writer.write("odd", value={1, 2}, obj=object())
-    writer.close()
-    first, second = (json.loads(line) for line in path.read_text().splitlines())
-    assert first["event"] == "text_delta" and first["delta"] == "hi"
-    assert second["value"] == [1, 2] and second["obj"].startswith("<object")
 
 
 def test_terminal_approver(monkeypatch: pytest.MonkeyPatch) -> None:

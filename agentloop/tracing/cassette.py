@@ -1,0 +1,429 @@
+"""Record a run's HTTP traffic into a cassette, and replay it with no network.
+
+Both are ``requests`` transport adapters, put on a :class:`~agentloop.client.ChatClient` through
+its one seam (``client.transport``), so a replayed run goes through the real client: its SSE
+reader, stream assembly, retries, the loop and the tools all run; only the socket is missing.
+
+A cassette is JSONL: a header line, then one line per HTTP exchange, in the order the requests
+were sent::
+
+    {"agentloop_cassette": 1, "model": "openai:gpt-4o", "base_url": "https://...", ...}
+    {"seq": 0, "request": {"method": "POST", "path": "/v1/chat/completions",
+     "headers": {...}, "json": {...}}, "response": {"status": 200, "headers": {...},
+     "body": "data: {...}\\n\\n..."}, "duration": 0.41}
+
+``request.json`` is the body as sent (``text`` when it is not JSON), with every secret replaced by
+``[REDACTED]`` (the ``Authorization`` key, ``*_API_KEY``/``*_TOKEN`` environment values and any
+``secrets=`` given); no request header that carries a credential is stored. ``response.body`` is
+the response's bytes exactly as the client read them (SSE framing included), as text, or
+``body_b64`` when they are not UTF-8. An exchange that failed before a response has
+``"error": {"type": "ConnectionError", "message": ...}`` instead, and replays as that failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+import urllib3
+
+from agentloop.errors import AgentloopError, ConfigurationError, redact
+from agentloop.tracing.recorder import env_secrets
+from agentloop.version import __version__
+
+__all__ = [
+    "CASSETTE_VERSION",
+    "CassetteError",
+    "RecordingTransport",
+    "ReplayMismatch",
+    "ReplayTransport",
+    "read_cassette",
+]
+
+CASSETTE_VERSION = 1
+RESPONSE_HEADERS = (
+    "content-type",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "x-request-id",
+    "request-id",
+)
+REQUEST_HEADERS = ("content-type", "accept")
+_FAILURES: dict[str, type[requests.exceptions.RequestException]] = {
+    "ConnectTimeout": requests.exceptions.ConnectTimeout,
+    "ReadTimeout": requests.exceptions.ReadTimeout,
+    "Timeout": requests.exceptions.Timeout,
+}
+_BUILDER = requests.adapters.HTTPAdapter()
+
+
+class CassetteError(AgentloopError):
+    """A cassette file cannot be read or written (the file's fault; its path and line are named)."""
+
+
+class ReplayMismatch(CassetteError):
+    """The replayed run sent a request the cassette does not hold (the code or prompt changed).
+
+    Attributes:
+        diff: One line per difference (``messages[1].content: recorded 'a', now 'b'``).
+    """
+
+    def __init__(self, message: str, diff: Iterable[str] = ()) -> None:
+        self.diff = tuple(diff)
+        lines = "\n  ".join(self.diff)
+        super().__init__(message + (f":\n  {lines}" if lines else ""))
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+class RecordingTransport(requests.adapters.BaseAdapter):
+    """Send through ``inner`` and write every exchange to ``path`` as the client reads it.
+
+    Args:
+        path: The cassette file (created or truncated; the header is written at once).
+        inner: The real transport (default a new ``requests`` ``HTTPAdapter``).
+        secrets: More strings to keep out of the file.
+        meta: Extra header keys (``model``, ``base_url``: what ``--replay`` needs to rebuild
+            the model when the agent has none).
+
+    Raises:
+        ConfigurationError: The file cannot be written.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        inner: requests.adapters.BaseAdapter | None = None,
+        secrets: Iterable[str | None] = (),
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.inner = inner if inner is not None else requests.adapters.HTTPAdapter()
+        self.secrets = [s for s in (*secrets, *env_secrets()) if s and len(s) >= 4]
+        self._lock = threading.Lock()
+        self._seq = 0
+        try:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (close())
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write the cassette {path}: {exc.strerror}") from exc
+        header = {"agentloop_cassette": CASSETTE_VERSION, "agentloop": __version__}
+        header.update({"created": round(time.time(), 3), **(meta or {})})
+        self._write(header)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send the request for real; the exchange is written when its body has been read."""
+        self._learn_secret(request)
+        with self._lock:
+            seq, self._seq = self._seq, self._seq + 1
+        entry: dict[str, Any] = {"seq": seq, "request": self._request(request)}
+        started = time.perf_counter()
+        try:
+            resp = self.inner.send(request, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            message = self._redact(str(exc))
+            entry["error"] = {"type": type(exc).__name__, "message": message}
+            entry["duration"] = round(time.perf_counter() - started, 6)
+            self._write(entry)
+            raise
+        head = {k: resp.headers[k] for k in RESPONSE_HEADERS if k in resp.headers}
+        entry["response"] = {"status": resp.status_code, "headers": head}
+
+        def done(body: bytes, complete: bool) -> None:
+            entry["response"].update(self._body(body))
+            if not complete:
+                entry["response"]["incomplete"] = True
+            entry["duration"] = round(time.perf_counter() - started, 6)
+            self._write(entry)
+
+        resp.raw = _TeeRaw(resp.raw, done)
+        return resp
+
+    def close(self) -> None:
+        """Close the real transport and the file."""
+        self.inner.close()
+        with self._lock:
+            self._file.close()
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line + "\n")
+                self._file.flush()
+
+    def _learn_secret(self, request: requests.PreparedRequest) -> None:
+        for name, value in request.headers.items():
+            if name.lower() in ("authorization", "api-key", "x-api-key", "x-goog-api-key"):
+                token = value.split(" ", 1)[-1].strip()
+                if len(token) >= 4 and token not in self.secrets:
+                    self.secrets.append(token)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, *self.secrets)
+
+    def _request(self, request: requests.PreparedRequest) -> dict[str, Any]:
+        url = urlsplit(self._redact(request.url or ""))
+        out: dict[str, Any] = {"method": request.method, "path": url.path}
+        if url.query:
+            out["query"] = url.query
+        out["headers"] = {
+            k.lower(): v for k, v in request.headers.items() if k.lower() in REQUEST_HEADERS
+        }
+        body = request.body
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
+        text = self._redact(text)
+        try:
+            out["json"] = json.loads(text) if text else None
+        except ValueError:
+            out["text"] = text
+        return out
+
+    def _body(self, body: bytes) -> dict[str, Any]:
+        try:
+            return {"body": self._redact(body.decode("utf-8"))}
+        except UnicodeDecodeError:
+            return {"body_b64": base64.b64encode(body).decode("ascii")}
+
+
+class _TeeRaw:
+    """A response's ``raw`` that keeps a copy of every byte the client reads through it.
+
+    It offers what the client uses of urllib3's response (``read1``, ``read``, ``headers``,
+    ``release_conn``, ``shutdown``, ``close``, the connection for socket timeouts) and reports
+    the body once: at its end, or when the response is closed before it.
+    """
+
+    chunked = False  # the client then reads through read1(), so every byte passes here
+
+    def __init__(self, raw: Any, done: Any) -> None:
+        self._raw = raw
+        self._done = done
+        self._parts: list[bytes] = []
+        self._reported = False
+        self.headers = raw.headers
+        self.status = raw.status
+
+    @property
+    def _connection(self) -> Any:
+        return getattr(self._raw, "_connection", None) or getattr(self._raw, "connection", None)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._raw.closed)
+
+    def read1(self, amt: int = -1, decode_content: bool = True) -> bytes:
+        data = self._raw.read1(amt, decode_content=True)
+        self._keep(data)
+        return bytes(data)
+
+    def read(self, amt: int | None = None, decode_content: bool = True, **kw: Any) -> bytes:
+        data = self._raw.read(amt, decode_content=True)
+        self._keep(data)
+        return bytes(data)
+
+    def stream(self, amt: int = 65536, decode_content: bool = True) -> Iterator[bytes]:
+        while data := self.read1(amt):
+            yield data
+
+    def release_conn(self) -> None:
+        self._report(False)
+        self._raw.release_conn()
+
+    def shutdown(self) -> None:
+        self._raw.shutdown()
+
+    def close(self) -> None:
+        self._report(False)
+        self._raw.close()
+
+    def _keep(self, data: bytes) -> None:
+        if data:
+            self._parts.append(bytes(data))
+        else:
+            self._report(True)
+
+    def _report(self, complete: bool) -> None:
+        if not self._reported:
+            self._reported = True
+            self._done(b"".join(self._parts), complete or _read_to_end(self._raw))
+
+
+def _read_to_end(raw: Any) -> bool:
+    """Whether a urllib3 response has been read to its end."""
+    fp = getattr(raw, "_fp", None)
+    return fp is None or bool(getattr(fp, "closed", False))
+
+
+# -- replaying --------------------------------------------------------------------------------
+
+
+def read_cassette(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read a cassette: its header and its exchanges in request order.
+
+    Raises:
+        CassetteError: The file is missing, not a cassette, or a line is not JSON.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CassetteError(f"cannot read the cassette {path}: {exc.strerror}") from exc
+    records = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except ValueError as exc:
+                raise CassetteError(f"{path}:{number}: not JSON ({exc})") from None
+    if not records or not isinstance(records[0], dict) or "agentloop_cassette" not in records[0]:
+        raise CassetteError(f"{path} is not an agentloop cassette (no header line)")
+    version = records[0]["agentloop_cassette"]
+    if not isinstance(version, int) or version > CASSETTE_VERSION:
+        raise CassetteError(f"{path} has cassette version {version!r}; upgrade agentloop")
+    exchanges = sorted(records[1:], key=lambda r: r.get("seq", 0))
+    for number, record in enumerate(exchanges):
+        if "request" not in record or not ("response" in record or "error" in record):
+            raise CassetteError(f"{path}: exchange {number} lacks request and response/error")
+    return records[0], exchanges
+
+
+class ReplayTransport(requests.adapters.BaseAdapter):
+    """Answer every request from a cassette, in order, with no socket.
+
+    Args:
+        path: The cassette.
+        mode: ``"strict"`` (a request that differs from the recorded one raises
+            :class:`ReplayMismatch` with a diff) or ``"lenient"`` (the n-th request gets the
+            n-th recorded response, whatever it says).
+
+    Raises:
+        CassetteError: The cassette cannot be read.
+        ConfigurationError: An unknown mode.
+    """
+
+    def __init__(self, path: str | Path, *, mode: str = "strict") -> None:
+        super().__init__()
+        if mode not in ("strict", "lenient"):
+            raise ConfigurationError(f"replay mode {mode!r}: expected 'strict' or 'lenient'")
+        self.path = Path(path)
+        self.mode = mode
+        self.header, self.exchanges = read_cassette(path)
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Return the next recorded response (or raise its recorded failure)."""
+        with self._lock:
+            index = self.used
+            if index >= len(self.exchanges):
+                raise ReplayMismatch(
+                    f"the run sent request {index + 1}, but {self.path} holds only "
+                    f"{len(self.exchanges)} (record the run again)"
+                )
+            self.used += 1
+        exchange = self.exchanges[index]
+        if self.mode == "strict":
+            diff = request_diff(exchange["request"], request)
+            if diff:
+                raise ReplayMismatch(
+                    f"request {index + 1} differs from the one recorded in {self.path} "
+                    "(record again, or replay with --replay-mode lenient)",
+                    diff,
+                )
+        if "error" in exchange:
+            error = exchange["error"]
+            kind = _FAILURES.get(str(error.get("type")), requests.exceptions.ConnectionError)
+            raise kind(f"(replayed) {error.get('message', '')}", request=request)
+        return _response(request, exchange["response"])
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def check_finished(self) -> None:
+        """In strict mode, raise if the run sent fewer requests than the cassette holds."""
+        if self.mode == "strict" and self.used < len(self.exchanges):
+            raise ReplayMismatch(
+                f"the run sent {self.used} request(s), but {self.path} holds "
+                f"{len(self.exchanges)} (the run ended earlier than when it was recorded)"
+            )
+
+
+def _response(request: requests.PreparedRequest, recorded: Mapping[str, Any]) -> requests.Response:
+    if "body_b64" in recorded:
+        body = base64.b64decode(recorded["body_b64"])
+    else:
+        body = str(recorded.get("body", "")).encode("utf-8")
+    raw = urllib3.HTTPResponse(
+        body=io.BytesIO(body),
+        headers=dict(recorded.get("headers") or {}),
+        status=int(recorded.get("status", 200)),
+        preload_content=False,
+        decode_content=False,
+        request_method=request.method,
+    )
+    return _BUILDER.build_response(request, raw)
+
+
+def request_diff(recorded: Mapping[str, Any], request: requests.PreparedRequest) -> list[str]:
+    """How ``request`` differs from a recorded request (method, path and body), one line each."""
+    now = urlsplit(request.url or "")
+    diff = []
+    if recorded.get("method") != request.method:
+        diff.append(f"method: recorded {recorded.get('method')}, now {request.method}")
+    if recorded.get("path") != now.path:
+        diff.append(f"path: recorded {recorded.get('path')}, now {now.path}")
+    body = request.body
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
+    try:
+        value: Any = json.loads(text) if text else None
+        key = "json"
+    except ValueError:
+        value, key = text, "text"
+    diff.extend(value_diff(recorded.get(key), value, "body"))
+    return diff[:20]
+
+
+def value_diff(old: Any, new: Any, path: str) -> Iterator[str]:
+    """Yield ``path: recorded X, now Y`` for every place two JSON values differ.
+
+    A ``[REDACTED]`` string in the recording matches any value (a secret was removed there).
+    """
+    if old == new or old == "[REDACTED]":
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            if key not in new:
+                yield f"{path}.{key}: recorded {_short(old[key])}, now absent"
+            elif key not in old:
+                yield f"{path}.{key}: not recorded, now {_short(new[key])}"
+            else:
+                yield from value_diff(old[key], new[key], f"{path}.{key}")
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            yield from value_diff(a, b, f"{path}[{i}]")
+        if len(old) != len(new):
+            yield f"{path}: recorded {len(old)} items, now {len(new)}"
+        return
+    if isinstance(old, str) and isinstance(new, str) and "[REDACTED]" in old:
+        head, _, tail = old.partition("[REDACTED]")
+        if new.startswith(head) and new.endswith(tail.split("[REDACTED]")[-1]):
+            return
+    yield f"{path}: recorded {_short(old)}, now {_short(new)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
