@@ -43,6 +43,7 @@ from agentloop.wire.assembly import (
     text_of,
     to_str,
 )
+from agentloop.wire.build import choices_body, completion_body
 from agentloop.wire.errors import error_detail, error_message
 
 __all__ = ["DONE", "ChatStream", "parse_response"]
@@ -276,21 +277,15 @@ class ChatStream:
         )
 
     def _raw_body(self, choices: tuple[Choice, ...]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": to_str(self._meta.get("id")),
-            "object": "chat.completion",
-            "created": to_int(self._meta.get("created")),
-            "model": to_str(self._meta.get("model")),
-        }
-        if self._meta.get("system_fingerprint"):
-            body["system_fingerprint"] = self._meta["system_fingerprint"]
-        body["choices"] = [
-            {"index": c.index, "message": c.message.to_dict(), "finish_reason": c.finish_reason}
-            for c in choices
-        ]
-        if self._usage_raw is not None:
-            body["usage"] = dict(self._usage_raw)
-        return body
+        fingerprint = self._meta.get("system_fingerprint")
+        return completion_body(
+            id=to_str(self._meta.get("id")),
+            created=to_int(self._meta.get("created")),
+            model=to_str(self._meta.get("model")),
+            choices=choices_body(choices),
+            usage=self._usage_raw,
+            system_fingerprint=to_str(fingerprint) if fingerprint else None,
+        )
 
 
 # -- helpers ----------------------------------------------------------------------------

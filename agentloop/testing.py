@@ -25,6 +25,7 @@ from typing import Any
 
 from agentloop.messages import ChatResponse, Choice, Message, ModelProfile, ToolCall, Usage
 from agentloop.protocols import ChatStreamLike
+from agentloop.wire.build import choice_body, completion_body, completion_chunks
 
 __all__ = [
     "FunctionModel",
@@ -77,15 +78,13 @@ def make_response(
     message = Message(role="assistant", content=text, tool_calls=calls, refusal=refusal)
     reason = finish_reason or ("tool_calls" if calls else "stop")
     response_id = f"chatcmpl-{next(_ids)}"
-    raw = {
-        "id": response_id,
-        "object": "chat.completion",
-        "created": 0,
-        "model": model,
-        "choices": [{"index": 0, "message": message.to_dict(), "finish_reason": reason}],
-    }
-    if usage is not None:
-        raw["usage"] = usage.to_dict()
+    raw = completion_body(
+        id=response_id,
+        created=0,
+        model=model,
+        choices=[choice_body(0, message.to_dict(), reason)],
+        usage=usage.to_dict() if usage is not None else None,
+    )
     choice = Choice(index=0, message=message, finish_reason=reason)
     return ChatResponse(id=response_id, model=model, choices=(choice,), usage=usage, raw=raw)
 
@@ -107,41 +106,26 @@ def response_chunks(response: ChatResponse, *, piece: int = 8) -> list[dict[str,
     call's ``id`` and ``name`` only in its first fragment; usage in a last
     chunk with no choices.
     """
-    head = {
-        "id": response.id,
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": response.model,
-    }
+    body = completion_body(
+        id=response.id,
+        created=response.created,
+        model=response.model,
+        choices=[
+            choice_body(c.index, c.message.to_dict(), c.finish_reason or "stop")
+            for c in response.choices
+        ],
+        usage=response.usage.to_dict() if response.usage is not None else None,
+    )
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    def pieces(text: str) -> list[str]:
+        return [text[i : i + piece] for i in range(0, len(text), piece)]
 
-    message = response.message
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    text = message.text
-    chunks += [chunk({"content": text[i : i + piece]}) for i in range(0, len(text), piece)]
-    for index, call in enumerate(message.tool_calls):
-        first: dict[str, Any] = {
-            "index": index,
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": ""},
-        }
-        if call.extra_content is not None:
-            first["extra_content"] = dict(call.extra_content)
-        chunks.append(chunk({"tool_calls": [first]}))
-        args = call.arguments
-        chunks += [
-            chunk(
-                {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + piece]}}]}
-            )
-            for i in range(0, len(args), piece)
-        ]
-    chunks.append(chunk({}, response.finish_reason or "stop"))
-    if response.usage is not None:
-        chunks.append({**head, "choices": [], "usage": response.usage.to_dict()})
-    return chunks
+    include_usage = response.usage is not None
+    return list(
+        completion_chunks(
+            body, include_usage=include_usage, split_text=pieces, argument_piece=piece
+        )
+    )
 
 
 class ScriptedModel:

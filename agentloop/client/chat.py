@@ -42,7 +42,7 @@ from agentloop.errors import (
 from agentloop.messages import ChatResponse
 from agentloop.streaming import DONE, ChatStream
 from agentloop.version import __version__
-from agentloop.wire.assembly import completion_as_chunk
+from agentloop.wire.build import completion_as_chunk
 from agentloop.wire.errors import redact_value
 
 __all__ = ["DEFAULT_TIMEOUT", "ChatClient", "Timeout"]
@@ -279,8 +279,14 @@ class ChatClient:
         # stream closes it even when iteration never started.
         current = [self._retrying(open_once, deadline, tries)]
         holder: list[ChatStream] = []
-        chunks = self._stream_chunks(current, open_once, deadline, tries, holder)
-        stream = ChatStream(chunks, on_close=lambda: _abort(current[0]))
+        closed: list[bool] = []  # closed by its owner (maybe from another thread): never retried
+
+        def close() -> None:
+            closed.append(True)
+            _abort(current[0])
+
+        chunks = self._stream_chunks(current, open_once, deadline, tries, holder, closed)
+        stream = ChatStream(chunks, on_close=close)
         holder.append(stream)
         return stream
 
@@ -291,6 +297,7 @@ class ChatClient:
         deadline: Deadline,
         tries: list[int],
         holder: list[ChatStream],
+        closed: list[bool],
     ) -> Iterator[Any]:
         try:
             while True:
@@ -299,6 +306,8 @@ class ChatClient:
                     return
                 except Failure as failure:
                     current[0].close()
+                    if closed:  # the owner closed the stream: its read failing is no reason to retry
+                        raise failure.error from failure.error.__cause__
                     self._back_off(failure, deadline, tries, "the stream")
                     current[0] = self._retrying(open_once, deadline, tries)
         finally:

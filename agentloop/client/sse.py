@@ -24,6 +24,7 @@ import urllib3.exceptions
 from agentloop.client.timeouts import Deadline
 from agentloop.errors import APIConnectionError, APITimeoutError, StreamError
 from agentloop.streaming import DONE
+from agentloop.wire.build import wrap_error
 
 __all__ = ["drain", "iter_chunks", "read_all", "read_body"]
 
@@ -179,10 +180,10 @@ def iter_chunks(source: Iterator[bytes]) -> Iterator[Any]:
             value = json.loads(data)
         except ValueError:
             if event.event == "error":
-                yield {"error": {"message": text}}
+                yield wrap_error({"message": text})
             continue
         if event.event == "error" and not (isinstance(value, dict) and value.get("error")):
-            value = {"error": value}
+            value = wrap_error(value)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             value = value[0]
         if isinstance(value, dict):

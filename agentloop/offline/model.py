@@ -75,13 +75,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentloop.messages import ChatResponse, ModelProfile
+from agentloop.messages import ChatResponse, ModelProfile, ToolCall
 from agentloop.offline.plan import Reply, decide, message_text
 from agentloop.offline.request import Request, validate
+from agentloop.wire import build
+from agentloop.wire.build import choice_body, completion_body, usage_body
 
 if TYPE_CHECKING:
     from agentloop.protocols import ChatStreamLike
@@ -173,18 +174,13 @@ class OfflineModel:
         choices = [_choice(reply, request, i, digest) for i in range(request.n)]
         completion = sum(_message_tokens(c["message"]) for c in choices)
         prompt = _prompt_tokens(request)
-        return {
-            "id": f"chatcmpl-offline-{digest[:24]}",
-            "object": "chat.completion",
-            "created": CREATED,
-            "model": self._name,
-            "choices": choices,
-            "usage": {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
-        }
+        return completion_body(
+            id=f"chatcmpl-offline-{digest[:24]}",
+            created=CREATED,
+            model=self._name,
+            choices=choices,
+            usage=usage_body(prompt, completion),
+        )
 
 
 def _digest(messages: list[Mapping[str, Any]]) -> str:
@@ -217,14 +213,12 @@ def _choice(reply: Reply, request: Request, index: int, digest: str) -> dict[str
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if calls:
         message["tool_calls"] = [
-            {
-                "id": _call_id(digest, index, k, name, arguments),
-                "type": "function",
-                "function": {"name": name, "arguments": arguments},
-            }
+            ToolCall(
+                id=_call_id(digest, index, k, name, arguments), name=name, arguments=arguments
+            ).to_dict()
             for k, (name, arguments) in enumerate(calls)
         ]
-    return {"index": index, "message": message, "finish_reason": finish}
+    return choice_body(index, message, finish)
 
 
 def _truncate(
@@ -269,9 +263,8 @@ def _prompt_tokens(request: Request) -> int:
 def completion_chunks(body: Mapping[str, Any], *, include_usage: bool = False) -> Iterator[dict]:
     """Turn a ``chat.completion`` body into the ``chat.completion.chunk`` dicts of its stream.
 
-    Per choice: a role chunk, the text in word-sized deltas, each tool call as a
-    first delta (index, id, name) and argument fragments, then a finish chunk;
-    with ``include_usage``, a last chunk with ``choices: []`` and the usage.
+    Text comes in word-sized deltas and arguments in fragments (see
+    :func:`agentloop.wire.build.completion_chunks`).
 
     Args:
         body: A non-streamed response body.
@@ -280,29 +273,6 @@ def completion_chunks(body: Mapping[str, Any], *, include_usage: bool = False) -
     Yields:
         Chunk dicts, in order.
     """
-    base = {k: body[k] for k in ("id", "created", "model")}
-    base["object"] = "chat.completion.chunk"
-    extra = {"usage": None} if include_usage else {}
-
-    def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return {**base, "choices": [choice], **extra}
-
-    for choice in body["choices"]:
-        index, message = choice["index"], choice["message"]
-        content = message.get("content")
-        yield chunk(index, {"role": "assistant", "content": "" if content is not None else None})
-        for piece in re.findall(r"\s*\S+\s*|\s+", content or ""):
-            yield chunk(index, {"content": piece})
-        for k, call in enumerate(message.get("tool_calls") or ()):
-            fn = call["function"]
-            head = {"name": fn["name"], "arguments": ""}
-            yield chunk(index, {"tool_calls": [{"index": k, "id": call["id"], "type": "function",
-                                                "function": head}]})  # fmt: skip
-            arguments = fn["arguments"]
-            for start in range(0, len(arguments), _ARGUMENT_PIECE):
-                piece = arguments[start : start + _ARGUMENT_PIECE]
-                yield chunk(index, {"tool_calls": [{"index": k, "function": {"arguments": piece}}]})
-        yield chunk(index, {}, choice["finish_reason"])
-    if include_usage:
-        yield {**base, "choices": [], "usage": body.get("usage")}
+    return build.completion_chunks(
+        body, include_usage=include_usage, argument_piece=_ARGUMENT_PIECE
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from agentloop.errors import BadRequestError
+from agentloop.wire.build import error_body
 
 __all__ = ["Request", "bad_request", "validate"]
 
@@ -61,8 +62,7 @@ class Request:
 
 def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> NoReturn:
     """Raise a 400 :class:`BadRequestError` whose body is OpenAI's error object."""
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": param,
-                      "code": code}}  # fmt: skip
+    body = error_body(message=message, param=param, code=code)
     raise BadRequestError(message, status_code=400, body=body)
 
 

@@ -26,6 +26,13 @@ from agentloop.messages import (
     plain_json,
 )
 from agentloop.protocols import ChatStreamLike
+from agentloop.wire.build import (
+    ChunkWriter,
+    call_delta,
+    choices_body,
+    completion_body,
+    error_body,
+)
 
 __all__ = [
     "error_body",
@@ -42,17 +49,6 @@ _TYPES = {
     404: "invalid_request_error",
     429: "rate_limit_error",
 }
-
-
-def error_body(
-    *,
-    message: str,
-    type: str = "invalid_request_error",  # noqa: A002 - OpenAI's field name
-    param: str | None = None,
-    code: str | None = None,
-) -> dict[str, Any]:
-    """Return OpenAI's error body: ``{"error": {"message", "type", "param", "code"}}``."""
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def error_for_exception(exc: BaseException) -> tuple[int, dict[str, Any]]:
@@ -105,23 +101,15 @@ def response_body(response: ChatResponse, model_name: str) -> dict[str, Any]:
     Messages are written from the parsed response (so synthesized tool-call ids
     are the ones the client sees); usage keeps the upstream's details when present.
     """
-    body: dict[str, Any] = {
-        "id": response.id or "chatcmpl-local",
-        "object": "chat.completion",
-        "created": response.created,
-        "model": response.model or model_name,
-    }
     fingerprint = response.raw.get("system_fingerprint")
-    if fingerprint:
-        body["system_fingerprint"] = fingerprint
-    body["choices"] = [
-        {"index": c.index, "message": c.message.to_dict(), "finish_reason": c.finish_reason}
-        for c in response.choices
-    ]
-    usage = _usage(response)
-    if usage is not None:
-        body["usage"] = usage
-    return body
+    return completion_body(
+        id=response.id or "chatcmpl-local",
+        created=response.created,
+        model=response.model or model_name,
+        choices=choices_body(response.choices),
+        usage=_usage(response),
+        system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+    )
 
 
 def _usage(response: ChatResponse) -> dict[str, Any] | None:
@@ -163,25 +151,18 @@ class _Relay:
     """The state of one relayed stream: which choices started, which ids were sent."""
 
     def __init__(self, meta: Mapping[str, Any], *, include_usage: bool) -> None:
-        self.base = {
-            "id": meta["id"],
-            "object": "chat.completion.chunk",
-            "created": meta["created"],
-            "model": meta["model"],
-        }
-        self.extra = {"usage": None} if include_usage else {}
+        self.writer = ChunkWriter(
+            id=meta["id"], created=meta["created"], model=meta["model"], include_usage=include_usage
+        )
+        self.chunk = self.writer.chunk
         self.include_usage = include_usage
         self.started: set[int] = set()
         self.sent_ids: dict[tuple[int, int], str] = {}
 
-    def chunk(self, index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return {**self.base, "choices": [choice], **self.extra}
-
     def open(self, index: int) -> Iterator[dict[str, Any]]:
         if index not in self.started:
             self.started.add(index)
-            yield self.chunk(index, {"role": "assistant", "content": ""})
+            yield self.writer.role(index)
 
     def event(self, event: Any) -> Iterator[dict[str, Any]]:
         if isinstance(event, TextDelta):
@@ -195,33 +176,24 @@ class _Relay:
             yield self.chunk(event.choice_index, {"tool_calls": [self._call_entry(event)]})
 
     def _call_entry(self, event: ToolCallDelta) -> dict[str, Any]:
-        entry: dict[str, Any] = {"index": event.index}
         key = (event.choice_index, event.index)
         taken = {v for (c, _), v in self.sent_ids.items() if c == event.choice_index}
+        call_id = None
         if event.id and key not in self.sent_ids and event.id not in taken:
             # a duplicate id is held back; the assembled (deduplicated) id follows at the end
-            self.sent_ids[key] = event.id
-            entry["id"] = event.id
-            entry["type"] = "function"
-        function: dict[str, Any] = {}
-        if event.name:
-            function["name"] = event.name
-        if event.name or event.arguments_delta:
-            function["arguments"] = event.arguments_delta
-        if function:
-            entry["function"] = function
-        return entry
+            self.sent_ids[key] = call_id = event.id
+        arguments = event.arguments_delta if event.name or event.arguments_delta else None
+        return call_delta(event.index, id=call_id, name=event.name, arguments=arguments)
 
     def finish(self, response: ChatResponse) -> Iterator[dict[str, Any]]:
         for choice in response.choices:
             index = choice.index
             yield from self.open(index)
             for k, call in enumerate(choice.message.tool_calls):
-                fix: dict[str, Any] = {"index": k}
-                if self.sent_ids.get((index, k)) != call.id:
-                    fix.update(id=call.id, type="function")
-                if call.extra_content is not None:
-                    fix["extra_content"] = plain_json(call.extra_content)
+                resend = self.sent_ids.get((index, k)) != call.id
+                fix = call_delta(
+                    k, id=call.id if resend else None, extra_content=call.extra_content
+                )
                 if len(fix) > 1:
                     yield self.chunk(index, {"tool_calls": [fix]})
             tail: dict[str, Any] = {}
@@ -230,7 +202,7 @@ class _Relay:
             yield self.chunk(index, tail, choice.finish_reason)
         usage = _usage(response)
         if self.include_usage and usage is not None:
-            yield {**self.base, "choices": [], "usage": usage}
+            yield self.writer.usage(usage)
 
 
 def parse_request(raw: bytes) -> dict[str, Any]:

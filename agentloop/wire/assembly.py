@@ -31,7 +31,6 @@ from agentloop.wire.errors import error_detail, error_message, make_status_error
 __all__ = [
     "ChoiceState",
     "call_entries",
-    "completion_as_chunk",
     "deep_merge",
     "final_finish",
     "parse_response",
@@ -231,26 +230,6 @@ def _parse_choice(choice: Mapping[str, Any], pos: int) -> Choice:
         ),
         finish_reason=final_finish(finish if isinstance(finish, str) else None, bool(calls)),
     )
-
-
-def completion_as_chunk(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole ``chat.completion`` body as one chunk (for servers that ignore ``stream``)."""
-    choices = []
-    for pos, choice in enumerate(body.get("choices") or ()):
-        message = dict(choice.get("message") or {})
-        calls = message.get("tool_calls")
-        if isinstance(calls, list):
-            message["tool_calls"] = [
-                {**c, "index": i} for i, c in enumerate(calls) if isinstance(c, Mapping)
-            ]
-        choices.append(
-            {
-                "index": choice.get("index", pos),
-                "delta": message,
-                "finish_reason": choice.get("finish_reason"),
-            }
-        )
-    return {**body, "choices": choices}
 
 
 # -- helpers ----------------------------------------------------------------------------
