@@ -287,7 +287,9 @@ def test_limits_accept_none_where_it_means_no_limit():
 def test_model_string_offline():
     agent = Agent("offline", load_plugins=False)
     result = agent.run("hello")
-    assert isinstance(result.output, str) and result.output
+    assert result.output.startswith("This is the offline model")
+    assert 'It read your message as: "hello".' in result.output
+    assert result.stop_reason == "stop" and [s.kind for s in result.steps] == ["model"]
 
 
 def test_one_agent_many_threads_no_shared_run_state():

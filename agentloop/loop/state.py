@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentloop.context import RunContext
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from agentloop.protocols import RunSpec
     from agentloop.tools import Tool
 
-__all__ = ["RunState", "stop_reason_of"]
+__all__ = ["RunState", "estimate_prompt_tokens", "stop_reason_of"]
 
 _FORCED = ("required",)
 _STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
@@ -124,7 +125,29 @@ class RunState:
             request["response_format"] = _copy_json(self.output_spec.response_format)
             self.output_spec.add_instructions(request["messages"])
         self.hook.agentloop_model_request(context=self.context, request=request)
+        if self.agent.max_tokens_total is not None:
+            self._fit_budget(request, self.agent.max_tokens_total)
         return request
+
+    def _fit_budget(self, request: dict[str, Any], budget: int) -> None:
+        """Bound the reply by what is left of the token budget; refuse a prompt that cannot fit.
+
+        The prompt is estimated at one token per four characters of its text (the same rule
+        as the offline model); what is left after it becomes the request's ``max_tokens``
+        (or ``max_completion_tokens`` when that is what the request uses), unless smaller.
+        """
+        left = budget - self.usage.total_tokens
+        prompt = estimate_prompt_tokens(request)
+        if prompt >= left:
+            raise TokenBudgetExceeded(
+                f"the next request needs about {prompt} prompt tokens, but only {left} of the "
+                f"run's budget of {budget} are left (max_tokens_total); raise the budget or "
+                "shorten the conversation"
+            )
+        key = "max_completion_tokens" if "max_completion_tokens" in request else "max_tokens"
+        current = request.get(key)
+        if not isinstance(current, int) or current > left - prompt:
+            request[key] = left - prompt
 
     # -- 2c. model call ------------------------------------------------------------------------
 
@@ -339,3 +362,26 @@ def _copy_json(value: Any) -> Any:
 def stop_reason_of(exc: BaseException) -> str:
     """The ``stop_reason`` of a run that ``exc`` ended."""
     return next((r for t, r in _STOP_REASONS if isinstance(exc, t)), "error")
+
+
+def estimate_prompt_tokens(request: Mapping[str, Any]) -> int:
+    """About how many tokens ``request`` spends on its prompt: ceil(characters / 4).
+
+    Counts message texts, tool-call arguments and the tool definitions (the parts a
+    server tokenizes); a rough, deliberately simple estimate, used only for the budget.
+    """
+    chars = 0
+    for message in request.get("messages", ()):
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(
+                len(str(part.get("text", ""))) for part in content if isinstance(part, dict)
+            )
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            chars += len(str(function.get("name", ""))) + len(str(function.get("arguments", "")))
+    if request.get("tools"):
+        chars += len(json.dumps(request["tools"], separators=(",", ":")))
+    return -(-chars // 4)

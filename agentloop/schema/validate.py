@@ -91,6 +91,27 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in the model's JSON (then an error for it)."""
+
+
+def nesting_problem(value: Any, limit: int) -> str | None:
+    """Say why ``value`` nests deeper than ``limit`` levels, or None; iterative, never recurses."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return f"nested deeper than {limit} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
     """Decode the model's JSON text; raise ToolArgumentError (for the model) when malformed.
 
@@ -100,17 +121,25 @@ def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
         owner: Who receives it, for the message (``tool 'x'``).
     """
     try:
-        return json.loads(
+        value = json.loads(
             text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
         )
+        problem = nesting_problem(value, MAX_JSON_DEPTH)
+        if problem is None:
+            return value
     except (ValueError, UnicodeDecodeError) as exc:
         problem = str(exc)
+    except RecursionError:  # deeper than the decoder's own stack allows
+        problem = f"nested deeper than {MAX_JSON_DEPTH} levels"
     raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
     snippet = raw if len(raw) <= 200 else raw[:200] + "..."
-    line = (
-        f"$: not valid JSON ({problem}); send exactly one JSON object with no surrounding "
-        f"text. Received: {snippet!r}"
-    )
+    if problem.startswith("nested deeper"):
+        line = f"$: the JSON is {problem}; send flatter data. Received: {snippet!r}"
+    else:
+        line = (
+            f"$: not valid JSON ({problem}); send exactly one JSON object with no surrounding "
+            f"text. Received: {snippet!r}"
+        )
     raise_errors((line,), what=what, owner=owner)
 
 

@@ -20,6 +20,7 @@ from agentloop import (
     Usage,
     tool,
 )
+from agentloop.loop.state import estimate_prompt_tokens
 from agentloop.testing import make_response, text_response, tool_call, tool_calls_response
 
 
@@ -370,16 +371,47 @@ def test_length_cut_tool_calls_never_run():
     assert result.output == "gave up"
 
 
-def test_token_budget_ends_run():
+def test_token_budget_ends_run_before_a_call_that_cannot_fit():
     usage = Usage(prompt_tokens=60, completion_tokens=10, total_tokens=70)
     script = [
         tool_calls_response(tool_call("add", {"a": i, "b": 1}), usage=usage) for i in range(3)
     ]
-    agent, _ = make_agent(script, tools=[add], max_tokens_total=100)
-    with pytest.raises(TokenBudgetExceeded, match="140 tokens") as info:
+    agent, model = make_agent(script, tools=[add], max_tokens_total=100)
+    with pytest.raises(TokenBudgetExceeded, match="prompt tokens, but only 30 of") as info:
         agent.run("x")
-    assert info.value.result.usage.total_tokens == 140
+    assert info.value.result.usage.total_tokens == 70
     assert info.value.result.stop_reason == "token_budget"
+    assert model.remaining == 2  # the second call was never made
+
+
+def test_token_budget_ends_run_once_spent():
+    # a server that ignores max_tokens can still overspend; the next call is refused
+    usage = Usage(prompt_tokens=60, completion_tokens=200, total_tokens=260)
+    agent, _ = make_agent(
+        [tool_calls_response(tool_call("add", {"a": 1, "b": 1}), usage=usage)] * 2,
+        tools=[add],
+        max_tokens_total=250,
+    )
+    with pytest.raises(TokenBudgetExceeded, match="260 tokens, over its budget of 250"):
+        agent.run("x")
+
+
+def test_token_budget_bounds_each_request_by_what_is_left():
+    usage = Usage(prompt_tokens=100, completion_tokens=50, total_tokens=150)
+    agent, model = make_agent(
+        [tool_calls_response(tool_call("add", {"a": 1, "b": 1}), usage=usage), text_response("2")],
+        tools=[add],
+        max_tokens_total=1000,
+        model_settings={"max_tokens": 900},
+    )
+    agent.run("add one and one")
+    seen = model.requests
+    first, second = (r["max_tokens"] for r in seen)
+    prompt_first = estimate_prompt_tokens(seen[0])
+    prompt_second = estimate_prompt_tokens(seen[1])
+    assert first == min(900, 1000 - prompt_first)
+    assert second == 1000 - 150 - prompt_second
+    assert second < first
 
 
 def test_keyboard_interrupt_propagates_with_partial_result():
