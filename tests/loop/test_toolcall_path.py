@@ -125,7 +125,7 @@ def test_hooks_get_the_one_decoded_dict_of_their_call() -> None:
         ("c2", {"a": 3, "b": 4}),
     ]
     for (id_before, before), (id_call, during) in zip(
-        seen["before"], sorted(seen["call"], key=lambda x: x[0])
+        seen["before"], sorted(seen["call"], key=lambda x: x[0]), strict=True
     ):
         assert id_before == id_call and before is during  # one dict per call, never re-decoded
     assert seen["before"][0][1] is not seen["before"][1][1]
