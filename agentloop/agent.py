@@ -24,13 +24,18 @@ from agentloop.result import RunResult, Step
 
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
+from .sessions.context import ContextWindow
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     import pluggy
 
+    from agentloop.batch.items import ItemResult
     from agentloop.events import RunEvent
     from agentloop.messages import ToolCall
     from agentloop.protocols import Model
+    from agentloop.sessions import Session
     from agentloop.tools import Tool
 
 __all__ = ["DEFAULT_TOOL_TIMEOUT", "Agent", "RunResult", "Step"]
@@ -110,6 +115,12 @@ class Agent:
         output_retries: How often an answer failing ``output_type`` is sent back.
         reset_tool_choice: After a forced tool call (``required`` or a named
             tool), send ``auto`` next so a forced call cannot loop forever.
+        max_context_tokens: The model's context window in tokens; a request whose
+            history is larger leaves out the oldest turns (never the instructions, never
+            a tool call without its results). Default: the model profile's
+            ``context_tokens``, else no limit. See ``docs/logs-and-sessions.md``.
+        compact_history: Replace the history left out with a summary written by the
+            model (or a plugin's ``agentloop_compact_history``) instead of dropping it.
         base_url: Passed to ``resolve_model`` for model strings.
         api_key: Passed to ``resolve_model`` for model strings.
 
@@ -143,6 +154,8 @@ class Agent:
         max_result_chars: int | None = 20_000,
         max_parallel_tools: int = 8,
         max_tokens_total: int | None = None,
+        max_context_tokens: int | None = None,
+        compact_history: bool = False,
         output_retries: int = 2,
         reset_tool_choice: bool = True,
         base_url: str | None = None,
@@ -156,6 +169,8 @@ class Agent:
         self.max_result_chars = max_result_chars
         self.max_parallel_tools = max_parallel_tools
         self.max_tokens_total = max_tokens_total
+        self.max_context_tokens = max_context_tokens
+        self.compact_history = compact_history
         self.output_retries = output_retries
         _check_limits(self)
         self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
@@ -174,6 +189,7 @@ class Agent:
         internal: dict[str, object] = {"agentloop.agent-tools": AgentTools(self.tools)}
         if approver is not None:
             internal["agentloop.approver"] = ApproverCallback(approver)
+        internal["agentloop.context"] = ContextWindow()
         self.plugin_manager: pluggy.PluginManager = make_plugin_manager(
             plugins=plugins, named=internal, load_entrypoints=load_plugins, blocked=block
         )
@@ -185,6 +201,7 @@ class Agent:
         *,
         history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
+        session: Session | None = None,
     ) -> RunResult:
         """Run until the model answers and return the :class:`RunResult`.
 
@@ -192,13 +209,17 @@ class Agent:
             prompt: The user's text, or one or more messages (dicts or ``Message``).
             history: Earlier messages (e.g. a previous ``RunResult.messages``).
             deps: Anything tools and hooks should see as ``context.deps``.
+            session: Read the history from this session and, when the run answers,
+                append the run's new messages to it (``SQLiteSession``,
+                ``InMemorySession`` or your own ``Session``); not with ``history``.
 
         Raises:
             RunError: A limit ended the run (``.result`` is the partial result).
             KeyboardInterrupt: Propagates at once, with ``.agentloop_result`` set.
         """
         final: RunResult | None = None
-        for event in self._events(prompt, history, deps, stream=self.stream_mode is True):
+        events = self._events(prompt, history, deps, stream=self.stream_mode is True, session=session)
+        for event in events:
             if isinstance(event, RunFinished):
                 final = event.result
         if final is None:  # pragma: no cover - the loop always ends with RunFinished or raises
@@ -211,14 +232,71 @@ class Agent:
         *,
         history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
+        session: Session | None = None,
     ) -> Iterator[RunEvent]:
         """Run and yield events as they happen; the last one is ``RunFinished(.result)``.
 
         Events: ``TextDelta`` (``.delta``), ``ToolCallStarted``, ``ToolCallFinished``,
         ``StepFinished`` and last ``RunFinished``. Closing the iterator early
-        cancels the run (``agentloop_run_end`` is told). Errors are raised as by :meth:`run`.
+        cancels the run (``agentloop_run_end`` is told). Errors are raised as by :meth:`run`;
+        ``session`` is used as by :meth:`run`.
         """
-        return self._events(prompt, history, deps, stream=self.stream_mode is not False)
+        stream = self.stream_mode is not False
+        return self._events(prompt, history, deps, stream=stream, session=session)
+
+    # -- many runs (agentloop.batch): drivers around run/stream, no loop of their own --------
+
+    async def arun(
+        self,
+        prompt: Prompt,
+        *,
+        history: Iterable[Mapping[str, Any] | Message] | None = None,
+        deps: Any = None,
+    ) -> RunResult:
+        """:meth:`run` for async code: the same run, driven on a worker thread.
+
+        Cancelling the awaiting task closes the model's response, stops the run at
+        its next safe point (unfinished tool calls answered ``cancelled``) and raises
+        :class:`asyncio.CancelledError` with ``.agentloop_result``, the partial result,
+        once the worker thread has let go of the run. See ``docs/batch.md``.
+        """
+        from agentloop.batch.aio import arun
+
+        return await arun(self, prompt, history=history, deps=deps)
+
+    def astream(
+        self,
+        prompt: Prompt,
+        *,
+        history: Iterable[Mapping[str, Any] | Message] | None = None,
+        deps: Any = None,
+    ) -> AsyncIterator[RunEvent]:
+        """:meth:`stream` for async code: ``async for event in agent.astream(...)``.
+
+        The same events; cancellation as for :meth:`arun`, and leaving the loop
+        early cancels the run as closing :meth:`stream` does.
+        """
+        from agentloop.batch.aio import astream
+
+        return astream(self, prompt, history=history, deps=deps)
+
+    def batch(self, inputs: Iterable[Any], **options: Any) -> list[ItemResult]:
+        """Run many inputs (``workers=4`` at a time) and return their results in input order.
+
+        Inputs are prompts or ``{"id", "prompt", "history", "deps"}`` dicts; a
+        failing item is a result with ``.error``, never an exception. Options
+        (``workers``, ``retries``, ``rpm``, ``tpm``, ``output`` for a resumable
+        JSONL file, ...) are those of :func:`agentloop.batch.stream_batch`.
+        """
+        from agentloop.batch.driver import run_batch
+
+        return run_batch(self, inputs, **options)
+
+    def stream_batch(self, inputs: Iterable[Any], **options: Any) -> Iterator[ItemResult]:
+        """Like :meth:`batch`, but yield each result as it finishes (completion order)."""
+        from agentloop.batch.driver import stream_batch
+
+        return stream_batch(self, inputs, **options)
 
     def close(self) -> None:
         """Release what the agent's plugins hold (servers, connections): ``agentloop_agent_close``.
@@ -281,10 +359,41 @@ class Agent:
         )
 
     def _events(
-        self, prompt: Prompt, history: Any, deps: Any, *, stream: bool
+        self,
+        prompt: Prompt,
+        history: Any,
+        deps: Any,
+        *,
+        stream: bool,
+        spec: Any = None,
+        session: Session | None = None,
     ) -> Iterator[RunEvent]:
+        """The run's event generator; ``spec`` (agentloop.batch) stands in for the agent."""
+        if session is not None:
+            return self._session_events(
+                prompt, history, deps, stream=stream, spec=spec, session=session
+            )
         messages = _initial_messages(self.instructions, prompt, history)
-        return run_events(self, messages, deps=deps, stream=stream)
+        return run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
+
+    def _session_events(
+        self,
+        prompt: Prompt,
+        history: Any,
+        deps: Any,
+        *,
+        stream: bool,
+        spec: Any,
+        session: Session,
+    ) -> Iterator[RunEvent]:
+        """Run on the session's history; append the run's new messages when it answers."""
+        from agentloop.sessions.base import run_with_session, session_history
+
+        read = session_history(session, history)
+        messages = _initial_messages(self.instructions, prompt, read)
+        skip = len(messages) - len(read) - len(_initial_messages(None, prompt, None))
+        events = run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
+        return run_with_session(events, session, read, skip)
 
     def __repr__(self) -> str:
         model = getattr(self.model, "name", type(self.model).__name__)

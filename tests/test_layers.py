@@ -36,7 +36,9 @@ LAYERS: dict[str, set[str]] = {
         "tools",
     },
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
-    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers"},
+    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers", "batch"},
+    # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
+    "batch": {*DATA},
     "config": {"errors", "providers"},
     # cassette/tape: replay rebuilds the recorded model (providers) on a ChatClient (client)
     "tracing": {*DATA, "hookspecs", "providers", "client"},
