@@ -58,6 +58,8 @@ class Tool:
         strict: Whether the schema follows OpenAI's strict mode (``"strict": true`` is sent).
         requires_approval: The run asks its approver before each call.
         sequential: Never run this tool in parallel with other calls.
+        isolated: Run each call in a child process, killed when the call times out: the
+            only way to bound a tool that holds the GIL (a C extension, a runaway regex).
         timeout: Seconds a call may take, or None for the agent's default.
         max_retries: Failed calls allowed per run, or None for the agent's default.
         takes_context: Whether ``fn`` receives the :class:`~agentloop.RunContext`.
@@ -73,6 +75,7 @@ class Tool:
     strict: bool = False
     requires_approval: bool = False
     sequential: bool = False
+    isolated: bool = False
     timeout: float | None = None
     max_retries: int | None = None
     takes_context: bool = False
@@ -308,6 +311,7 @@ def tool(
     strict: bool = ...,
     requires_approval: bool = ...,
     sequential: bool = ...,
+    isolated: bool = ...,
     timeout: float | None = ...,
     max_retries: int | None = ...,
 ) -> Tool: ...
@@ -321,6 +325,7 @@ def tool(
     strict: bool = ...,
     requires_approval: bool = ...,
     sequential: bool = ...,
+    isolated: bool = ...,
     timeout: float | None = ...,
     max_retries: int | None = ...,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
@@ -335,6 +340,7 @@ def tool(
     strict: bool = False,
     requires_approval: bool = False,
     sequential: bool = False,
+    isolated: bool = False,
     timeout: float | None = None,
     max_retries: int | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
@@ -347,6 +353,9 @@ def tool(
         strict: Emit an OpenAI strict-mode schema and ``"strict": true``.
         requires_approval: Ask the run's approver before each call.
         sequential: Never run this tool in parallel with other calls.
+        isolated: Run each call in a forked child process that is killed at the call's
+            timeout (arguments and return value must pickle). A thread cannot be stopped,
+            and one that holds the GIL stops every other thread; a process can.
         timeout: Seconds a call may take (None: the agent's default).
         max_retries: Failed calls allowed per run (None: the agent's default).
 
@@ -362,6 +371,7 @@ def tool(
         strict=strict,
         requires_approval=requires_approval,
         sequential=sequential,
+        isolated=isolated,
         timeout=timeout,
         max_retries=max_retries,
     )
@@ -407,6 +417,7 @@ def _make_tool(fn: Callable[..., Any], localns: dict[str, Any], options: dict[st
         strict=schema.strict,
         requires_approval=options["requires_approval"],
         sequential=options["sequential"],
+        isolated=options["isolated"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
         takes_context=schema.takes_context,

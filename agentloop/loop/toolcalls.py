@@ -240,7 +240,11 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
             result: ToolResult = task.future.result(
                 timeout=None if remaining is None else max(remaining, 0)
             )
-            return result
+            # A tool that held the GIL past its deadline kept this thread from noticing
+            # in time; its late result is dropped all the same.
+            if timeout is None or time.perf_counter() - task.started <= timeout:
+                return result
+            raise FutureTimeout
         except FutureTimeout:
             run.executor().release(task)
             return ToolResult(

@@ -21,7 +21,15 @@ def agentloop_call_tool(
 
     Runs last, so a plugin that owns a tool (or answers it another way) goes first.
     """
-    value = tool.call_validated(arguments, context=context)
+    if tool.isolated:
+        from agentloop.plugins.isolation import run_isolated
+
+        timeout = tool.timeout if tool.timeout is not None else context.agent.tool_timeout
+        value = run_isolated(
+            lambda: tool.call_validated(arguments, context=context), timeout=timeout, name=tool.name
+        )
+    else:
+        value = tool.call_validated(arguments, context=context)
     return ToolResult(
         call_id=call.id, name=call.name, content=tool.format_result(value), value=value
     )

@@ -212,3 +212,63 @@ def test_tools_get_a_finite_timeout_by_default() -> None:
         release.set()
     assert [s.status for s in result.steps if s.kind == "tool"] == ["timeout"]
     assert Agent(make_agent([])[1], tool_timeout=None, load_plugins=False).tool_timeout is None
+
+
+@tool(isolated=True, timeout=1.0)
+def gil_holder(n: int) -> str:
+    """Run a regex with catastrophic backtracking (C code that never releases the GIL).
+
+    Args:
+        n: Length of the input.
+    """
+    import re
+
+    re.match(r"(a+)+$", "a" * n + "b")
+    return "matched"
+
+
+@tool(isolated=True)
+def isolated_add(a: int, b: int) -> int:
+    """Add in a child process.
+
+    Args:
+        a: First.
+        b: Second.
+    """
+    if a < 0:
+        raise ValueError("negative")
+    return a + b
+
+
+def test_an_isolated_tool_holding_the_gil_is_killed_at_its_timeout() -> None:
+    # in a thread this regex would hold the GIL for minutes and no timeout could fire
+    agent, model = make_agent(
+        [tool_calls_response(tool_call("gil_holder", {"n": 40})), "gave up"], tools=[gil_holder]
+    )
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:  # proves the parent process kept running Python meanwhile
+        while not stop.wait(0.05):
+            ticks.append(1.0)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        result = agent.run("x")
+    finally:
+        stop.set()
+    assert [s.status for s in result.steps if s.kind == "tool"] == ["timeout"]
+    assert "timed out after 1.0 s" in model.requests[1]["messages"][-1]["content"]
+    assert len(ticks) >= 5
+
+
+def test_an_isolated_tool_returns_values_and_errors() -> None:
+    calls = [
+        tool_call("isolated_add", {"a": 2, "b": 3}, id="ok"),
+        tool_call("isolated_add", {"a": -1, "b": 0}, id="bad"),
+    ]
+    agent, model = make_agent([tool_calls_response(*calls), "ok"], tools=[isolated_add])
+    agent.run("x")
+    results = [m["content"] for m in model.requests[1]["messages"] if m["role"] == "tool"]
+    assert results == ["5", "error: ValueError: negative"]
