@@ -32,6 +32,7 @@ __all__ = [
     "ScriptedModel",
     "UnexpectedModelCall",
     "make_response",
+    "replay",
     "response_chunks",
     "text_response",
     "tool_call",
@@ -224,3 +225,17 @@ def _resolve_item(item: Any, request: dict[str, Any]) -> ChatResponse | list[dic
     if isinstance(item, (ChatResponse, list)):
         return item
     raise TypeError(f"unsupported script item {item!r}")
+
+
+def replay(path: Any, target: Any = None, *, mode: str = "strict") -> Any:
+    """Serve a cassette recorded with ``agentloop run --record`` back, with no network.
+
+    ``with replay("odd.cassette.jsonl") as tape: Agent(tape.model, tools=[...]).run(prompt)``,
+    or ``replay(path, agent)`` to answer an existing agent's requests. The real client, stream
+    reader, retries, loop and tools run; a request that differs from the recording raises
+    :class:`~agentloop.tracing.cassette.ReplayMismatch` with a diff (``mode="lenient"``: by
+    position). See :func:`agentloop.tracing.tape.replay` and docs/seeing-runs.md.
+    """
+    from agentloop.tracing.tape import replay as replay_cassette
+
+    return replay_cassette(path, target, mode=mode)

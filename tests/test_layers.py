@@ -29,7 +29,8 @@ LAYERS: dict[str, set[str]] = {
     "offline": {"wire", "streaming", "messages", "errors", "protocols"},
     "providers": {"client", "offline", "wire", "streaming", "messages", "errors", "protocols"},
     "server": {"wire", "streaming", "messages", "errors", "protocols"},
-    "testing": {"wire", "streaming", "messages", "errors", "protocols"},
+    # testing.replay hands over to tracing.tape
+    "testing": {"wire", "streaming", "messages", "errors", "protocols", "tracing"},
     "plugins": {
         *DATA,
         "hookspecs",

@@ -1,0 +1,308 @@
+"""The viewer's static page: its CSS and JavaScript, inlined into every HTML file it writes.
+
+The script reads the trace from a ``<script type="application/json">`` block and builds the page
+with ``textContent`` and ``createElement`` only: nothing from a model or a tool ever reaches
+``innerHTML``, so a ``<script>`` in a tool result is shown as text and never runs. Long texts
+(over :data:`PREVIEW` characters or 12 lines) start collapsed: the page holds only a preview
+until "show all" is pressed, so a 1 MB result costs nothing until it is asked for.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CSS", "PREVIEW", "SCRIPT"]
+
+PREVIEW = 600
+
+CSS = """
+:root { --fg:#1d2430; --muted:#667085; --line:#e4e7ec; --bg:#f8f9fb; --model:#3b6fd8;
+  --tool:#2f9e6e; --err:#c0392b; --deny:#b7791f; --card:#fff; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif; color:var(--fg);
+  background:var(--bg); }
+header { padding:14px 24px; background:#111827; color:#f9fafb; }
+header h1 { margin:0 0 4px; font-size:18px; }
+header .meta { color:#cbd5e1; font-size:13px; }
+main { display:grid; grid-template-columns:minmax(0,3fr) minmax(0,2fr); gap:18px; padding:18px 24px; }
+section.run { grid-column:1 / -1; display:contents; }
+h2 { font-size:15px; margin:0 0 10px; }
+.panel { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px; min-width:0; }
+.msg { border-left:4px solid var(--line); padding:6px 10px; margin:8px 0; background:#fcfcfd; }
+.msg .who { font-size:12px; font-weight:600; color:var(--muted); text-transform:uppercase; letter-spacing:.03em; }
+.msg.system { border-color:#8b5cf6; } .msg.user { border-color:#0ea5e9; }
+.msg.assistant { border-color:var(--model); } .msg.tool { border-color:var(--tool); }
+.msg.error { border-color:var(--err); background:#fdf2f1; }
+.msg.denied { border-color:var(--deny); background:#fdf8ec; }
+.badge { display:inline-block; font-size:11px; padding:0 6px; border-radius:9px; margin-left:6px;
+  background:#eef2f6; color:var(--fg); font-weight:600; text-transform:none; letter-spacing:0; }
+.badge.error { background:var(--err); color:#fff; } .badge.denied { background:var(--deny); color:#fff; }
+.stepinfo { font-size:12px; color:var(--muted); margin:10px 0 2px; border-top:1px dashed var(--line); padding-top:6px; }
+pre { margin:4px 0; white-space:pre-wrap; word-break:break-word; font:12.5px/1.4 ui-monospace,Menlo,Consolas,monospace; }
+.text { white-space:pre-wrap; word-break:break-word; }
+.call { margin:6px 0; padding:6px 8px; border:1px solid var(--line); border-radius:6px; background:#fff; }
+.call .name { font-weight:600; font-family:ui-monospace,Menlo,monospace; }
+button.more { font-size:12px; border:1px solid var(--line); background:#fff; border-radius:4px; cursor:pointer; }
+.banner { padding:8px 12px; border-radius:6px; margin:8px 0; background:#fdf2f1; color:var(--err); border:1px solid var(--err); }
+.notice { font-size:12px; color:var(--deny); margin:6px 0; }
+.timeline .row { position:relative; height:18px; margin:2px 0; }
+.timeline .label { position:absolute; left:0; width:110px; font-size:11px; color:var(--muted);
+  overflow:hidden; white-space:nowrap; text-overflow:ellipsis; line-height:18px; }
+.timeline .track { position:absolute; left:114px; right:0; top:0; bottom:0; background:#f2f4f7; border-radius:3px; }
+.timeline .bar { position:absolute; top:2px; bottom:2px; min-width:2px; border-radius:3px; background:var(--model); }
+.timeline .bar.tool { background:var(--tool); } .timeline .bar.error { background:var(--err); }
+.timeline .bar.denied { background:var(--deny); }
+.timeline .lane { display:flex; gap:2px; }
+.timeline-body { max-height:70vh; overflow:auto; }
+table.usage { border-collapse:collapse; width:100%; font-size:12px; }
+table.usage td, table.usage th { border-bottom:1px solid var(--line); padding:3px 6px; text-align:right; }
+table.usage td:first-child, table.usage th:first-child { text-align:left; }
+table.usage tr.total td { font-weight:700; }
+.usage-body { max-height:40vh; overflow:auto; }
+.muted { color:var(--muted); }
+.side { display:flex; flex-direction:column; gap:18px; min-width:0; }
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var t0 = performance.now();
+  var PREVIEW = %(preview)d;
+  var events = JSON.parse(document.getElementById("trace-data").textContent);
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function add(parent) {
+    for (var i = 1; i < arguments.length; i++) if (arguments[i]) parent.appendChild(arguments[i]);
+    return parent;
+  }
+  function secs(s) { return s === null || s === undefined ? "" : (s < 1 ? (s * 1000).toFixed(0) + " ms" : s.toFixed(2) + " s"); }
+  function size(n) { return n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB"; }
+  function pretty(text) {
+    if (typeof text !== "string") return JSON.stringify(text, null, 2);
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (e) { return text; }
+  }
+  function contentText(c) {
+    if (c === null || c === undefined) return "";
+    if (typeof c === "string") return c;
+    if (Array.isArray(c)) return c.map(function (p) { return p && p.text !== undefined ? p.text : JSON.stringify(p); }).join("");
+    return JSON.stringify(c, null, 2);
+  }
+  // A text block; long texts show a preview and a button that reveals (or hides) the rest.
+  function block(text, tag) {
+    var node = el(tag || "pre", tag === "div" ? "text" : "");
+    var lines = 0, i = -1;
+    while (lines < 13 && (i = text.indexOf("\n", i + 1)) !== -1) lines++;
+    if (text.length <= PREVIEW && lines < 12) { node.textContent = text; return node; }
+    var wrap = el("div", "collapsible collapsed");
+    var cut = text.slice(0, PREVIEW);
+    var nl = cut.split("\n").slice(0, 10).join("\n");
+    node.textContent = nl + " …";
+    var button = el("button", "more", "show all (" + size(text.length) + ")");
+    button.type = "button";
+    button.addEventListener("click", function () {
+      var open = wrap.classList.toggle("collapsed");
+      node.textContent = open ? nl + " …" : text;
+      button.textContent = open ? "show all (" + size(text.length) + ")" : "show less";
+    });
+    return add(wrap, node, button);
+  }
+  function usageLine(u) {
+    if (!u) return "";
+    var parts = [u.prompt_tokens + " prompt", u.completion_tokens + " completion"];
+    if (u.reasoning_tokens !== null && u.reasoning_tokens !== undefined) parts.push(u.reasoning_tokens + " reasoning");
+    return parts.join(" + ") + " tokens";
+  }
+  function statusClass(call) {
+    if (!call) return "";
+    if (call.status === "denied") return "denied";
+    return call.is_error ? "error" : "";
+  }
+  function message(role, label, body, cls) {
+    var box = el("div", "msg " + role + (cls ? " " + cls : ""));
+    box.dataset.role = role;
+    add(box, el("div", "who", label), body);
+    return box;
+  }
+
+  function groupRuns(list) {
+    var runs = [], byId = {};
+    list.forEach(function (e) {
+      var run = byId[e.run_id];
+      if (!run) { run = byId[e.run_id] = { id: e.run_id, events: [] }; runs.push(run); }
+      run.events.push(e);
+    });
+    return runs;
+  }
+
+  function conversation(run) {
+    var panel = el("div", "panel conversation");
+    add(panel, el("h2", "", "Conversation"));
+    var start = run.events.find(function (e) { return e.type === "run_started"; }) || {};
+    var results = {};
+    run.events.forEach(function (e) { if (e.type === "tool_call") results[e.call_id] = e; });
+    if (start.instructions) panel.appendChild(message("system", "instructions", block(start.instructions, "div")));
+    var history = (start.messages || []).filter(function (m) { return m.role !== "system" && m.role !== "developer"; });
+    if (history.length > 1) {
+      var earlier = history.slice(0, -1);
+      var details = el("details", "history");
+      add(details, el("summary", "muted", "earlier conversation: " + earlier.length + " messages"));
+      earlier.forEach(function (m) {
+        details.appendChild(message(m.role, m.role, block(contentText(m.content) || (m.tool_calls ? pretty(m.tool_calls) : ""), "div")));
+      });
+      panel.appendChild(details);
+    }
+    if (start.prompt !== null && start.prompt !== undefined) panel.appendChild(message("user", "user", block(contentText(start.prompt), "div")));
+    var shown = {};
+    run.events.forEach(function (e) {
+      if (e.type === "model_response") {
+        var info = "step " + e.step + (e.model ? " · " + e.model : "") + (e.duration !== null ? " · " + secs(e.duration) : "") +
+          (e.usage ? " · " + usageLine(e.usage) : "") + (e.finish_reason ? " · finish: " + e.finish_reason : "");
+        panel.appendChild(el("div", "stepinfo", info));
+        var body = el("div");
+        if (e.text) body.appendChild(block(e.text, "div"));
+        if (e.refusal) body.appendChild(add(el("div", "banner"), el("strong", "", "refusal: "), el("span", "", e.refusal)));
+        (e.tool_calls || []).forEach(function (c) {
+          var r = results[c.id];
+          shown[c.id] = true;
+          var cls = statusClass(r);
+          var call = el("div", "call " + cls);
+          call.dataset.kind = "tool-call";
+          call.dataset.status = r ? r.status : "";
+          add(call, el("span", "name tool-name", c.name));
+          if (r && r.duration !== null) call.appendChild(el("span", "badge", secs(r.duration)));
+          if (r && r.status !== "ok") call.appendChild(el("span", "badge " + cls, r.status));
+          add(call, block(pretty(c.arguments || "")));
+          if (r) call.appendChild(message("tool", "result", block(contentText(r.content)), cls));
+          body.appendChild(call);
+        });
+        panel.appendChild(message("assistant", "assistant", body));
+      } else if (e.type === "tool_call" && !shown[e.call_id]) {
+        panel.appendChild(message("tool", e.name + " (" + e.status + ")", block(contentText(e.content)), statusClass(e)));
+      } else if (e.type === "context_trimmed") {
+        panel.appendChild(el("div", "notice", "context trimmed: " + (e.dropped_messages || 0) + " messages dropped" + (e.reason ? " (" + e.reason + ")" : "")));
+      } else if (e.type === "run_finished" && e.error) {
+        var banner = el("div", "banner run-error");
+        add(banner, el("strong", "", e.error.type + ": "), el("span", "", e.error.message));
+        panel.appendChild(banner);
+      }
+    });
+    return panel;
+  }
+
+  function timeline(run) {
+    var panel = el("div", "panel timeline");
+    add(panel, el("h2", "", "Timeline"));
+    var spans = [];
+    run.events.forEach(function (e) {
+      if ((e.type === "model_response" || e.type === "tool_call") && e.started_at !== null && e.duration !== null) {
+        spans.push({ e: e, start: e.started_at, end: e.started_at + e.duration });
+      }
+    });
+    if (!spans.length) { panel.appendChild(el("div", "muted", "no timings recorded")); return panel; }
+    var begin = Math.min.apply(null, spans.map(function (s) { return s.start; }));
+    var end = Math.max.apply(null, spans.map(function (s) { return s.end; }));
+    var total = Math.max(end - begin, 1e-6);
+    panel.appendChild(el("div", "muted", "wall time " + secs(end - begin) + "; parallel tool calls share a row"));
+    var body = el("div", "timeline-body");
+    var rows = [], current = null;
+    spans.forEach(function (s) {
+      if (s.e.type === "model_response") { current = null; rows.push({ label: "model · step " + s.e.step, spans: [s], kind: "model" }); return; }
+      if (!current) { current = { label: "", spans: [], kind: "tool" }; rows.push(current); }
+      current.spans.push(s);
+    });
+    rows.forEach(function (r) {
+      if (r.kind === "tool") r.label = r.spans.length > 1 ? r.spans.length + " tools in parallel" : r.spans[0].e.name;
+      var lanes = r.kind === "tool" ? r.spans.length : 1;
+      var row = el("div", "row");
+      row.style.height = (lanes * 14 + 4) + "px";
+      row.dataset.kind = r.kind;
+      add(row, el("div", "label", r.label));
+      var track = el("div", "track");
+      r.spans.forEach(function (s, i) {
+        var bar = el("div", "bar " + (r.kind === "tool" ? "tool " + statusClass(s.e) : "model"));
+        bar.style.left = ((s.start - begin) / total * 100) + "%%";
+        bar.style.width = (Math.max(s.end - s.start, 0) / total * 100) + "%%";
+        bar.style.top = (2 + i * 14) + "px";
+        bar.style.height = "12px";
+        bar.style.bottom = "auto";
+        bar.title = (s.e.type === "tool_call" ? s.e.name : "model step " + s.e.step) + " · " + secs(s.e.duration);
+        track.appendChild(bar);
+      });
+      add(row, track);
+      body.appendChild(row);
+    });
+    panel.appendChild(body);
+    return panel;
+  }
+
+  function usage(run) {
+    var panel = el("div", "panel usage");
+    add(panel, el("h2", "", "Usage"));
+    var table = el("table", "usage");
+    var head = el("tr");
+    ["step", "prompt", "completion", "reasoning", "time", "finish"].forEach(function (h) { head.appendChild(el("th", "", h)); });
+    table.appendChild(head);
+    var sum = { p: 0, c: 0, r: 0, any: false };
+    run.events.forEach(function (e) {
+      if (e.type !== "model_response") return;
+      var u = e.usage || {};
+      var tr = el("tr");
+      var r = u.reasoning_tokens;
+      if (r !== null && r !== undefined) { sum.any = true; sum.r += r; }
+      sum.p += u.prompt_tokens || 0; sum.c += u.completion_tokens || 0;
+      [e.step, u.prompt_tokens, u.completion_tokens, r, secs(e.duration), e.finish_reason].forEach(function (v) {
+        tr.appendChild(el("td", "", v === null || v === undefined ? "–" : v));
+      });
+      table.appendChild(tr);
+    });
+    var fin = run.events.find(function (e) { return e.type === "run_finished"; });
+    var fu = (fin && fin.usage) || {};
+    var total = el("tr", "total");
+    ["total", fu.prompt_tokens !== undefined ? fu.prompt_tokens : sum.p, fu.completion_tokens !== undefined ? fu.completion_tokens : sum.c,
+     fu.reasoning_tokens !== undefined && fu.reasoning_tokens !== null ? fu.reasoning_tokens : (sum.any ? sum.r : "–"),
+     fin ? secs(fin.duration) : "", fin ? (fin.stop_reason || "") : ""].forEach(function (v) { total.appendChild(el("td", "", v)); });
+    table.appendChild(total);
+    add(panel, add(el("div", "usage-body"), table));
+    return panel;
+  }
+
+  function render() {
+    var root = document.getElementById("app");
+    var runs = groupRuns(events);
+    var header = el("header");
+    var first = (runs[0] && runs[0].events[0]) || {};
+    add(header, el("h1", "", "agentloop run" + (first.agent ? ": " + first.agent : "")));
+    runs.forEach(function (run) {
+      var fin = run.events.find(function (e) { return e.type === "run_finished"; });
+      var start = run.events.find(function (e) { return e.type === "run_started"; }) || {};
+      var steps = run.events.filter(function (e) { return e.type === "model_response"; }).length;
+      var bits = ["run " + run.id, start.model || "", steps + " model call(s)"];
+      if (fin) {
+        bits.push("stop: " + (fin.stop_reason || (fin.error ? "error" : "?")));
+        if (fin.usage) bits.push(usageLine(fin.usage));
+        if (fin.duration !== null) bits.push(secs(fin.duration));
+      } else bits.push("unfinished");
+      header.appendChild(el("div", "meta run-meta", bits.filter(Boolean).join(" · ")));
+    });
+    root.appendChild(header);
+    var main = el("main");
+    runs.forEach(function (run) {
+      var section = el("section", "run");
+      section.dataset.runId = run.id;
+      var side = el("div", "side");
+      add(side, timeline(run), usage(run));
+      add(section, conversation(run), side);
+      main.appendChild(section);
+    });
+    if (!runs.length) main.appendChild(el("div", "panel muted", "this trace has no events"));
+    root.appendChild(main);
+  }
+
+  render();
+  document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
+  document.body.dataset.ready = "1";
+})();
+"""
