@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-python -m pip install -q -e ".[test]"
+# the test extra, plus Ray for the Ray engine's tests (tests/batch: they fail without it)
+python -m pip install -q -e ".[test,ray]"
 # A real distribution with an `agentloop` entry point, for the plugin-discovery tests.
 python -m pip install -q --no-deps -e tests/fixtures/agentloop-testplugin
 python -m pytest -n 2 -q "$@"
