@@ -14,6 +14,9 @@ is hit)::
      ├─ ToolError                           raise inside a tool: a clean message for the model
      │   └─ AbortRun                        raise inside a tool: stop the whole run on purpose
      ├─ PluginError                         developer: duplicate tool names, broken plugin
+     ├─ StorageError (.path, .reason)       operator: a run log / session file cannot be used
+     │   └─ SessionConflictError            two runs appended to one session at once
+     ├─ ConversationNotFoundError (ConfigurationError)  -c / --cid names no conversation
      ├─ EngineError                         operator: a batch engine (Ray) missing or unreachable
      ├─ APIError                            operator: talking to the model server
      │   ├─ APIConnectionError
@@ -59,6 +62,7 @@ __all__ = [
     "BadRequestError",
     "BatchInputError",
     "ConfigurationError",
+    "ConversationNotFoundError",
     "EngineError",
     "InternalServerError",
     "LoopDetected",
@@ -71,6 +75,8 @@ __all__ = [
     "RunAborted",
     "RunCancelled",
     "RunError",
+    "SessionConflictError",
+    "StorageError",
     "StreamError",
     "TokenBudgetExceeded",
     "ToolArgumentError",
@@ -123,9 +129,12 @@ class ToolError(AgentloopError):
 
 
 class AbortRun(ToolError):
-    """Raise inside a tool (or a hook) to end the whole run on purpose.
+    """**You raise this**, inside a tool or a hook, to end the whole run on purpose.
 
-    The run stops with :class:`RunAborted`, whose ``.result`` keeps the transcript.
+    It is the request; :class:`RunAborted` is the outcome. The loop answers the turn's
+    other calls, then ``Agent.run`` raises :class:`RunAborted` (``__cause__`` is this
+    exception), whose ``.result`` keeps the transcript. Never catch ``AbortRun`` around
+    ``Agent.run``: it does not come out of it.
     """
 
 
@@ -139,6 +148,45 @@ class PluginError(AgentloopError):
 
 class EngineError(AgentloopError):
     """A batch engine cannot be used: Ray is not installed, or its cluster cannot be reached."""
+
+
+class StorageError(AgentloopError):
+    """A SQLite file of agentloop (the run log, a session store) cannot be used.
+
+    The message is one line that names the file and the fix.
+
+    Attributes:
+        path: The database file.
+        reason: ``corrupt``, ``locked``, ``newer``, ``full`` or ``unavailable``.
+    """
+
+    def __init__(self, message: str, *, path: str = "", reason: str = "unavailable") -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+class SessionConflictError(StorageError):
+    """Another run appended to the same session while this run was going.
+
+    Nothing of this run was appended (the session holds the other run's turn);
+    ``.result`` is this run's complete result, so the caller may retry or keep it.
+
+    Attributes:
+        session_id: The session.
+        result: This run's :class:`~agentloop.RunResult`.
+    """
+
+    def __init__(
+        self, message: str, *, session_id: str, result: RunResult | None = None, path: str = ""
+    ) -> None:
+        super().__init__(message, path=path, reason="conflict")
+        self.session_id = session_id
+        self.result = result
+
+
+class ConversationNotFoundError(ConfigurationError):
+    """``-c`` found no previous conversation, or ``--cid`` / a session id names none."""
 
 
 class APIError(AgentloopError):
@@ -240,7 +288,12 @@ class OutputValidationError(RunError):
 
 
 class RunAborted(RunError):
-    """A tool or hook raised :class:`AbortRun` to stop the run on purpose."""
+    """**The loop raises this**, out of ``Agent.run``, after a tool or hook raised :class:`AbortRun`.
+
+    It is the outcome; :class:`AbortRun` is the request. Catch it around ``Agent.run``
+    (``.result`` is the partial run, ``stop_reason`` ``aborted``); raising it from a tool
+    works too (it is treated as an ``AbortRun``), but ``AbortRun`` is the name to raise.
+    """
 
 
 class RunCancelled(RunError):

@@ -58,6 +58,32 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         assert getattr(agentloop, name) is not None, name
 
 
+def test_type_checkers_see_exactly_what_exists_at_run_time() -> None:
+    """The ``TYPE_CHECKING`` imports of ``agentloop/__init__.py`` are exactly ``__all__``."""
+    import importlib
+
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    blocks = [
+        n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+    ]
+    assert len(blocks) == 1
+    seen: set[str] = set()
+    for node in blocks[0].body:
+        assert isinstance(node, ast.ImportFrom) and node.module, ast.unparse(node)
+        for alias in node.names:
+            assert alias.name != "*", f"star import hides names: {ast.unparse(node)}"
+            exported = alias.asname or alias.name
+            seen.add(exported)
+            defined = getattr(importlib.import_module(node.module), alias.name)
+            assert getattr(agentloop, exported) is defined, exported
+    assert seen == set(agentloop.__all__) - {"__version__"}
+
+
+def test_abort_run_and_run_aborted_say_which_is_raised_where() -> None:
+    assert (agentloop.AbortRun.__doc__ or "").startswith("**You raise this**")
+    assert (agentloop.RunAborted.__doc__ or "").startswith("**The loop raises this**")
+
+
 def test_import_agentloop_is_light() -> None:
     heavy = ["requests", "urllib3", "jsonschema", "sseclient", "pydantic", "docstring_parser"]
     code = (

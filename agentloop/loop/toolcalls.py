@@ -205,10 +205,8 @@ def _finish(run: RunState, item: _Pending) -> Iterator[RunEvent]:
             replaced = run.hook.agentloop_after_tool_call(
                 context=run.context, call=item.call, tool=item.tool, result=result
             )
-        except AbortRun as exc:
-            item.abort, replaced = exc, error_result(item.call, f"aborted: {exc}")
         except Exception as exc:
-            replaced = error_result(item.call, exception_text(exc))
+            replaced = _failed(item, exc)
         result = replaced if replaced is not None else result
     result = _with_identity(result, item.call, run.agent.max_result_chars)
     duration = time.perf_counter() - item.started
@@ -260,8 +258,8 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
 
 def _failed(item: _Pending, exc: Exception) -> ToolResult:
     """The error result of a tool or ``before`` hook that raised (an AbortRun is kept on ``item``)."""
-    if isinstance(exc, AbortRun):
-        item.abort = exc
+    if isinstance(exc, (AbortRun, RunAborted)):  # RunAborted: the outcome's name, raised by mistake
+        item.abort = exc if isinstance(exc, AbortRun) else AbortRun(str(exc))
         return error_result(item.call, f"aborted: {exc}")
     if isinstance(exc, ToolArgumentError):
         return error_result(item.call, f"error: {exc}")

@@ -31,7 +31,10 @@ def _count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """
     seen: list[str] = []
     depth = threading.local()
-    for cls in set(jsonschema.validators._META_SCHEMAS.values()):  # type: ignore[attr-defined]
+    # the class the tools' compiled validators really are, and every stock draft besides
+    classes = {type(add.function_schema._validator)}  # type: ignore[union-attr]
+    classes |= set(jsonschema.validators._META_SCHEMAS.values())  # type: ignore[attr-defined]
+    for cls in classes:
         for method in ("is_valid", "iter_errors", "validate"):
             original = getattr(cls, method)
 
@@ -272,3 +275,17 @@ def test_an_isolated_tool_returns_values_and_errors() -> None:
     agent.run("x")
     results = [m["content"] for m in model.requests[1]["messages"] if m["role"] == "tool"]
     assert results == ["5", "error: ValueError: negative"]
+
+
+def test_a_tool_raising_run_aborted_by_mistake_aborts_the_run_like_abort_run() -> None:
+    from agentloop import RunAborted
+
+    @tool
+    def stop_here() -> str:
+        """Stop."""
+        raise RunAborted("enough")
+
+    agent, _ = make_agent([tool_calls_response(tool_call("stop_here"))], tools=[stop_here])
+    with pytest.raises(RunAborted, match="enough") as info:
+        agent.run("x")
+    assert info.value.result.stop_reason == "aborted"
