@@ -89,6 +89,7 @@ class Tool:
         if schema is None:
             schema = _raw_schema(self.name, self.description, self.parameters, self.fn, self.strict)
             object.__setattr__(self, "function_schema", schema)
+            object.__setattr__(self, "parameters", schema.parameters)  # a checked copy
         object.__setattr__(self, "_owner", f"tool {self.name!r}")
         object.__setattr__(self, "__doc__", getattr(self.fn, "__doc__", None))
         object.__setattr__(self, "__wrapped__", self.fn)
@@ -257,25 +258,9 @@ def _check_options(name: str, timeout: float | None, max_retries: int | None) ->
 def _raw_schema(
     name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any], strict: bool
 ) -> FunctionSchema:
-    from agentloop.schema.validate import check_schema, compile_validator
+    from agentloop.schema.handwritten import handwritten_schema
 
-    if not isinstance(parameters, dict) or parameters.get("type") != "object":
-        raise ToolDefinitionError(
-            f'tool {name!r}: parameters must be a JSON Schema dict with "type": "object"'
-        )
-    problem = check_schema(parameters)
-    if problem:
-        raise ToolDefinitionError(
-            f"tool {name!r}: parameters is not a valid JSON Schema: {problem}"
-        )
-    return FunctionSchema(
-        name=name,
-        description=description,
-        parameters=parameters,
-        strict=strict,
-        _validator=compile_validator(parameters),
-        _raw=True,
-    )
+    return handwritten_schema(name, description, parameters, strict=strict)
 
 
 def _run_to_completion(awaitable: Any) -> Any:

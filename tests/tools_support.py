@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 import agentloop.schema.build
+import agentloop.schema.handwritten
 import agentloop.schema.validate
 
 CHECKED: list[dict[str, Any]] = []
@@ -27,6 +28,7 @@ def check_every_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(agentloop.schema.validate, "compile_validator", checked)
     monkeypatch.setattr(agentloop.schema.build, "compile_validator", checked)
+    monkeypatch.setattr(agentloop.schema.handwritten, "compile_validator", checked)
     yield
 
 

@@ -12,6 +12,7 @@ Everything here is pure (no I/O) and raises
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import types
@@ -32,6 +33,7 @@ from agentloop.schema.callables import (
     read_doc,
 )
 from agentloop.schema.classes import with_default
+from agentloop.schema.constraints import apply, field_default, is_field_info
 from agentloop.schema.convert import (
     ConversionError,
     Convert,
@@ -64,6 +66,7 @@ class _Param:
     default: Any  # _MISSING when required
     null_means_default: bool
     is_context: bool = False
+    fill: Callable[[], Any] | None = None  # the value when left out (a ``Field(...)`` default)
 
 
 @dataclass
@@ -106,7 +109,10 @@ class FunctionSchema:
         return self.context_parameter is not None
 
     def validate(self, arguments: str | bytes | Mapping[str, Any], *, owner: str) -> dict[str, Any]:
-        """Decode and check the model's arguments against exactly ``parameters``.
+        """Decode and check the model's arguments against ``parameters``.
+
+        In strict mode the check also applies the constraints strict mode cannot send
+        (``maxLength``, ``uniqueItems``, ...), which ``parameters`` notes in descriptions.
 
         Args:
             arguments: Raw JSON text (empty text means ``{}``) or an already-decoded mapping.
@@ -153,10 +159,14 @@ class FunctionSchema:
             if value is None and p.null_means_default:
                 value = _MISSING
             if value is _MISSING:
-                if p.positional:
+                if p.fill is not None:  # the signature's default is a FieldInfo: never pass it
+                    value = p.fill()
+                elif p.positional:
                     args.append(p.default)
-                continue
-            if p.convert is not None:
+                    continue
+                else:
+                    continue
+            elif p.convert is not None:
                 try:
                     value = p.convert(value)
                 except ConversionError as exc:
@@ -211,8 +221,9 @@ def function_schema(
     parameters["additionalProperties"] = False
     if builder.defs:
         parameters["$defs"] = builder.defs
+    checked = parameters
     if strict:
-        parameters = _strict_or_fail(parameters, owner)
+        parameters, checked = _strict_or_fail(parameters, owner)
     builder.finish()
     return FunctionSchema(
         name=name,
@@ -223,7 +234,7 @@ def function_schema(
         undocumented_parameters=tuple(found.undocumented),
         is_async=is_async(fn),
         _params=tuple(found.params),
-        _validator=compile_validator(parameters),
+        _validator=compile_validator(checked),
     )
 
 
@@ -255,21 +266,33 @@ def _parameters(
             out.params.append(out.context)
             continue
         node = builder.build(hint, where)
-        convert, schema = node.convert, node.schema
-        if p.default is None and not allows_null(schema):  # `x: int = None` accepts null too
+        convert, schema, text = node.convert, node.schema, node.description
+        default, fill, recorded = p.default, None, True
+        if is_field_info(default):
+            found = field_default(default, where, builder.fail)
+            schema = apply(schema, found.constraints, where, builder.fail)
+            text = text or found.constraints.description
+            default = _MISSING if found.required else found.default
+            fill = found.factory or (None if found.required else functools.partial(_same, default))
+            recorded = found.factory is None
+        if default is None and not allows_null(schema):  # `x: int = None` accepts null too
             convert, schema = or_none(convert), nullable(schema)
-        text = node.description or docs.get(p.name)
+        text = text or docs.get(p.name)
         schema = describe(schema, text)
         if not text:
             out.undocumented.append(p.name)
-        if p.default is _MISSING:
+        if default is _MISSING and fill is None:
             out.required.append(p.name)
-        else:
-            schema = with_default(schema, p.default)
+        elif recorded:
+            schema = with_default(schema, default)
         out.props[p.name] = schema
-        optional = p.default is not _MISSING and builder.strict
-        out.params.append(_Param(p.name, positional, convert, p.default, optional))
+        optional = p.name not in out.required and builder.strict
+        out.params.append(_Param(p.name, positional, convert, default, optional, fill=fill))
     return out
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _missing_hint(name: str, *, first: bool) -> str:
@@ -292,9 +315,14 @@ def _is_context(hint: Any) -> bool:
 
 def _strict_or_fail(
     schema: dict[str, Any], owner: str, *, root_object: bool = True
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the strict schema for the model and the one to validate against (with the
+    constraints strict mode cannot send)."""
     try:
-        return make_strict(schema, root_object=root_object)
+        return (
+            make_strict(schema, root_object=root_object),
+            make_strict(schema, root_object=root_object, for_model=False),
+        )
     except ValueError as exc:
         raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
 
@@ -363,14 +391,15 @@ def type_adapter(
     schema = describe(node.schema, node.description)
     if builder.defs:
         schema["$defs"] = builder.defs
+    checked = schema
     if strict:
-        schema = _strict_or_fail(schema, owner, root_object=False)
+        schema, checked = _strict_or_fail(schema, owner, root_object=False)
     builder.finish()
     return TypeAdapter(
         type=tp,
         json_schema=schema,
         strict=strict,
         _convert=node.convert,
-        _validator=compile_validator(schema),
+        _validator=compile_validator(checked),
         _owner=owner,
     )

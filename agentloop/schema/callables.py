@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
 import docstring_parser
+import docstring_parser.google
 
 from agentloop.errors import ToolDefinitionError
 
@@ -41,10 +43,35 @@ def read_doc(fn: Any, target: Any, owner: str) -> docstring_parser.Docstring:
     Raises:
         ToolDefinitionError: The docstring cannot be parsed.
     """
+    text = inspect.cleandoc(_docstring(fn, target) or "")
     try:
-        return docstring_parser.parse(inspect.cleandoc(_docstring(fn, target) or ""))
+        if _GOOGLE_SECTION.fullmatch(text.partition("\n")[0]):
+            return docstring_parser.parse(_google_without_summary(text), style=_GOOGLE)
+        return docstring_parser.parse(text)
     except docstring_parser.ParseError as exc:
         raise ToolDefinitionError(f"{owner}: cannot parse its docstring: {exc}") from exc
+
+
+_GOOGLE = docstring_parser.DocstringStyle.GOOGLE
+_GOOGLE_SECTION = re.compile(
+    "(?:" + "|".join(s.title for s in docstring_parser.google.DEFAULT_SECTIONS) + r"):[ \t]*"
+)
+
+
+def _google_without_summary(text: str) -> str:
+    """Make a docstring that opens with a Google section (``\"\"\"Args:``) parseable as Google.
+
+    The automatic style choice would fall back to reST and keep "Args:" as the
+    description. The Google parser needs a summary line (here: an empty one) and
+    the section's entries indented under its title, which ``cleandoc`` undoes when
+    the title sits on the line of the opening quotes.
+    """
+    title, *lines = text.split("\n")
+    end = next((i for i, line in enumerate(lines) if _GOOGLE_SECTION.fullmatch(line)), len(lines))
+    block = lines[:end]
+    if any(line and not line[0].isspace() for line in block):
+        block = [f"    {line}" if line else line for line in block]
+    return "\n".join(["", title, *block, *lines[end:]])
 
 
 def _docstring(fn: Any, target: Any) -> str | None:

@@ -8,18 +8,25 @@ stays optional.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
 import decimal
 import enum
+import functools
+import inspect
+import itertools
 import pathlib
+import textwrap
 import typing
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import docstring_parser
 
+from agentloop.schema.constraints import apply, field_default, is_field_info
 from agentloop.schema.convert import ConversionError, Convert, Node, describe
 from agentloop.schema.jsonable import to_jsonable
 
@@ -132,17 +139,51 @@ def _own_doc(cls: type) -> str | None:
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
+    """Field descriptions: the class docstring's ``Attributes:`` section, then the string
+    literal right under a field (an attribute docstring, which wins), base classes first."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if klass.__module__ in ("builtins", "typing", "enum"):
+        if klass.__module__ in ("builtins", "typing", "typing_extensions", "enum"):
             continue
         doc = klass.__dict__.get("__doc__")
         if doc and isinstance(doc, str):
             try:
                 parsed = docstring_parser.parse(doc)
             except docstring_parser.ParseError:
-                continue
-            docs.update({p.arg_name: p.description for p in parsed.params if p.description})
+                parsed = None
+            if parsed is not None:
+                docs.update({p.arg_name: p.description for p in parsed.params if p.description})
+        docs.update(_docstrings_under_fields(klass))
+    return docs
+
+
+_SOURCE_DOCS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _docstrings_under_fields(cls: type) -> dict[str, str]:
+    """``{field: text}`` for each ``name: type`` (or ``name = ...``) followed by a string
+    literal in the class body; read from the source once per class."""
+    cached = _SOURCE_DOCS.get(cls)
+    if cached is not None:
+        return cached
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):  # no source (REPL, C, generated classes)
+        tree = None
+    docs: dict[str, str] = {}
+    body = tree.body[0].body if tree and isinstance(tree.body[0], ast.ClassDef) else []
+    for stmt, after in itertools.pairwise(body):
+        target: ast.expr | None = stmt.target if isinstance(stmt, ast.AnnAssign) else None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+        literal = after.value if isinstance(after, ast.Expr) else None
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(literal, ast.Constant)
+            and isinstance(literal.value, str)
+        ):
+            docs[target.id] = inspect.cleandoc(literal.value)
+    _SOURCE_DOCS[cls] = docs
     return docs
 
 
@@ -171,10 +212,21 @@ def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) ->
     docs = _attribute_docs(cls)
     props: dict[str, Any] = {}
     convs: dict[str, Convert | None] = {}
+    fills: dict[str, Callable[[], Any]] = {}
     required: list[str] = []
     for name, (is_required, default) in _fields(cls, kind, hints).items():
-        node = builder.build(hints.get(name, Any), f"{where} -> field {name!r} of {cls.__name__}")
-        schema = describe(node.schema, node.description or docs.get(name))
+        place = f"{where} -> field {name!r} of {cls.__name__}"
+        node = builder.build(hints.get(name, Any), place)
+        schema, text = node.schema, node.description
+        if is_field_info(default):  # `x: int = Field(gt=0)` (pydantic dataclasses)
+            found = field_default(default, place, builder.fail)
+            schema = apply(schema, found.constraints, place, builder.fail)
+            text = text or found.constraints.description
+            is_required = found.required
+            default = dataclasses.MISSING if found.required or found.factory else found.default
+            if not found.required:
+                fills[name] = found.factory or functools.partial(_same, found.default)
+        schema = describe(schema, text or docs.get(name))
         if default is not dataclasses.MISSING:
             schema = with_default(schema, default)
         props[name] = schema
@@ -186,7 +238,12 @@ def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) ->
     schema = describe(schema, _own_doc(cls))
     optional = frozenset(props) - set(required)
     build = dict if kind == "typeddict" else cls
-    return Node(schema, object_converter(build, convs, optional if builder.strict else frozenset()))
+    strict_optional = optional if builder.strict else frozenset()
+    return Node(schema, object_converter(build, convs, strict_optional, fills))
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _fields(cls: Any, kind: str, hints: dict[str, Any]) -> dict[str, tuple[bool, Any]]:
@@ -226,7 +283,10 @@ def with_default(schema: dict[str, Any], default: Any) -> dict[str, Any]:
 
 
 def object_converter(
-    build: Callable[..., Any], convs: dict[str, Convert | None], null_means_default: frozenset[str]
+    build: Callable[..., Any],
+    convs: dict[str, Convert | None],
+    null_means_default: frozenset[str],
+    fills: Mapping[str, Callable[[], Any]] | None = None,
 ) -> Convert:
     """Return a converter from a validated JSON object to ``build(**converted_fields)``.
 
@@ -235,7 +295,10 @@ def object_converter(
         convs: Per-field converter (None: keep the JSON value).
         null_means_default: Fields for which ``null`` means "leave out, use the default"
             (strict mode's optional fields).
+        fills: Per-field default makers for fields left out whose class default is a
+            pydantic ``FieldInfo`` (so the class never receives one).
     """
+    fills = fills or {}
 
     def convert(value: dict[str, Any]) -> Any:
         kwargs = {}
@@ -250,6 +313,9 @@ def object_converter(
                 kwargs[key] = conv(item)
             except ConversionError as exc:
                 raise exc.under(key) from None
+        for key, make in fills.items():
+            if key not in kwargs:
+                kwargs[key] = make()
         try:
             return build(**kwargs)
         except (TypeError, ValueError) as exc:

@@ -20,6 +20,7 @@ from typing import Any, ForwardRef
 
 from agentloop.errors import ToolDefinitionError
 from agentloop.schema import classes as _classes
+from agentloop.schema import constraints as _constraints
 from agentloop.schema.convert import (
     BranchPicker,
     Convert,
@@ -145,7 +146,11 @@ class SchemaBuilder:
 
     def finish(self) -> None:
         """Compile what needs the complete schema (union branch checks); call once at the end."""
-        transform = functools.partial(make_strict, root_object=False) if self.strict else None
+        transform = (
+            functools.partial(make_strict, root_object=False, for_model=False)
+            if self.strict
+            else None
+        )
         for picker in self._pickers:
             picker.compile(self.defs, transform)
 
@@ -182,13 +187,9 @@ class SchemaBuilder:
     def _annotated(self, tp: Any, where: str) -> Node:
         inner, *meta = typing.get_args(tp)
         node = self.build(inner, where)
-        text = node.description
-        for item in meta:
-            if isinstance(item, str):
-                text = item
-            elif isinstance(getattr(item, "documentation", None), str):  # typing_extensions.Doc
-                text = item.documentation
-        return Node(node.schema, node.convert, text)
+        found = _constraints.read(meta, where, self.fail)
+        schema = _constraints.apply(node.schema, found, where, self.fail) if found else node.schema
+        return Node(schema, node.convert, found.description or node.description)
 
     def _union(self, args: tuple[Any, ...], where: str) -> Node:
         has_none = type(None) in args

@@ -8,13 +8,15 @@ first tool is defined, never by ``import agentloop``.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 import jsonschema
+import jsonschema.validators
 from jsonschema.exceptions import ValidationError
 
 from agentloop.errors import ToolArgumentError
@@ -63,9 +65,85 @@ _format("time", dt.time.fromisoformat)
 _format("uuid", uuid.UUID)
 
 
+MAX_ERRORS = 20
+"""Violations collected per check: enough to fix a call, and a bound on the work (a
+million-element array of the wrong type must not build a million messages)."""
+
+
+_BASE = jsonschema.Draft202012Validator
+_Errors = Iterator[ValidationError]
+
+
+def _branch_errors(validator: Any, instance: Any, schema: Any, index: int) -> list[Any]:
+    return list(
+        itertools.islice(validator.descend(instance, schema, schema_path=index), MAX_ERRORS)
+    )
+
+
+def _any_of(validator: Any, any_of: list[Any], instance: Any, schema: Any) -> _Errors:
+    # jsonschema's anyOf lists every error of every branch, even to answer is_valid()
+    context: list[ValidationError] = []
+    for index, subschema in enumerate(any_of):
+        errors = _branch_errors(validator, instance, subschema, index)
+        if not errors:
+            return
+        context.extend(errors)
+    yield ValidationError(
+        f"{_short(instance)} matches none of the allowed schemas", context=context
+    )
+
+
+def _one_of(validator: Any, one_of: list[Any], instance: Any, schema: Any) -> _Errors:
+    context: list[ValidationError] = []
+    branches = enumerate(one_of)
+    for index, subschema in branches:
+        errors = _branch_errors(validator, instance, subschema, index)
+        if not errors:
+            break
+        context.extend(errors)
+    else:
+        yield ValidationError(
+            f"{_short(instance)} matches none of the allowed schemas", context=context
+        )
+        return
+    if any(validator.evolve(schema=sub).is_valid(instance) for _, sub in branches):
+        yield ValidationError(f"{_short(instance)} matches more than one of the allowed schemas")
+
+
+def _type(validator: Any, types: Any, instance: Any, schema: Any) -> _Errors:
+    # the same check, without repr() of the whole (maybe huge) instance in the message
+    kinds = [types] if isinstance(types, str) else types
+    if not any(validator.is_type(instance, kind) for kind in kinds):
+        yield ValidationError(f"{_short(instance)} is not of type {' or '.join(kinds)}")
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> _Errors:
+    # lazily, in the object's order (jsonschema first builds a set of every extra key)
+    if not (validator.is_type(instance, "object") and validator.is_type(extra, "object")):
+        yield from _BASE.VALIDATORS["additionalProperties"](validator, extra, instance, schema)
+        return
+    known = schema.get("properties", {})
+    patterns = "|".join(schema.get("patternProperties", {}))
+    for key in instance:
+        if key not in known and not (patterns and re.search(patterns, key)):
+            yield from validator.descend(instance[key], extra, path=key)
+
+
+_Validator = jsonschema.validators.extend(
+    _BASE,
+    {
+        "anyOf": _any_of,
+        "oneOf": _one_of,
+        "type": _type,
+        "additionalProperties": _additional_properties,
+    },
+)
+
+
 def compile_validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
-    """Return a Draft 2020-12 validator for ``schema`` that also checks our formats."""
-    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+    """Return a Draft 2020-12 validator for ``schema`` that also checks our formats, and
+    whose ``anyOf``/``oneOf`` stop collecting a branch's errors at :data:`MAX_ERRORS`."""
+    return _Validator(schema, format_checker=FORMATS)  # type: ignore[no-any-return]
 
 
 def check_schema(schema: Mapping[str, Any]) -> str | None:
@@ -167,8 +245,20 @@ def json_type(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = json.dumps(_clip(value, 3), ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _clip(value: Any, depth: int) -> Any:
+    """A small stand-in of ``value`` to preview (a huge array is not encoded whole)."""
+    if isinstance(value, list):
+        return [_clip(v, depth - 1) for v in value[:8]] if depth else []
+    if isinstance(value, dict):
+        items = itertools.islice(value.items(), 8)
+        return {str(k): _clip(v, depth - 1) for k, v in items} if depth else {}
+    if isinstance(value, str) and len(value) > 80:
+        return value[:80]
+    return value
 
 
 def _types(schema: Any) -> list[str]:
@@ -193,11 +283,13 @@ def describe_error(error: ValidationError) -> str:
         return f"{path}: missing required property {missing}"
     if kind == "additionalProperties" and isinstance(inst, dict):
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(k for k in inst if k not in allowed)
+        extra = [k for k in inst if k not in allowed]
+        shown = ", ".join(map(repr, sorted(extra[:MAX_ERRORS])))
+        more = f" and {len(extra) - MAX_ERRORS} more" if len(extra) > MAX_ERRORS else ""
         hint = (
             f"; allowed: {', '.join(allowed)}" if allowed else "; this object takes no properties"
         )
-        return f"{path}: unexpected property {', '.join(map(repr, extra))}{hint}"
+        return f"{path}: unexpected property {shown}{more}{hint}"
     if kind == "type":
         want = " or ".join([arg] if isinstance(arg, str) else arg)
         return f"{path}: expected {want}, got {json_type(inst)} {_short(inst)}"
@@ -225,18 +317,27 @@ def _describe_union(path: str, error: ValidationError) -> str:
 def raise_invalid(
     validator: jsonschema.Draft202012Validator, instance: Any, *, what: str, owner: str
 ) -> NoReturn:
-    """Raise ToolArgumentError listing every violation of ``instance``, each with its path."""
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    """Raise ToolArgumentError listing the violations of ``instance``, each with its path.
+
+    At most :data:`MAX_ERRORS` are collected (the message says when there are more).
+    """
+    found = list(itertools.islice(validator.iter_errors(instance), MAX_ERRORS + 1))
+    errors = sorted(found[:MAX_ERRORS], key=_path_order)
     lines = tuple(dict.fromkeys(describe_error(e) for e in errors))
-    raise_errors(lines, what=what, owner=owner)
+    raise_errors(lines, what=what, owner=owner, more=len(found) > MAX_ERRORS)
 
 
-def raise_errors(lines: tuple[str, ...], *, what: str, owner: str) -> NoReturn:
-    """Raise ToolArgumentError for the given violation lines."""
-    count = f"{len(lines)} problem{'s' if len(lines) != 1 else ''}"
+def _path_order(error: ValidationError) -> list[tuple[int, int, str]]:
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path]
+
+
+def raise_errors(lines: tuple[str, ...], *, what: str, owner: str, more: bool = False) -> NoReturn:
+    """Raise ToolArgumentError for the given violation lines (``more``: others not listed)."""
+    count = f"{len(lines)}{'+' if more else ''} problem{'s' if len(lines) != 1 or more else ''}"
+    listed = "the first ones are listed; fix them" if more else "fix every problem listed"
     message = (
         f"invalid {what} for {owner} ({count}):\n"
         + "\n".join(f"- {line}" for line in lines)
-        + "\nFix every problem listed and call again."
+        + f"\n{listed[0].upper()}{listed[1:]} and call again."
     )
     raise ToolArgumentError(message, tool_name=_name_of(owner), errors=lines)
