@@ -45,6 +45,7 @@ CONFIG_KEYS: dict[str, type] = {
     "timeout": float,
     "max_retries": int,
     "stream": bool,
+    "log": bool,
 }
 
 _ENV: dict[str, str] = {
@@ -53,6 +54,7 @@ _ENV: dict[str, str] = {
     "max_steps": "AGENTLOOP_MAX_STEPS",
     "timeout": "AGENTLOOP_TIMEOUT",
     "max_retries": "AGENTLOOP_MAX_RETRIES",
+    "log": "AGENTLOOP_LOG",
 }
 
 
@@ -69,6 +71,7 @@ class Settings:
         timeout: HTTP timeout in seconds.
         max_retries: HTTP retries.
         stream: Whether to stream (the CLI default is True).
+        log: False: the CLI does not record runs in the run log (``AGENTLOOP_LOG=0``).
         sources: Where each set value came from (``--model``,
             ``env AGENTLOOP_MODEL``, ``agentloop.toml``, ...).
         config_file: The config file read, or None.
@@ -82,6 +85,7 @@ class Settings:
     timeout: float | None = None
     max_retries: int | None = None
     stream: bool | None = None
+    log: bool | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     config_file: Path | None = None
 

@@ -191,6 +191,56 @@ def agentloop_stream_event(context: RunContext, event: Any) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Context hooks (history that does not fit the model's context budget)
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def agentloop_compact_history(
+    context: RunContext, messages: list[dict[str, Any]], budget: int
+) -> str | None:
+    """Write the summary that replaces old messages left out of a request.
+
+    Called only for agents made with ``compact_history=True``, before a model
+    request whose history is over the context budget (``max_context_tokens``
+    or the model profile's ``context_tokens``), with the oldest messages the
+    request leaves out (never the instructions, never a tool call without its
+    result). The summary is sent as one system message in their place; the
+    run's transcript is not changed. Asked again only when the set of left-out
+    messages grows. The built-in implementation (``trylast``) asks the run's
+    model. Stops at the first non-None result.
+
+    Args:
+        context: The run's context.
+        messages: The messages left out, oldest first (wire-format dicts).
+        budget: The tokens the request's messages may take.
+
+    Returns:
+        The summary text, or None to leave it to the next plugin (with no
+        summary at all, the messages are simply left out).
+    """
+
+
+@hookspec
+def agentloop_context_trimmed(
+    context: RunContext, dropped_messages: list[dict[str, Any]], summary: str | None, reason: str
+) -> None:
+    """Called when a request leaves out old history to fit the context budget.
+
+    Called once each time the set of left-out messages changes (not for every
+    request), after trimming and before ``agentloop_model_request`` reaches
+    the plugins that run after the built-in trimmer (the trace recorder, which
+    writes a ``context_trimmed`` event, is one of them).
+
+    Args:
+        context: The run's context.
+        dropped_messages: The messages newly left out since the last call in this run.
+        summary: The summary sent in their place, or None when they were only dropped.
+        reason: One line saying what was done and why (the budget).
+    """
+
+
+# ---------------------------------------------------------------------------
 # Tool-call hooks
 # ---------------------------------------------------------------------------
 

@@ -376,11 +376,14 @@ class ModelProfile:
         supports_json_schema: ``response_format`` of type ``json_schema`` is accepted.
         supports_strict: ``strict: true`` on tools and json_schema is accepted.
         supports_parallel_tool_calls: ``parallel_tool_calls`` may be sent.
+        context_tokens: The context window in tokens, when known: the default of
+            ``Agent(max_context_tokens=...)`` (older history is trimmed to fit).
     """
 
     supports_json_schema: bool = True
     supports_strict: bool = True
     supports_parallel_tool_calls: bool = True
+    context_tokens: int | None = None
 
 
 def arguments_text(value: Any) -> str:

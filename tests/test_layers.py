@@ -37,10 +37,16 @@ LAYERS: dict[str, set[str]] = {
         "tools",
     },
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
-    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers", "batch"},
+    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers", "sessions", "batch"},
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA},
     "config": {"errors", "providers"},
+    # SQLite files (run log, sessions): open, migrate, one-line errors
+    "storage": {"errors"},
+    # sessions and the context window (a built-in plugin, registered by the agent)
+    "sessions": {*DATA, "hookspecs", "storage"},
+    # the run log: a sink of the trace recorder
+    "logs": {*DATA, "hookspecs", "storage", "tracing"},
     # cassette/tape: replay rebuilds the recorded model (providers) on a ChatClient (client)
     "tracing": {*DATA, "hookspecs", "providers", "client"},
 }

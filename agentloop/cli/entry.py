@@ -36,7 +36,11 @@ __all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
 
 # Modules that add subcommands: each defines ``add_parser(sub, shared: SharedOptions)`` and
 # imports only the standard library at load time; its parsers set ``handler="module:function"``.
-COMMAND_MODULES: tuple[str, ...] = ("agentloop.cli.view", "agentloop.cli.batch")
+COMMAND_MODULES: tuple[str, ...] = (
+    "agentloop.cli.view",
+    "agentloop.cli.batch",
+    "agentloop.cli.logs",
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

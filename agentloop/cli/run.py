@@ -100,11 +100,15 @@ class _Session:
         self.agent = agent
         self.status = StatusLine(sys.stderr)
         self.observers = Observers(args)  # --trace, --record, --replay
+        self.memory: Any = None  # cli.memory.Memory: --no-log, -c, --cid
         self._ok = False
         self._renderer: Renderer | None = None
 
     @classmethod
     def start(cls, args: argparse.Namespace) -> _Session:
+        from agentloop.cli.memory import Memory  # run log, -c/--cid (issue #12)
+
+        memory = Memory.prepare(args)  # -c/--cid: TARGET and settings from the conversation
         cli_args = {
             "model": args.model,
             "base_url": args.base_url,
@@ -123,6 +127,8 @@ class _Session:
             sys.stderr.write(notice + "\n")
         session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
         session.observers.attach(session.agent)
+        session.memory = memory
+        memory.attach(session.agent, settings)  # the run log and the conversation's session
         return session
 
     def renderer(self, *, show_text: bool, show_calls: bool) -> Renderer:
@@ -156,11 +162,15 @@ class _Session:
         return result
 
     def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
+        if self.memory is not None:  # the conversation's session holds the history
+            return iter(self.agent.stream(prompt, session=self.memory.session))
         return iter(self.agent.stream(prompt, history=history))
 
     def close(self) -> None:
         self.status.close()
         self.observers.finish(self._ok)
+        if self.memory is not None:
+            self.memory.close()
 
 
 class TerminalApprover:

@@ -113,6 +113,20 @@ class TraceRecorder:
         )
 
     @hookimpl
+    def agentloop_context_trimmed(
+        self, context: Any, dropped_messages: list[Any], summary: str | None, reason: str
+    ) -> None:
+        """Emit ``context_trimmed``: what the next request leaves out of the history, and why."""
+        self._emit(
+            context,
+            "context_trimmed",
+            step=context.step + 1,
+            dropped_messages=self._content(dropped_messages),
+            summary=self._text(summary),
+            reason=reason,
+        )
+
+    @hookimpl
     def agentloop_stream_event(self, context: Any, event: Any) -> None:
         """Keep the model step's timing; emit ``tool_call`` when a tool call has its result."""
         if isinstance(event, StepFinished) and event.kind == "model":

@@ -1,0 +1,155 @@
+"""Reading the run log: the latest runs, full-text search, one whole run.
+
+Every function takes an open :class:`~agentloop.storage.Database` and returns plain JSON-ready
+dicts (what ``agentloop logs --json`` prints).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from agentloop.errors import ConfigurationError
+from agentloop.storage import Database
+
+__all__ = ["fts_query", "get_run", "list_runs", "tool_calls_of"]
+
+_SUMMARY = (
+    "n, id, conversation_id, started_at, finished_at, agent, model, provider, prompt, answer, "
+    "stop_reason, error, prompt_tokens, completion_tokens, reasoning_tokens, total_tokens, "
+    "steps, duration, gap"
+)
+
+
+def list_runs(
+    db: Database,
+    *,
+    limit: int = 3,
+    conversation: str | None = None,
+    query: str | None = None,
+    model: str | None = None,
+    since: float | None = None,
+    tool_calls: bool = True,
+) -> list[dict[str, Any]]:
+    """The latest runs (newest first) matching every filter given.
+
+    Args:
+        db: The run log.
+        limit: How many runs at most (0 for all).
+        conversation: Only runs of this conversation id.
+        query: Full-text search over prompts and answers (each word must occur).
+        model: Only runs of this model (``name`` or ``provider:name``).
+        since: Only runs started at or after this Unix time.
+        tool_calls: Include each run's tool calls.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    source = "runs"
+    if query:
+        source = "runs_fts JOIN runs ON runs.n = runs_fts.rowid"
+        where.append("runs_fts MATCH ?")
+        params.append(fts_query(query))
+    if conversation:
+        where.append("runs.conversation_id = ?")
+        params.append(conversation)
+    if model:
+        where.append("(runs.model = ? OR runs.provider || ':' || runs.model = ?)")
+        params += [model, model]
+    if since is not None:
+        where.append("runs.started_at >= ?")
+        params.append(since)
+    columns = ", ".join(f"runs.{c.strip()}" for c in _SUMMARY.split(","))
+    sql = f"SELECT {columns} FROM {source}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY runs.started_at DESC, runs.n DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows = [_summary(row) for row in db.query(sql, params)]
+    if tool_calls:
+        for row in rows:
+            row["tool_calls"] = tool_calls_of(db, row.pop("_n"))
+    else:
+        for row in rows:
+            row.pop("_n")
+    return rows
+
+
+def get_run(db: Database, run_id: str) -> dict[str, Any]:
+    """One whole run: its summary and every event (messages, responses, tool calls, timings).
+
+    Args:
+        db: The run log.
+        run_id: The run's id, or an unambiguous prefix of it (at least 4 characters).
+
+    Raises:
+        ConfigurationError: No run (or more than one) has that id.
+    """
+    rows = db.query(f"SELECT {_SUMMARY} FROM runs WHERE id = ?", (run_id,))
+    if not rows and len(run_id) >= 4:
+        pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = db.query(
+            f"SELECT {_SUMMARY} FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
+        )
+    if len(rows) != 1:
+        problem = "no run has" if not rows else "more than one run starts with"
+        raise ConfigurationError(
+            f"{problem} the id {run_id!r} in {db.path} (list runs with: agentloop logs -n 10)"
+        )
+    run = _summary(rows[0])
+    n = run.pop("_n")
+    events = db.query("SELECT seq, type, time, data FROM events WHERE run = ? ORDER BY seq", (n,))
+    run["events"] = [
+        {"seq": e["seq"], "type": e["type"], "time": e["time"], **json.loads(e["data"])}
+        for e in events
+    ]
+    return run
+
+
+def tool_calls_of(db: Database, n: int) -> list[dict[str, Any]]:
+    """The tool calls of the run numbered ``n`` (``runs.n``), in order."""
+    rows = db.query(
+        "SELECT data FROM events WHERE run = ? AND type = 'tool_call' ORDER BY seq", (n,)
+    )
+    keys = ("step", "call_id", "name", "arguments", "status", "is_error", "content", "duration")
+    out = []
+    for row in rows:
+        data = json.loads(row["data"])
+        out.append({k: data.get(k) for k in keys})
+    return out
+
+
+def fts_query(text: str) -> str:
+    """Turn user text into an FTS5 query: every word must occur (quotes make it literal)."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise ConfigurationError(f"-q needs at least one word to search for, got {text!r}")
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    error = row["error"]
+    return {
+        "_n": row["n"],
+        "run_id": row["id"],
+        "conversation_id": row["conversation_id"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "agent": row["agent"],
+        "model": row["model"],
+        "provider": row["provider"],
+        "prompt": row["prompt"],
+        "answer": row["answer"],
+        "stop_reason": row["stop_reason"],
+        "error": json.loads(error) if error else None,
+        "usage": {
+            "prompt_tokens": row["prompt_tokens"],
+            "completion_tokens": row["completion_tokens"],
+            "reasoning_tokens": row["reasoning_tokens"],
+            "total_tokens": row["total_tokens"],
+        },
+        "steps": row["steps"],
+        "duration": row["duration"],
+        "gap": row["gap"],
+    }

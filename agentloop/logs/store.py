@@ -1,0 +1,173 @@
+"""The run log: a sink for :class:`~agentloop.tracing.TraceRecorder` that writes SQLite.
+
+Each event is written in its own short transaction as soon as the recorder hands it over, so a
+process killed with SIGKILL keeps every step that finished. Writers in many threads share one
+:class:`RunLog`; writers in many processes share the file (WAL and a busy timeout, see
+:mod:`agentloop.storage`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from agentloop.logs.paths import log_path
+from agentloop.logs.schema import COMPONENT, MIGRATIONS
+from agentloop.storage import Database, connect, storage_error
+from agentloop.tracing.events import TraceEvent
+from agentloop.tracing.recorder import TraceRecorder
+
+__all__ = ["RunLog"]
+
+
+class RunLog:
+    """A run log in one SQLite file; call it with each trace event (it is a recorder sink).
+
+    Args:
+        path: The database file (default: ``logs.db`` in the user data directory, see
+            :func:`agentloop.logs.log_path`); created with its folder when missing.
+
+    Raises:
+        StorageError: The file is corrupt, locked, from a newer agentloop or unwritable.
+
+    Example:
+        ``Agent(..., plugins=[RunLog("runs.db").recorder()])``
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else log_path()
+        self.db: Database = connect(self.path, component=COMPONENT, migrations=MIGRATIONS)
+        self._runs: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def recorder(
+        self,
+        *,
+        conversation_id: str | None = None,
+        secrets: Iterable[str | None] = (),
+        include_content: bool = True,
+    ) -> TraceRecorder:
+        """A :class:`~agentloop.tracing.TraceRecorder` plugin that writes to this log.
+
+        Args:
+            conversation_id: Stored with each run (``logs --conversation ID``).
+            secrets: Strings never to store (the API key); ``*_API_KEY``/``*_TOKEN``/
+                ``*_SECRET`` environment values are always redacted.
+            include_content: False stores shapes, usage and timings but no texts.
+        """
+        return TraceRecorder(
+            self,
+            secrets=secrets,
+            include_content=include_content,
+            conversation_id=conversation_id,
+        )
+
+    def __call__(self, event: TraceEvent) -> None:
+        """Write one event (the sink protocol); on failure mark the run's gap and raise.
+
+        Raises:
+            StorageError: The write failed (disk full, locked, corrupt); the recorder turns it
+                into a warning and stops logging this run, whose ``gap`` column says why.
+        """
+        try:
+            self._write(event)
+        except Exception as exc:
+            error = storage_error(exc, self.path)
+            self._mark_gap(event, str(error))
+            raise error from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _write(self, event: TraceEvent) -> None:
+        data = event.data
+        row = _dumps(data)
+        with self.db.transaction() as conn:
+            if event.type == "run_started":
+                n = conn.execute(
+                    "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "
+                    "instructions, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        event.run_id,
+                        data.get("conversation_id"),
+                        event.time,
+                        data.get("agent"),
+                        data.get("model"),
+                        data.get("provider"),
+                        _text(data.get("instructions")),
+                        _text(data.get("prompt")),
+                    ),
+                ).lastrowid
+                with self._lock:
+                    self._runs[event.run_id] = int(n or 0)
+            n = self._run_number(conn, event.run_id)
+            conn.execute(
+                "INSERT INTO events (run, seq, type, time, data) VALUES (?, ?, ?, ?, ?)",
+                (n, event.seq, event.type, event.time, row),
+            )
+            if event.type == "run_finished":
+                self._finish(conn, n, event)
+        if event.type == "run_finished":
+            with self._lock:
+                self._runs.pop(event.run_id, None)
+
+    def _run_number(self, conn: Any, run_id: str) -> int:
+        with self._lock:
+            n = self._runs.get(run_id)
+        if n is None:
+            found = conn.execute("SELECT n FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None:
+                raise LookupError(f"run {run_id} has no run_started event in the log")
+            n = int(found[0])
+        return n
+
+    @staticmethod
+    def _finish(conn: Any, n: int, event: TraceEvent) -> None:
+        data = event.data
+        usage = data.get("usage") or {}
+        details = usage.get("completion_tokens_details") or {}
+        error = data.get("error")
+        conn.execute(
+            "UPDATE runs SET finished_at = ?, answer = ?, stop_reason = ?, error = ?, "
+            "prompt_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, total_tokens = ?, "
+            "steps = ?, duration = ? WHERE n = ?",
+            (
+                event.time,
+                _text(data.get("output")),
+                data.get("stop_reason"),
+                _dumps(error) if error is not None else None,
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+                details.get("reasoning_tokens"),
+                usage.get("total_tokens"),
+                data.get("steps"),
+                data.get("duration"),
+                n,
+            ),
+        )
+
+    def _mark_gap(self, event: TraceEvent, reason: str) -> None:
+        """Best effort: say in the run's row from which event on the log is missing."""
+        note = f"not logged from event {event.seq} ({event.type}) on: {reason}"
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE runs SET gap = ? WHERE id = ?", (note[:500], event.run_id))
+        except Exception:  # noqa: S110 - the file is failing; the warning already tells
+            pass
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _text(value: Any) -> str | None:
+    """A prompt, instructions or answer as text (content parts and values as JSON)."""
+    if value is None or isinstance(value, str):
+        return value
+    return _dumps(value)

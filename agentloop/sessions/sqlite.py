@@ -1,0 +1,175 @@
+"""Sessions in a SQLite file (by default the run log's file, in separate tables).
+
+Schema (component ``sessions`` in ``agentloop_schema``)::
+
+    sessions          (id TEXT PRIMARY KEY, created_at REAL, updated_at REAL, metadata TEXT)
+    session_messages  (session_id TEXT, position INTEGER, message TEXT, created_at REAL,
+                       PRIMARY KEY (session_id, position))
+
+``add_messages`` is one ``BEGIN IMMEDIATE`` transaction: it checks how many messages the
+session holds, then inserts at the next positions, so concurrent writers (threads, processes)
+never lose a row and never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentloop.errors import ConfigurationError, ConversationNotFoundError, redact
+from agentloop.sessions.base import conflict
+from agentloop.storage import Database, connect, storage_error
+
+__all__ = ["MIGRATIONS", "SQLiteSession", "latest_session"]
+
+COMPONENT = "sessions"
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, created_at REAL NOT NULL, "
+        "updated_at REAL NOT NULL, metadata TEXT)",
+        "CREATE INDEX sessions_updated ON sessions (updated_at)",
+        "CREATE TABLE session_messages (session_id TEXT NOT NULL, position INTEGER NOT NULL, "
+        "message TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (session_id, position)) "
+        "WITHOUT ROWID",
+    ),
+)
+
+
+class SQLiteSession:
+    """A conversation kept in a SQLite file, shared safely by threads and processes.
+
+    Args:
+        path: The database file (created with its folder when missing).
+        session_id: The conversation's id (any string; a new id starts an empty session).
+        secrets: Strings never to store (replaced by ``[REDACTED]``), e.g. the API key.
+
+    Raises:
+        StorageError: The file is corrupt, locked, from a newer agentloop or unwritable.
+    """
+
+    def __init__(
+        self, path: str | Path, session_id: str, *, secrets: Iterable[str | None] = ()
+    ) -> None:
+        if not isinstance(session_id, str) or not session_id:
+            raise ConfigurationError(f"session_id must be a non-empty string, got {session_id!r}")
+        self.path = str(path)
+        self.session_id = session_id
+        self.secrets = tuple(s for s in secrets if s and len(s) >= 4)
+        self.db: Database = connect(path, component=COMPONENT, migrations=MIGRATIONS)
+
+    def get_messages(self) -> list[dict[str, Any]]:
+        """Every message, oldest first."""
+        rows = self._read(
+            "SELECT message FROM session_messages WHERE session_id = ? ORDER BY position",
+            (self.session_id,),
+        )
+        return [json.loads(row["message"]) for row in rows]
+
+    def add_messages(
+        self, messages: Sequence[Mapping[str, Any]], *, after: int | None = None
+    ) -> None:
+        """Append in one transaction; ``after`` guards against a concurrent run.
+
+        Raises:
+            SessionConflictError: The session no longer holds ``after`` messages.
+            StorageError: The write failed (disk full, locked, corrupt).
+        """
+        now = time.time()
+        rows = [self._dumps(m) for m in messages]
+        try:
+            with self.db.transaction() as conn:
+                count = conn.execute(
+                    "SELECT count(*) FROM session_messages WHERE session_id = ?",
+                    (self.session_id,),
+                ).fetchone()[0]
+                if after is not None and count != after:
+                    raise conflict(self.session_id, after, count, self.path)
+                conn.executemany(
+                    "INSERT INTO session_messages VALUES (?, ?, ?, ?)",
+                    [(self.session_id, count + i, row, now) for i, row in enumerate(rows)],
+                )
+                self._touch(conn, now)
+        except Exception as exc:
+            raise storage_error(exc, self.path) from exc
+
+    def clear(self) -> None:
+        """Remove every message (the session's metadata stays)."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "DELETE FROM session_messages WHERE session_id = ?", (self.session_id,)
+                )
+        except Exception as exc:
+            raise storage_error(exc, self.path) from exc
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What was stored with :meth:`set_metadata` (``{}`` when nothing was)."""
+        rows = self._read("SELECT metadata FROM sessions WHERE id = ?", (self.session_id,))
+        return json.loads(rows[0]["metadata"] or "{}") if rows else {}
+
+    def set_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Store JSON metadata with the session (the CLI keeps a conversation's settings)."""
+        now = time.time()
+        try:
+            with self.db.transaction() as conn:
+                self._touch(conn, now)
+                conn.execute(
+                    "UPDATE sessions SET metadata = ? WHERE id = ?",
+                    (self._dumps(metadata), self.session_id),
+                )
+        except Exception as exc:
+            raise storage_error(exc, self.path) from exc
+
+    def exists(self) -> bool:
+        """Whether anything was ever stored under this id."""
+        return bool(self._read("SELECT 1 FROM sessions WHERE id = ?", (self.session_id,)))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def _touch(self, conn: Any, now: float) -> None:
+        conn.execute(
+            "INSERT INTO sessions (id, created_at, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+            (self.session_id, now, now),
+        )
+
+    def _read(self, sql: str, params: Sequence[object]) -> list[Any]:
+        try:
+            return self.db.query(sql, params)
+        except Exception as exc:
+            raise storage_error(exc, self.path) from exc
+
+    def _dumps(self, value: Any) -> str:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        return redact(text, *self.secrets) if self.secrets else text
+
+    def __repr__(self) -> str:
+        return f"SQLiteSession({self.path!r}, {self.session_id!r})"
+
+
+def latest_session(path: str | Path) -> str:
+    """The id of the session appended to most recently in ``path``.
+
+    Raises:
+        ConversationNotFoundError: The file holds no session yet.
+    """
+    if str(path) != ":memory:" and not Path(path).exists():
+        rows: list[Any] = []
+    else:
+        db = connect(path, component=COMPONENT, migrations=MIGRATIONS)
+        try:
+            rows = db.query("SELECT id FROM sessions ORDER BY updated_at DESC LIMIT 1")
+        finally:
+            db.close()
+    if not rows:
+        raise ConversationNotFoundError(
+            f"there is no previous conversation in {path} to continue; start one without -c "
+            "(agentloop run TARGET PROMPT)"
+        )
+    return str(rows[0]["id"])

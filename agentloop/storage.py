@@ -1,0 +1,205 @@
+"""SQLite files of agentloop (the run log, session stores): open, migrate, explain failures.
+
+Every file is opened the same way: WAL journal (readers never block the writer, a killed
+process keeps every committed transaction), ``synchronous=NORMAL``, a busy timeout so that
+concurrent writers (threads and processes) wait for each other instead of failing, and
+autocommit mode, so each write is one explicit short ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+
+One file may hold several *components* (``logs``, ``sessions``), each with its own schema
+version in the ``agentloop_schema`` table and its own list of forward migrations: version N is
+reached by running migrations ``0 .. N-1`` in order, in one transaction. A file whose version is
+newer than this agentloop knows is refused (never downgraded).
+
+Failures become one-line :class:`~agentloop.StorageError` messages that name the file and the
+fix (:func:`storage_error`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from agentloop.errors import StorageError
+
+__all__ = ["BUSY_TIMEOUT", "SCHEMA_TABLE", "Database", "connect", "storage_error", "transaction"]
+
+BUSY_TIMEOUT = 30.0
+SCHEMA_TABLE = "agentloop_schema"
+
+_FIXES = {
+    "corrupt": "move it away (agentloop creates a new one) or restore a backup",
+    "locked": "another process holds it; wait for it to finish or close it",
+    "newer": "upgrade agentloop, or use another file",
+    "full": "free disk space (or raise the database size limit) and try again",
+    "unavailable": "check the path and its permissions",
+}
+
+
+def storage_error(exc: BaseException, path: str | Path, *, fix: str = "") -> StorageError:
+    """Turn a ``sqlite3``/OS error about ``path`` into a one-line :class:`StorageError`.
+
+    Args:
+        exc: The error raised by ``sqlite3`` or the file system.
+        path: The database file.
+        fix: Extra advice appended to the built-in one (e.g. ``"or pass --no-log"``).
+    """
+    if isinstance(exc, StorageError):
+        return exc
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        reason = "corrupt"
+    elif "locked" in lowered or "busy" in lowered:
+        reason = "locked"
+    elif "full" in lowered or isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:
+        reason = "full"
+    else:
+        reason = "unavailable"
+    advice = _FIXES[reason] + (f" {fix}" if fix else "")
+    return StorageError(f"cannot use {path}: {text} ({advice})", path=str(path), reason=reason)
+
+
+def connect(path: str | Path, *, component: str, migrations: Sequence[Sequence[str]]) -> Database:
+    """Open (creating it and its folder if needed) and migrate one agentloop SQLite file.
+
+    Args:
+        path: The file; ``":memory:"`` for a private in-memory database.
+        component: The schema's name in ``agentloop_schema`` (``"logs"``, ``"sessions"``).
+        migrations: ``migrations[n]`` holds the SQL statements that take the component's
+            schema from version ``n`` to ``n + 1``.
+
+    Returns:
+        The open file (its connection is in autocommit mode; write with ``transaction()``).
+
+    Raises:
+        StorageError: The file is corrupt, locked for longer than the busy timeout, from a
+            newer agentloop, on a full disk, or cannot be created.
+    """
+    memory = str(path) == ":memory:"
+    try:
+        if not memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+    except (sqlite3.Error, OSError) as exc:
+        raise storage_error(exc, path) from exc
+    try:
+        if not memory:
+            _set_wal(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _migrate(conn, path, component, migrations)
+    except StorageError:
+        conn.close()
+        raise
+    except (sqlite3.Error, OSError) as exc:
+        conn.close()
+        raise storage_error(exc, path) from exc
+    return Database(path, conn)
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL; the switch needs a moment alone with the file, so retry while busy."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _migrate(
+    conn: sqlite3.Connection, path: str | Path, component: str, migrations: Sequence[Sequence[str]]
+) -> None:
+    latest = len(migrations)
+    row = _version(conn, component)
+    if row == latest:
+        return
+    with transaction(conn):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} "
+            "(component TEXT PRIMARY KEY, version INTEGER NOT NULL, migrated_at REAL NOT NULL)"
+        )
+        found = _version(conn, component) or 0
+        if found > latest:
+            raise StorageError(
+                f"cannot use {path}: its {component} schema is version {found}, this agentloop "
+                f"knows up to {latest} ({_FIXES['newer']})",
+                path=str(path),
+                reason="newer",
+            )
+        for statements in migrations[found:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(
+            f"INSERT OR REPLACE INTO {SCHEMA_TABLE} VALUES (?, ?, ?)",
+            (component, latest, time.time()),
+        )
+
+
+def _version(conn: sqlite3.Connection, component: str) -> int | None:
+    try:
+        row = conn.execute(
+            f"SELECT version FROM {SCHEMA_TABLE} WHERE component = ?", (component,)
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    return int(row[0]) if row else None
+
+
+class Database:
+    """One open agentloop SQLite file: a connection and the lock that serializes its use.
+
+    Attributes:
+        path: The file (``":memory:"`` for an in-memory database).
+        conn: The connection (autocommit mode; use :meth:`transaction` to write).
+    """
+
+    def __init__(self, path: str | Path, conn: sqlite3.Connection) -> None:
+        self.path = str(path)
+        self.conn = conn
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error), one thread at a time.
+
+        ``IMMEDIATE`` takes the write lock up front, so two writers wait for each other (busy
+        timeout) instead of one failing halfway with "database is locked".
+        """
+        with self.lock, transaction(self.conn):
+            yield self.conn
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """Run one read-only statement and return every row (as ``sqlite3.Row``)."""
+        with self.lock:
+            cursor = self.conn.execute(sql, tuple(params))
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self.lock:
+            self.conn.close()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` on ``conn``, ``ROLLBACK`` on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
