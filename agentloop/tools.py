@@ -19,8 +19,6 @@ into the text sent back to the model::
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
 import json
 import re
@@ -30,11 +28,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from agentloop.errors import ToolDefinitionError, ToolError
-from agentloop.schema.build import FunctionSchema, function_schema
 from agentloop.schema.jsonable import to_jsonable
 
 if TYPE_CHECKING:
     from agentloop.context import RunContext
+    from agentloop.schema.build import FunctionSchema
 
 __all__ = ["Tool", "to_jsonable", "tool"]
 
@@ -270,6 +268,9 @@ def _run_to_completion(awaitable: Any) -> Any:
     one is running (we were called from async code), run it in a worker
     thread, since this thread's loop cannot be re-entered.
     """
+    import asyncio  # here: asyncio (and ssl with it) loads only for async tools
+    import concurrent.futures
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -387,6 +388,8 @@ def _make_tool(fn: Callable[..., Any], localns: dict[str, Any], options: dict[st
         )
     if not callable(fn):
         raise ToolDefinitionError(f"@tool needs a function or callable, got {type(fn).__name__}")
+    from agentloop.schema.build import function_schema  # jsonschema loads with the first tool
+
     schema = function_schema(
         fn,
         name=options["name"],
