@@ -33,7 +33,7 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError
 
-__all__ = ["CONFIG_KEYS", "Settings", "load_settings"]
+__all__ = ["CONFIG_KEYS", "CONFIG_TABLES", "Settings", "load_settings", "read_table"]
 
 #: Every setting, with the type a config file must give it.
 CONFIG_KEYS: dict[str, type] = {
@@ -47,6 +47,10 @@ CONFIG_KEYS: dict[str, type] = {
     "stream": bool,
     "log": bool,
 }
+
+#: Tables a config file may also hold, read by their owners with :func:`read_table`
+#: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers).
+CONFIG_TABLES: tuple[str, ...] = ("mcp",)
 
 _ENV: dict[str, str] = {
     "model": "AGENTLOOP_MODEL",
@@ -234,10 +238,23 @@ def _read_config_file(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
             label = str(path)
         if not isinstance(data, dict):
             raise ConfigurationError(f"{label} must be a table of settings")
-        unknown = sorted(set(data) - set(CONFIG_KEYS))
+        unknown = sorted(set(data) - set(CONFIG_KEYS) - set(CONFIG_TABLES))
         if unknown:
             raise ConfigurationError(
                 f"unknown setting {unknown[0]!r} in {label}; known: {', '.join(CONFIG_KEYS)}"
             )
         return path, data
     return None, {}
+
+
+def read_table(name: str, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
+    """Return the config file and its ``[name]`` table (one of :data:`CONFIG_TABLES`), or ``{}``.
+
+    Raises:
+        ConfigurationError: The config file does not parse, or ``[name]`` is not a table.
+    """
+    path, data = _read_config_file(Path.cwd() if cwd is None else cwd)
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"[{name}] in {path} must be a table")
+    return path, table

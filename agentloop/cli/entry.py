@@ -38,6 +38,7 @@ __all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
 # imports only the standard library at load time; its parsers set ``handler="module:function"``.
 COMMAND_MODULES: tuple[str, ...] = (
     "agentloop.cli.view",
+    "agentloop.cli.mcp",
     "agentloop.cli.batch",
     "agentloop.cli.logs",
 )

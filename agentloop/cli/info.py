@@ -11,8 +11,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agentloop.cli.target import load_target
-
 __all__ = ["plugin_report", "plugins_command", "serve_command", "tools_command"]
 
 
@@ -23,8 +21,15 @@ def tools_command(args: argparse.Namespace) -> int:
     agent whose model is a provider model) the provider's quirks are applied,
     e.g. Gemini's sanitized schemas.
     """
-    agent = load_target(args.target)
-    tools = _agent_tools(agent)
+    from agentloop.cli.mcp import add_plugins, agent_for, mcp_servers
+
+    servers = mcp_servers(getattr(args, "mcp", None))
+    agent = agent_for(args, servers)
+    add_plugins(agent, servers)
+    try:
+        tools = _agent_tools(agent)
+    finally:
+        agent.close()
     definitions = [dict(t.definition) for t in tools]
     from agentloop.providers.registry import ChatModel, provider_tool_definitions
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agentloop.cli.mcp import add_plugins, agent_for, mcp_servers
 from agentloop.cli.observers import Observers
 from agentloop.cli.output import Renderer, StatusLine, format_call, to_jsonable
-from agentloop.cli.target import load_target
 from agentloop.config import Settings, load_settings
 from agentloop.errors import ConfigurationError, RunError
 from agentloop.hookspecs import hookimpl
@@ -117,7 +117,8 @@ class _Session:
             "stream": False if args.no_stream else None,
         }
         settings = load_settings(cli_args, os.environ, Path.cwd())
-        agent = load_target(args.target)
+        servers = mcp_servers(getattr(args, "mcp", None))
+        agent = agent_for(args, servers)
         model, notice = choose_model(getattr(agent, "model", None), settings)
         session = cls(args, settings, agent)
         replayed = session.observers.model_override(model, agent)  # --replay: recorded model
@@ -126,6 +127,7 @@ class _Session:
         if notice:
             sys.stderr.write(notice + "\n")
         session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
+        add_plugins(session.agent, servers)
         session.observers.attach(session.agent)
         session.memory = memory
         memory.attach(session.agent, settings)  # the run log and the conversation's session
@@ -171,6 +173,9 @@ class _Session:
         self.observers.finish(self._ok)
         if self.memory is not None:
             self.memory.close()
+        close_agent = getattr(self.agent, "close", None)
+        if callable(close_agent):
+            close_agent()  # stops the agent's MCP servers and other plugin resources
 
 
 class TerminalApprover:

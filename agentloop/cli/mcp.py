@@ -1,0 +1,196 @@
+"""``agentloop mcp serve`` and the ``--mcp`` servers of ``run``/``chat``/``tools``.
+
+MCP support lives in the ``agentloop-mcp`` distribution (it brings the
+``mcp`` SDK); this module only parses arguments and calls it, and says how
+to install it when it is missing. It imports only the standard library at
+load time.
+
+::
+
+    agentloop mcp serve -T calculate -T read_file      # stdio, for an MCP client
+    agentloop mcp serve agent.py --http --port 8765    # streamable HTTP on 127.0.0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "add_plugins", "agent_for", "mcp_servers", "serve_command"]
+
+INSTALL_HINT = "MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
+
+
+def add_parser(sub: Any, shared: Any) -> None:
+    """Add ``agentloop mcp serve``, and ``--mcp`` to ``run``, ``chat`` and ``tools``."""
+    _add_mcp_option(sub)
+    mcp = sub.add_parser("mcp", help="serve agentloop tools over MCP")
+    commands = mcp.add_subparsers(dest="mcp_command", metavar="COMMAND")
+    commands.required = True
+    serve = commands.add_parser(
+        "serve",
+        parents=[shared.common],
+        help="expose agentloop tools to MCP clients (stdio, or --http)",
+        description="Expose tools to any MCP client. Each call runs through the agent loop: "
+        "the same argument validation, approval hooks, timeouts and result limits as in a run. "
+        "Tools that require approval are denied unless named with --approve.",
+    )
+    serve.add_argument(
+        "target", metavar="TARGET", nargs="?", help="file.py or module:name whose tools to serve"
+    )
+    serve.add_argument(
+        "-T", "--tool", dest="tools", action="append", default=[], metavar="NAME",
+        help="serve this tool (repeatable; default: every tool of TARGET)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--approve", action="append", default=[], metavar="NAME",
+        help="allow calls of this approval-requiring tool ('*' for all)",
+    )  # fmt: skip
+    serve.add_argument("--http", action="store_true", help="serve streamable HTTP, not stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000; 0 = any)")
+    serve.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    serve.set_defaults(handler="agentloop.cli.mcp:serve_command")
+
+
+def _add_mcp_option(sub: Any) -> None:
+    """``--mcp SERVER`` on the commands that run or list an agent's tools.
+
+    With ``--mcp``, ``tools`` needs no TARGET (it lists the servers' tools), and
+    ``run`` takes ``run --mcp SERVER PROMPT`` with no TARGET too.
+    """
+    for command in ("run", "chat", "tools"):
+        parser = sub.choices.get(command)
+        if parser is None:
+            continue
+        parser.add_argument(
+            "--mcp", action="append", default=[], metavar="SERVER",
+            help="use the tools of this MCP server: a command line ('python server.py') or an "
+            "http(s) URL (repeatable; [mcp.servers.NAME] in agentloop.toml adds more)",
+        )  # fmt: skip
+        if command in ("tools", "run"):
+            for action in parser._actions:
+                if action.dest == "target":
+                    action.nargs = "?"  # optional when --mcp names the tools' source
+
+
+def agent_for(args: argparse.Namespace, servers: Sequence[object] = ()) -> Any:
+    """The agent a ``run``/``chat``/``tools`` command uses: TARGET's, or a plain one with ``--mcp``.
+
+    ``run --mcp SERVER PROMPT`` parses PROMPT as TARGET; it is taken as the
+    prompt when it is not a ``.py`` file or a module name. ``servers`` are the
+    MCP servers of the command (``--mcp`` and the config file's).
+
+    Raises:
+        ConfigurationError: Neither a TARGET nor ``--mcp`` was given.
+    """
+    import re
+
+    from agentloop.agent import Agent
+    from agentloop.cli.target import load_target
+    from agentloop.errors import ConfigurationError
+
+    target = getattr(args, "target", None)
+    if servers and target is not None and getattr(args, "prompt", "") is None:
+        looks_like_target = (
+            target.endswith(".py")
+            or Path(target).is_file()
+            or re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", target)
+        )
+        if not looks_like_target:
+            args.prompt, target = target, None
+    if target is None:
+        if not servers:
+            raise ConfigurationError("give a TARGET (file.py or module:name), or --mcp SERVER")
+        return Agent(name="mcp")
+    return load_target(target)
+
+
+def add_plugins(agent: Any, plugins: Sequence[object]) -> None:
+    """Register plugins on an already built agent as if it had been given them.
+
+    An agent offers tools only from the plugins it was given (not from
+    installed ones), so they are marked as chosen too.
+    """
+    pm = agent.plugin_manager
+    for plugin in plugins:
+        pm.register(plugin)
+        chosen = getattr(pm, "chosen", None)
+        if chosen is not None:
+            chosen.add(id(plugin))
+
+
+def _plugin() -> Any:
+    """The ``agentloop_mcp`` module, or a one-line ConfigurationError saying how to install it."""
+    from agentloop.errors import ConfigurationError
+
+    try:
+        import agentloop_mcp
+    except ImportError as exc:
+        raise ConfigurationError(f"{INSTALL_HINT} ({exc})") from None
+    return agentloop_mcp
+
+
+def mcp_servers(specs: Sequence[str] | None, cwd: Path | None = None) -> list[Any]:
+    """The MCP server plugins for a CLI run: ``--mcp`` values, then ``[mcp.servers]`` of the config.
+
+    Returns an empty list, without importing the plugin, when neither names a server.
+
+    Raises:
+        ConfigurationError: A bad ``--mcp`` value or config entry, or the plugin is missing.
+    """
+    from agentloop.config import read_table
+
+    path, table = read_table("mcp", Path.cwd() if cwd is None else cwd)
+    if not specs and not table:
+        return []
+    plugin = _plugin()
+    servers = list(plugin.servers_from_specs(specs or ()))
+    if table:
+        servers += plugin.servers_from_config(table, source=str(path))
+    return servers
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """``agentloop mcp serve``: serve tools until the client disconnects or Ctrl-C."""
+    from agentloop.agent import Agent
+    from agentloop.cli.target import load_target
+    from agentloop.errors import ConfigurationError
+
+    plugin = _plugin()
+    if args.target is None and not args.tools:
+        raise ConfigurationError(
+            "name the tools to serve (-T NAME) or a TARGET file whose tools to serve"
+        )
+    agent = load_target(args.target) if args.target else Agent(name="mcp-serve")
+    add_plugins(agent, [*mcp_servers(None), _approver(args.approve)])
+    tools = plugin.served_tools(agent, args.tools)
+    if not tools:
+        raise ConfigurationError(f"{args.target} has no tools to serve")
+    if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
+        import sys
+
+        sys.stderr.write(
+            f"agentloop: warning: serving tools on {args.host}, reachable from other machines\n"
+        )
+    try:
+        plugin.serve(agent, tools, http=args.http, host=args.host, port=args.port, path=args.path)
+    finally:
+        agent.close()
+    return 0
+
+
+def _approver(names: Sequence[str]) -> object:
+    """Plugin: allow the approval-requiring tools named with ``--approve`` (``*``: all)."""
+    from agentloop.hookspecs import hookimpl
+
+    allowed = frozenset(names)
+
+    class Approve:
+        @hookimpl
+        def agentloop_approve_tool_call(self, call: Any) -> bool | None:
+            return True if "*" in allowed or call.name in allowed else None
+
+    return Approve()

@@ -1,0 +1,235 @@
+"""One live session with one MCP server, owned by a task on the background loop (internal).
+
+:class:`Endpoint` says how to reach a server (a command over stdio, or a
+streamable-HTTP URL). :class:`Connection` opens the SDK's ``Client`` on it
+inside one long-lived task, so the SDK's task groups are entered and left by
+the same task; requests from other tasks share the session concurrently. A
+stdio server's stderr goes through a pipe into :class:`StderrTail`, which
+keeps its last lines for error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import shlex
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+__all__ = ["Connection", "Endpoint", "StderrTail", "describe_exception"]
+
+_TAIL_LINES = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """How to reach one MCP server.
+
+    Attributes:
+        kind: ``stdio`` (a command) or ``http`` (a streamable-HTTP URL).
+        command: The executable (stdio).
+        args: Its arguments (stdio).
+        env: Extra environment variables for the server (never shown in reprs).
+        cwd: The server's working directory (stdio).
+        url: The endpoint URL (http).
+        headers: Extra HTTP headers, e.g. ``Authorization`` (never shown in reprs).
+    """
+
+    kind: Literal["stdio", "http"]
+    command: str = ""
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = field(default=None, repr=False)
+    cwd: str | None = None
+    url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def describe(self) -> str:
+        """A short, secret-free description: the command line, or the URL without credentials."""
+        if self.kind == "stdio":
+            return shlex.join([self.command, *self.args])
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class StderrTail:
+    """Reads a stdio server's stderr on a daemon thread and keeps its last lines."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        self.writer = os.fdopen(write_fd, "w")
+        self._lines: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self._lock = threading.Lock()
+        self.closed = threading.Event()
+        self._thread = threading.Thread(
+            target=self._pump, args=(read_fd,), name="agentloop-mcp-stderr", daemon=True
+        )
+        self._thread.start()
+
+    def _pump(self, fd: int) -> None:
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                with self._lock:
+                    self._lines.append(line.rstrip("\n")[:500])
+        self.closed.set()
+
+    def release_writer(self) -> None:
+        """Close our copy of the pipe's write end (the child keeps its own)."""
+        with contextlib.suppress(OSError):
+            self.writer.close()
+
+    def lines(self, wait: float = 0.0) -> tuple[str, ...]:
+        """The last lines, oldest first; ``wait`` gives a dying server time to finish writing."""
+        if wait:
+            self.closed.wait(wait)
+        with self._lock:
+            return tuple(line for line in self._lines if line.strip())
+
+
+class Connection:
+    """A live ``mcp.Client`` session with one server, owned by one task on the background loop.
+
+    Args:
+        endpoint: Where the server is.
+        on_tools_changed: Called (on the loop thread) when the server says its tools changed.
+    """
+
+    def __init__(self, endpoint: Endpoint, on_tools_changed: Callable[[], None]) -> None:
+        self.endpoint = endpoint
+        self.on_tools_changed = on_tools_changed
+        self.client: Any = None
+        self.stderr: StderrTail | None = None
+        self.alive = False
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self, timeout: float) -> None:
+        """Start the server (stdio) or connect (http) and finish the MCP handshake.
+
+        Raises:
+            TimeoutError: No handshake within ``timeout`` seconds (the attempt is torn down).
+            BaseException: Whatever the transport or the handshake raised.
+        """
+        self._stop = asyncio.Event()
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._main(ready))
+        ready.add_done_callback(_consume)
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), timeout)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _main(self, ready: asyncio.Future[None]) -> None:
+        from mcp import Client
+
+        assert self._stop is not None
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                transport = await self._transport(stack)
+                client = Client(transport, message_handler=self._on_message, mode="auto")
+                await stack.enter_async_context(client)
+                if self.stderr is not None:
+                    self.stderr.release_writer()
+                self.client, self.alive = client, True
+                listener = self._start_listener(client)
+                ready.set_result(None)
+                try:
+                    await self._stop.wait()
+                finally:
+                    self.alive = False
+                    if listener is not None:
+                        listener.cancel()
+                        with contextlib.suppress(BaseException):
+                            await listener
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+        finally:
+            self.alive = False
+            if self.stderr is not None:
+                self.stderr.release_writer()
+
+    async def _transport(self, stack: contextlib.AsyncExitStack) -> Any:
+        endpoint = self.endpoint
+        if endpoint.kind == "stdio":
+            from mcp import StdioServerParameters
+            from mcp.client.stdio import stdio_client
+
+            self.stderr = StderrTail()
+            params = StdioServerParameters(
+                command=endpoint.command,
+                args=list(endpoint.args),
+                env=dict(endpoint.env) if endpoint.env else None,
+                cwd=endpoint.cwd,
+            )
+            return stdio_client(params, errlog=self.stderr.writer)
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(
+            headers=dict(endpoint.headers), timeout=httpx2.Timeout(30.0, read=300.0)
+        )
+        await stack.enter_async_context(http)
+        return streamable_http_client(endpoint.url, http_client=http)
+
+    def _start_listener(self, client: Any) -> asyncio.Task[None] | None:
+        """On 2026-07-28 connections, open the ``subscriptions/listen`` stream for tool changes."""
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+        tools = getattr(client.server_capabilities, "tools", None)
+        if client.protocol_version not in MODERN_PROTOCOL_VERSIONS or not getattr(
+            tools, "list_changed", False
+        ):
+            return None  # older servers send notifications/tools/list_changed unasked
+
+        async def listen() -> None:
+            with contextlib.suppress(Exception):
+                async with client.listen(tools_list_changed=True) as events:
+                    async for _event in events:
+                        self.on_tools_changed()
+
+        return asyncio.create_task(listen())
+
+    async def _on_message(self, message: Any) -> None:
+        message = getattr(message, "root", message)
+        if getattr(message, "method", None) == "notifications/tools/list_changed":
+            self.on_tools_changed()
+
+    async def close(self) -> None:
+        """Leave the session and stop the server; safe to call twice."""
+        if self._stop is not None:
+            self._stop.set()
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 10.0)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+            except BaseException:
+                pass
+        self.alive = False
+
+
+def _consume(future: asyncio.Future[None]) -> None:
+    """Mark a future's exception as seen (the caller may have stopped waiting for it)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an exception, looking through exception groups to the first real cause."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -1,0 +1,193 @@
+"""agentloop tools as an MCP server (``agentloop mcp serve``), on the SDK's low-level server.
+
+Each ``tools/call`` is one agentloop run of the serving agent, driven by a
+model that asks for exactly that call and then stops. So a call gets what
+it would get in any run: the same argument validation against the tool's
+schema, ``agentloop_before_tool_call`` / approval / ``agentloop_after_tool_call``
+hooks, timeouts, retry and result-size limits, and run logs or traces when
+such plugins are installed. Runs are synchronous, so each call runs on a
+worker thread; parallel calls run in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from agentloop import (
+    Agent,
+    AgentloopError,
+    ChatResponse,
+    Choice,
+    ConfigurationError,
+    Message,
+    RunError,
+    Tool,
+    ToolCall,
+)
+
+__all__ = ["ServeModel", "build_server", "serve", "served_tools"]
+
+_CALL_ID = "mcp_call"
+
+
+class ServeModel:
+    """A model that answers a run's prompt ``{"name": ..., "arguments": {...}}`` with that call.
+
+    After the tool's result is in the transcript it ends the run with an empty
+    answer. Stateless, so one instance serves every concurrent run.
+    """
+
+    name = "agentloop-mcp-serve"
+
+    def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
+        """Return the one tool call, or the final (empty) answer once it has a result."""
+        if messages and messages[-1].get("role") == "tool":
+            message = Message(role="assistant", content="")
+            return ChatResponse(choices=(Choice(message=message, finish_reason="stop"),))
+        request = json.loads(messages[-1]["content"])
+        call = ToolCall(id=_CALL_ID, name=request["name"], arguments=request["arguments"])
+        message = Message(role="assistant", content=None, tool_calls=(call,))
+        return ChatResponse(choices=(Choice(message=message, finish_reason="tool_calls"),))
+
+    def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> Any:
+        """Not used: the serving agent runs with ``stream=False``."""
+        raise AgentloopError("ServeModel does not stream; run the agent with stream=False")
+
+
+def served_tools(agent: Agent, names: Iterable[str] = ()) -> dict[str, Tool]:
+    """The tools ``agent`` offers (its own and its plugins'), or only ``names`` of them.
+
+    Raises:
+        ConfigurationError: A name is not among the agent's tools (the message lists them).
+    """
+    offered: dict[str, Tool] = {}
+    for tools in agent.hook.agentloop_tools(agent=agent):
+        for t in tools or ():
+            offered.setdefault(t.name, t)
+    wanted = list(names)
+    missing = [n for n in wanted if n not in offered]
+    if missing:
+        available = ", ".join(sorted(offered)) or "(none)"
+        raise ConfigurationError(f"no tool named {missing[0]!r} to serve; available: {available}")
+    return {n: offered[n] for n in wanted} if wanted else offered
+
+
+def _call_in_run(agent: Agent, name: str, arguments: Mapping[str, Any] | None) -> tuple[str, bool]:
+    """Run one call through the agent's loop; return (text, is_error)."""
+    prompt = json.dumps({"name": name, "arguments": json.dumps(dict(arguments or {}))})
+    try:
+        result = agent.run(prompt)
+    except RunError as exc:  # e.g. the tool's retry budget or an abort
+        return f"error: {exc}", True
+    for step in result.steps:
+        if step.kind == "tool" and step.call_id == _CALL_ID:
+            content = next(
+                m.get("content") or ""
+                for m in result.messages
+                if m.get("role") == "tool" and m.get("tool_call_id") == _CALL_ID
+            )
+            return str(content), bool(step.is_error)
+    return "error: the tool did not run", True
+
+
+def build_server(agent: Agent, tools: Mapping[str, Tool], *, name: str = "agentloop") -> Any:
+    """An ``mcp.server.lowlevel.Server`` exposing ``tools``, each call run by ``agent``.
+
+    ``agent`` must have a :class:`ServeModel` as its model and ``stream_mode`` False.
+    """
+    import anyio
+    import mcp_types as types
+    from mcp.server import Server
+
+    from agentloop import __version__
+
+    listing = [
+        types.Tool(name=t.name, description=t.description, input_schema=dict(t.parameters))
+        for t in tools.values()
+    ]
+
+    async def list_tools(ctx: Any, params: Any) -> Any:
+        return types.ListToolsResult(tools=listing)
+
+    async def call_tool(ctx: Any, params: Any) -> Any:
+        if params.name not in tools:
+            text, is_error = (
+                f"error: unknown tool {params.name!r}; available: {', '.join(tools)}",
+                True,
+            )
+        else:
+            text, is_error = await anyio.to_thread.run_sync(
+                _call_in_run, agent, params.name, params.arguments
+            )
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], is_error=is_error
+        )
+
+    return Server(
+        name,
+        version=__version__,
+        get_tool_input_schema=lambda tool: tools[tool].parameters if tool in tools else None,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+def serve(
+    agent: Agent,
+    tools: Mapping[str, Tool],
+    *,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/mcp",
+    ready: Any = None,
+) -> None:
+    """Serve ``tools`` over stdio (default) or streamable HTTP until the client leaves or Ctrl-C.
+
+    Args:
+        agent: The agent whose loop runs each call; its model is replaced by a
+            :class:`ServeModel` and streaming turned off.
+        tools: The tools to expose, by name.
+        http: Serve streamable HTTP on ``host:port`` at ``path`` instead of stdio.
+        host: The address to bind (127.0.0.1 unless you mean otherwise).
+        port: The port (0: any free port).
+        path: The endpoint path.
+        ready: Called with the URL once an HTTP server listens.
+    """
+    import anyio
+
+    agent.model = ServeModel()
+    agent.stream_mode = False
+    server = build_server(agent, tools)
+    if not http:
+        from mcp.server.stdio import stdio_server
+
+        async def run_stdio() -> None:
+            async with stdio_server() as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+
+        anyio.run(run_stdio)
+        return
+    anyio.run(_serve_http, server, host, port, path, ready)
+
+
+async def _serve_http(server: Any, host: str, port: int, path: str, ready: Any) -> None:
+    import socket
+    import sys
+
+    import uvicorn
+
+    app = server.streamable_http_app(streamable_http_path=path, host=host)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    url = f"http://{host}:{sock.getsockname()[1]}{path}"
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    if ready is not None:
+        ready(url)
+    else:
+        sys.stderr.write(f"agentloop: serving MCP at {url}\n")
+        sys.stderr.flush()
+    await uvicorn.Server(config).serve(sockets=[sock])
