@@ -61,6 +61,8 @@ _EXPORTS: dict[str, str] = {
     "hookspec": "hookspecs",
     # tools
     "Tool": "tools",
+    "ToolOption": "plugins.registry",
+    "Toolset": "plugins.registry",
     "tool": "tools",
     # client
     "ChatClient": "client.chat",
@@ -145,6 +147,8 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.messages import Usage as Usage
     from agentloop.messages import UsageEvent as UsageEvent
     from agentloop.offline.model import OfflineModel as OfflineModel
+    from agentloop.plugins.registry import ToolOption as ToolOption
+    from agentloop.plugins.registry import Toolset as Toolset
     from agentloop.protocols import Model as Model
     from agentloop.providers.registry import ChatModel as ChatModel
     from agentloop.providers.registry import resolve_model as resolve_model

@@ -1,17 +1,30 @@
-"""Build the plugin manager of an :class:`~agentloop.Agent` (one per agent, never global)."""
+"""Build the plugin manager of an :class:`~agentloop.Agent` (one per agent, never global).
+
+Installed plugins (entry-point group ``agentloop``) are *contained*: one that
+cannot be imported, implements a hook that does not exist (a typo such as
+``agentloop_run_strat``) or takes an argument its hook does not have is
+skipped, with one :class:`~agentloop.AgentloopWarning` per process naming its
+distribution, version, the problem and the fix. Every other agent goes on.
+Plugins passed in ``Agent(plugins=[...])`` are the developer's own: problems
+with them raise :class:`~agentloop.PluginError` at once.
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
+import threading
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from agentloop import hookspecs
-from agentloop.errors import PluginError
+from agentloop.errors import AgentloopWarning, PluginError
 from agentloop.plugins import DEFAULT_PLUGINS
 
 if TYPE_CHECKING:
@@ -20,21 +33,87 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTOLOAD_ENV",
+    "BLOCK_ENV",
     "ENTRY_POINT_GROUP",
     "TRACE_ENV",
+    "AgentloopPluginManager",
+    "InstalledPlugin",
     "autoload_disabled",
+    "blocked_by_env",
     "collect_tools",
     "make_plugin_manager",
+    "owner_name",
 ]
 
 ENTRY_POINT_GROUP = "agentloop"
 AUTOLOAD_ENV = "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_ENV = "AGENTLOOP_BLOCK_PLUGINS"
 TRACE_ENV = "AGENTLOOP_TRACE_PLUGINS"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledPlugin:
+    """One entry point of the ``agentloop`` group, as loaded (or not).
+
+    Attributes:
+        name: The entry-point name (what ``block=[...]`` takes).
+        value: The entry-point value (``module`` or ``module:attr``).
+        distribution: The distribution that declares it, or None.
+        version: That distribution's version, or None.
+        plugin: The loaded plugin, or None when it is broken.
+        problem: Why it was skipped, or None.
+    """
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+    plugin: Any = None
+    problem: str | None = None
+
+    @property
+    def fix(self) -> str:
+        """How to get rid of the problem: fix, uninstall or block the plugin."""
+        dist = self.distribution or self.value
+        return (
+            f"fix or uninstall {dist} (pip uninstall {dist}), or block it with "
+            f"{BLOCK_ENV}={self.name} or Agent(block=[{self.name!r}])"
+        )
+
+    def warning(self) -> str:
+        """The one-line warning for a broken plugin."""
+        where = f"{self.distribution} {self.version}" if self.distribution else self.value
+        return f"installed plugin {self.name!r} ({where}) is skipped: {self.problem}; {self.fix}"
+
+
+class AgentloopPluginManager(pluggy.PluginManager):
+    """A pluggy manager that knows which plugins came from installed distributions.
+
+    Attributes:
+        installed: Every entry point seen, by name (broken ones included).
+        chosen: ids of plugins the agent was given (built-ins, its own, ``plugins=[...]``);
+            only these give tools through ``agentloop_tools``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ENTRY_POINT_GROUP)
+        self.installed: dict[str, InstalledPlugin] = {}
+        self.chosen: set[int] = set()
+
+
+_CACHE: dict[tuple[str, str, str | None, str | None], InstalledPlugin] = {}
+_WARNED: set[tuple[str, str, str | None, str | None]] = set()
+_LOCK = threading.Lock()
 
 
 def autoload_disabled() -> bool:
     """Return True when ``AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD`` is set to a non-empty, non-0 value."""
     return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def blocked_by_env() -> list[str]:
+    """The plugin names in ``AGENTLOOP_BLOCK_PLUGINS`` (comma- or space-separated)."""
+    return os.environ.get(BLOCK_ENV, "").replace(",", " ").split()
 
 
 def make_plugin_manager(
@@ -43,7 +122,8 @@ def make_plugin_manager(
     named: Mapping[str, object] | None = None,
     load_entrypoints: bool = True,
     blocked: Iterable[str] = (),
-) -> pluggy.PluginManager:
+    warn: bool = True,
+) -> AgentloopPluginManager:
     """Return a new plugin manager with the hookspecs and every plugin registered.
 
     Registration order (later plugins are called first by pluggy): the
@@ -56,32 +136,35 @@ def make_plugin_manager(
         load_entrypoints: Load installed plugins (also off when
             ``AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1``).
         blocked: Plugin names never to register: entry-point names (``"weather"``)
-            or built-in module names (``"agentloop.plugins.approval"``).
+            or built-in module names (``"agentloop.plugins.approval"``); the names
+            in ``AGENTLOOP_BLOCK_PLUGINS`` are added.
+        warn: Warn (once per process) about broken installed plugins.
 
     Returns:
         The manager, with ``check_pending()`` passed.
 
     Raises:
-        PluginError: A plugin implements an unknown hook (a typo) or takes an
-            argument its hook does not have, or an installed plugin fails to
-            import (the message names its entry point, to block it).
+        PluginError: A plugin given in ``plugins`` or ``named`` implements an
+            unknown hook (a typo) or takes an argument its hook does not have.
     """
-    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm = AgentloopPluginManager()
     pm.add_hookspecs(hookspecs)
-    for name in blocked:
+    for name in (*blocked, *blocked_by_env()):
         pm.set_blocked(name)
     try:
         for name in DEFAULT_PLUGINS:
             if not pm.is_blocked(name):
-                pm.register(importlib.import_module(name), name=name)
+                _register_chosen(pm, importlib.import_module(name), name)
         if load_entrypoints and not autoload_disabled():
-            _load_entrypoints(pm)
+            load_installed(pm, warn=warn)
         for name, plugin in (named or {}).items():
-            pm.register(plugin, name=name)
+            _register_chosen(pm, plugin, name)
         for plugin in plugins:
             # an entry-point module may also be passed explicitly: register it once
-            if not pm.is_registered(plugin):
-                pm.register(plugin)
+            if pm.is_registered(plugin):
+                pm.chosen.add(id(plugin))
+            else:
+                _register_chosen(pm, plugin, None)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} is invalid: {exc}") from exc
@@ -91,72 +174,154 @@ def make_plugin_manager(
     return pm
 
 
-def _load_entrypoints(pm: pluggy.PluginManager) -> None:
-    """Register the installed plugins; one that fails to import is a PluginError naming it."""
-    try:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except pluggy.PluginValidationError:
-        raise
-    except Exception as exc:
-        name = _next_entry_point(pm)
-        raise PluginError(
-            f"installed plugin {name!r} could not be loaded: {type(exc).__name__}: {exc}; "
-            f"block it with Agent(block=[{name!r}]) or set {AUTOLOAD_ENV}=1"
-        ) from exc
+def _register_chosen(pm: AgentloopPluginManager, plugin: object, name: str | None) -> None:
+    if pm.register(plugin, name=name) is not None:
+        pm.chosen.add(id(plugin))
 
 
-def _next_entry_point(pm: pluggy.PluginManager) -> str:
-    """The entry point pluggy was loading: the first one, in its order, not yet registered."""
+def load_installed(pm: AgentloopPluginManager, *, warn: bool = True) -> list[InstalledPlugin]:
+    """Register every installed plugin that loads and is valid; record and warn about the rest.
+
+    Args:
+        pm: The manager (hookspecs added, blocked names set).
+        warn: Warn once per process about each broken plugin.
+
+    Returns:
+        Every entry point not blocked, in discovery order (broken ones with ``problem`` set).
+    """
     import importlib.metadata
 
-    for dist in importlib.metadata.distributions():
+    seen: list[InstalledPlugin] = []
+    for dist in list(importlib.metadata.distributions()):
         for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP and not (
-                pm.has_plugin(ep.name) or pm.is_blocked(ep.name)
-            ):
-                return str(ep.name)
-    return "?"
+            if ep.group != ENTRY_POINT_GROUP or pm.is_blocked(ep.name) or ep.name in pm.installed:
+                continue
+            entry = _load(ep, dist)
+            pm.installed[ep.name] = entry
+            seen.append(entry)
+            if entry.problem is None and not pm.has_plugin(ep.name):
+                pm.register(entry.plugin, name=ep.name)
+            elif entry.problem is not None and warn:
+                _warn_once(entry)
+    return seen
+
+
+def _load(ep: Any, dist: Any) -> InstalledPlugin:
+    """Load and check one entry point (cached per process: a broken import is tried once)."""
+    name = dist.metadata["Name"] if dist is not None else None
+    key = (ep.name, ep.value, name, getattr(dist, "version", None))
+    with _LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    info = {"name": ep.name, "value": ep.value, "distribution": name, "version": key[3]}
+    try:
+        plugin = ep.load()
+    except Exception as exc:
+        entry = InstalledPlugin(**info, problem=f"importing it failed: {_describe(exc)}")
+    else:
+        entry = InstalledPlugin(**info, plugin=plugin, problem=check_plugin(plugin, ep.name))
+    with _LOCK:
+        _CACHE[key] = entry
+    return entry
+
+
+def check_plugin(plugin: object, name: str) -> str | None:
+    """Return what is wrong with a plugin's hook implementations, or None.
+
+    Checks what registering would check (each hook exists, each argument is
+    one of its hook's), on a scratch manager, so nothing is half-registered.
+    """
+    scratch = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    scratch.add_hookspecs(hookspecs)
+    known = [n for n in dir(hookspecs) if n.startswith("agentloop_")]
+    for attr in dir(plugin):
+        opts = scratch.parse_hookimpl_opts(plugin, attr)
+        if opts is None:
+            continue
+        hook = opts.get("specname") or attr
+        if hook not in known:
+            close = difflib.get_close_matches(hook, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"it implements the unknown hook {hook!r}{hint}"
+    try:
+        scratch.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        return f"it is invalid: {' '.join(str(exc).split())}"
+    except Exception as exc:
+        return f"registering it failed: {_describe(exc)}"
+    return None
+
+
+def _warn_once(entry: InstalledPlugin) -> None:
+    key = (entry.name, entry.value, entry.distribution, entry.version)
+    with _LOCK:
+        if key in _WARNED:
+            return
+        _WARNED.add(key)
+    warnings.warn(AgentloopWarning(entry.warning()), stacklevel=4)
+
+
+def _describe(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def collect_tools(agent: RunSpec) -> dict[str, Tool]:
-    """Ask every plugin's ``agentloop_tools`` for its tools; names must be unique.
+    """The tools one run offers the model: the agent's own, its plugins', and the chosen names.
 
-    Each implementation is called directly, in pluggy's call order, so that
-    every tool's owner is known (hook wrappers of this hook do not apply).
+    Two sources, in this order:
+
+    1. ``agentloop_tools(agent)`` of the plugins the agent was given (its
+       ``tools=[...]`` functions, ``plugins=[...]``); installed plugins are
+       not asked: they offer tools by name only.
+    2. The names in ``Agent(tools=["name", ...])``, resolved in the tool
+       registry (``agentloop_register_tools`` of every registered plugin)
+       with the agent's ``tool_options`` (first run only; then cached).
 
     Raises:
         PluginError: Two tools share a name (the message names both owners),
             or a plugin's hook raised.
+        ConfigurationError: A chosen name is unknown, or a tool option is bad.
     """
     tools: dict[str, Tool] = {}
     owners: dict[str, str] = {}
     pm = agent.plugin_manager
+    chosen: set[int] | None = getattr(pm, "chosen", None)
     for impl in reversed(pm.hook.agentloop_tools.get_hookimpls()):
         if impl.wrapper or impl.hookwrapper:
             continue
-        owner = _owner_name(pm, impl.plugin)
+        if chosen is not None and id(impl.plugin) not in chosen:
+            continue  # an installed plugin: its tools are offered by name only
+        owner = owner_name(pm, impl.plugin)
         kwargs = {"agent": agent}
         try:
             offered: Any = impl.function(*[kwargs[name] for name in impl.argnames])
         except Exception as exc:
             raise PluginError(f"plugin {owner!r} failed in agentloop_tools: {exc}") from exc
         for tool in offered or ():
-            from agentloop.tools import Tool  # here: an agent without tools never loads jsonschema
-
-            if not isinstance(tool, Tool):
-                raise PluginError(
-                    f"plugin {owner!r} offered {tool!r} from agentloop_tools; expected Tool objects"
-                )
-            if tool.name in tools:
-                raise PluginError(
-                    f"two tools are named {tool.name!r}: one from plugin {owners[tool.name]!r}, "
-                    f"one from plugin {owner!r}; rename one or block a plugin (Agent(block=[...]))"
-                )
-            tools[tool.name], owners[tool.name] = tool, owner
+            _add(tools, owners, tool, owner, "agentloop_tools")
+    selection = getattr(agent, "tool_selection", None)
+    if selection is not None:
+        for tool, owner in selection.resolve(pm):
+            _add(tools, owners, tool, owner, "agentloop_register_tools")
     return tools
 
 
-def _owner_name(pm: pluggy.PluginManager, plugin: object) -> str:
+def _add(tools: dict[str, Tool], owners: dict[str, str], tool: Any, owner: str, hook: str) -> None:
+    from agentloop.tools import Tool  # here: an agent without tools never loads jsonschema
+
+    if not isinstance(tool, Tool):
+        raise PluginError(f"plugin {owner!r} offered {tool!r} from {hook}; expected Tool objects")
+    if tool.name in tools:
+        raise PluginError(
+            f"two tools are named {tool.name!r}: one from plugin {owners[tool.name]!r}, "
+            f"one from plugin {owner!r}; rename one or block a plugin (Agent(block=[...]))"
+        )
+    tools[tool.name], owners[tool.name] = tool, owner
+
+
+def owner_name(pm: pluggy.PluginManager, plugin: object) -> str:
     """The plugin's registered name; for an object registered without one, its class."""
     name = pm.get_name(plugin) or ""
     if name and name != str(id(plugin)):

@@ -79,17 +79,29 @@ def _pip_install(path: Path) -> None:
 
 @pytest.fixture
 def enabled(monkeypatch):
+    """Installed plugins autoloaded, whatever the developer's shell says."""
     monkeypatch.delenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    monkeypatch.setenv("AGENTLOOP_TESTPLUGIN", "1")
+    monkeypatch.delenv("AGENTLOOP_BLOCK_PLUGINS", raising=False)
 
 
-def test_installed_plugin_is_discovered_and_its_tool_called(testplugin, enabled):
-    script = [tool_calls_response(tool_call("testplugin_echo", {"text": "hi"})), "done"]
-    model = ScriptedModel(script)
-    agent = Agent(model)
+def sent_tools(model: ScriptedModel) -> list[str]:
+    return [t["function"]["name"] for t in model.requests[0].get("tools") or ()]
+
+
+def test_installed_plugin_tools_reach_no_agent_unless_asked(testplugin, enabled):
+    model = ScriptedModel([tool_calls_response(tool_call("testplugin_echo", {"text": "hi"})), "ok"])
+    agent = Agent(model, tools=[add])
     assert agent.plugin_manager.get_plugin("testplugin") is testplugin
     result = agent.run("x")
-    assert "testplugin_echo" in [t["function"]["name"] for t in model.requests[0]["tools"]]
+    assert sent_tools(model) == ["add"]
+    assert "unknown tool 'testplugin_echo'" in tool_messages(result.messages)[0]["content"]
+
+
+def test_installed_plugin_tool_chosen_by_name_is_called(testplugin, enabled):
+    script = [tool_calls_response(tool_call("testplugin_echo", {"text": "hi"})), "done"]
+    model = ScriptedModel(script)
+    result = Agent(model, tools=[add, "testplugin_echo"]).run("x")
+    assert sent_tools(model) == ["add", "testplugin_echo"]
     assert tool_messages(result.messages)[0]["content"] == "testplugin:hi"
 
 
@@ -121,11 +133,15 @@ def test_fresh_interpreter_discovers_the_distribution(testplugin):
         from agentloop import Agent
         from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
         model = ScriptedModel([tool_calls_response(tool_call("testplugin_echo", {"text": "x"})), "ok"])
-        result = Agent(model).run("x")
-        print(result.messages[-2]["content"])
+        try:
+            result = Agent(model, tools=["testplugin_echo"]).run("x")
+        except Exception as exc:
+            print(exc)
+        else:
+            print(result.messages[-2]["content"])
         """
     )
-    env = {**os.environ, "AGENTLOOP_TESTPLUGIN": "1"}
+    env = dict(os.environ)
     env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
 
     def last_tool_message() -> str:
@@ -141,7 +157,7 @@ def test_fresh_interpreter_discovers_the_distribution(testplugin):
 
     assert last_tool_message() == "testplugin:x"
     env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    assert last_tool_message().startswith("error: unknown tool 'testplugin_echo'")
+    assert last_tool_message().startswith("unknown tool 'testplugin_echo'")
 
 
 def test_duplicate_tool_names_fail_at_run_start_naming_both_owners(testplugin, enabled):
@@ -154,10 +170,12 @@ def test_duplicate_tool_names_fail_at_run_start_naming_both_owners(testplugin, e
         """
         return text
 
-    agent = Agent(ScriptedModel(["never"]), tools=[mine])
+    agent = Agent(ScriptedModel(["never"]), tools=[mine, "testplugin_echo"])
     with pytest.raises(PluginError, match="testplugin_echo") as info:
         agent.run("x")
     assert "'testplugin'" in str(info.value) and "'agentloop.agent-tools'" in str(info.value)
+    # not chosen by name: the agent's own tool of that name is simply its tool
+    assert Agent(ScriptedModel(["ok"]), tools=[mine]).run("x").output == "ok"
 
 
 def test_duplicate_tool_names_between_plugins():
@@ -230,28 +248,6 @@ def test_tools_hook_wrappers_are_skipped_not_called_as_tools():
     agent, model = make_agent(["ok"], tools=[add], plugins=[Wrap()])
     agent.run("x")
     assert [t["function"]["name"] for t in model.requests[0]["tools"]] == ["add"]
-
-
-def test_installed_plugin_that_fails_to_import_is_named_and_can_be_blocked(
-    tmp_path, monkeypatch, enabled
-):
-    # a second installed distribution whose entry point cannot be imported
-    info = tmp_path / "agentloop_broken_fixture-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: agentloop-broken-fixture\nVersion: 0.1\n"
-    )
-    (info / "entry_points.txt").write_text(
-        "[agentloop]\nbrokenplugin = agentloop_no_such_module_xyz\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginError, match="'brokenplugin' could not be loaded") as error:
-        Agent(ScriptedModel([]))
-    assert "Agent(block=['brokenplugin'])" in str(error.value)
-    assert isinstance(error.value.__cause__, ImportError)
-    agent = Agent(ScriptedModel([]), block=["brokenplugin"])
-    assert agent.plugin_manager.get_plugin("brokenplugin") is None
-    Agent(ScriptedModel([]), load_plugins=False)  # autoload off: never imported
 
 
 @pytest.mark.parametrize(

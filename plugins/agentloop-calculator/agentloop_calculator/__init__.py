@@ -26,6 +26,8 @@ from typing import Any
 
 from agentloop import ToolError, hookimpl, tool
 
+from ._offers import agentloop_register_tools as agentloop_register_tools
+
 __all__ = ["agentloop_tools", "calculate", "evaluate", "format_number"]
 
 MAX_EXPRESSION_LENGTH = 1000

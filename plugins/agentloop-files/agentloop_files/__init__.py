@@ -26,6 +26,7 @@ from typing import Any
 
 from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
+from ._offers import agentloop_register_tools as agentloop_register_tools
 from ._paths import (
     PathOutsideRoot,
     check_regular,

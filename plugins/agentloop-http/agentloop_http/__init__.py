@@ -28,6 +28,7 @@ from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
 from ._guard import AllowList, Resolver, URLRefusedError, non_public_reason, resolve_host
 from ._html import html_to_text
+from ._offers import agentloop_register_tools as agentloop_register_tools
 from ._transport import USER_AGENT, Fetched, fetch
 
 __all__ = ["USER_AGENT", "HTTPPlugin", "URLRefusedError", "html_to_text", "non_public_reason"]

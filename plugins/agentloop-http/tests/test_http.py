@@ -576,7 +576,11 @@ def test_tool_definition() -> None:
 def test_entry_point_module_offers_no_tools() -> None:
     import agentloop_http
 
-    assert not any(name.startswith("agentloop_") for name in vars(agentloop_http))
+    # it pushes no tools into agents: it only offers the 'http' toolset by name
+    hooks = [name for name in vars(agentloop_http) if name.startswith("agentloop_")]
+    assert hooks == ["agentloop_register_tools"]
+    (offered,) = agentloop_http.agentloop_register_tools()
+    assert offered.name == 'http'
     from importlib.metadata import entry_points
 
     (point,) = [ep for ep in entry_points(group="agentloop") if ep.name == "http"]

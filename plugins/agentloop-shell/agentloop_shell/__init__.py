@@ -42,6 +42,8 @@ from pathlib import Path
 
 from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
+from ._offers import agentloop_register_tools as agentloop_register_tools
+
 __all__ = ["ENV_ALLOWLIST", "ShellPlugin", "clean_environment"]
 
 ENV_ALLOWLIST: tuple[str, ...] = (

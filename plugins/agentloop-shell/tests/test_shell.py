@@ -67,7 +67,11 @@ def run_agent(
 def test_entry_point_module_offers_nothing() -> None:
     import agentloop_shell
 
-    assert not any(name.startswith("agentloop_") for name in vars(agentloop_shell))
+    # it pushes no tools into agents: it only offers the 'shell' toolset by name
+    hooks = [name for name in vars(agentloop_shell) if name.startswith("agentloop_")]
+    assert hooks == ["agentloop_register_tools"]
+    (offered,) = agentloop_shell.agentloop_register_tools()
+    assert offered.name == 'shell'
     from importlib.metadata import entry_points
 
     (point,) = [ep for ep in entry_points(group="agentloop") if ep.name == "shell"]

@@ -27,6 +27,7 @@ from typing import Any
 from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
 from ._guard import Guard, describe_error
+from ._offers import agentloop_register_tools as agentloop_register_tools
 
 __all__ = ["SQLitePlugin"]
 
