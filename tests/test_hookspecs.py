@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import pytest
 from loop_support import add, make_agent, tool_messages
