@@ -37,8 +37,10 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
         "messages",
         "conversation_id",
     ),
-    # one request to the model, as sent (messages and body parameters, no secrets)
-    "model_request": ("step", "messages", "params"),
+    # one request to the model, as sent (body parameters, no secrets); ``messages`` holds
+    # the request's messages from index ``messages_from`` on (those the run's previous
+    # request did not hold; all of them on the first request, or after the history changed)
+    "model_request": ("step", "messages", "messages_from", "message_count", "params"),
     # the model's answer to that request
     "model_response": (
         "step",

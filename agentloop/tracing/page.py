@@ -97,6 +97,7 @@ SCRIPT = r"""
     while (lines < 13 && (i = text.indexOf("\n", i + 1)) !== -1) lines++;
     if (text.length <= PREVIEW && lines < 12) { node.textContent = text; return node; }
     var wrap = el("div", "collapsible collapsed");
+    wrap.dataset.size = String(text.length);
     var cut = text.slice(0, PREVIEW);
     var nl = cut.split("\n").slice(0, 10).join("\n");
     node.textContent = nl + " …";
@@ -109,10 +110,18 @@ SCRIPT = r"""
     });
     return add(wrap, node, button);
   }
+  // usage is the wire form: reasoning tokens sit in completion_tokens_details
+  function reasoningOf(u) {
+    if (!u) return null;
+    var d = u.completion_tokens_details;
+    var r = d && d.reasoning_tokens !== undefined ? d.reasoning_tokens : u.reasoning_tokens;
+    return r === undefined ? null : r;
+  }
   function usageLine(u) {
     if (!u) return "";
     var parts = [u.prompt_tokens + " prompt", u.completion_tokens + " completion"];
-    if (u.reasoning_tokens !== null && u.reasoning_tokens !== undefined) parts.push(u.reasoning_tokens + " reasoning");
+    var r = reasoningOf(u);
+    if (r !== null) parts.push(r + " reasoning");
     return parts.join(" + ") + " tokens";
   }
   function statusClass(call) {
@@ -182,7 +191,7 @@ SCRIPT = r"""
       } else if (e.type === "tool_call" && !shown[e.call_id]) {
         panel.appendChild(message("tool", e.name + " (" + e.status + ")", block(contentText(e.content)), statusClass(e)));
       } else if (e.type === "context_trimmed") {
-        panel.appendChild(el("div", "notice", "context trimmed: " + (e.dropped_messages || 0) + " messages dropped" + (e.reason ? " (" + e.reason + ")" : "")));
+        panel.appendChild(el("div", "notice", "context trimmed: " + (Array.isArray(e.dropped_messages) ? e.dropped_messages.length : (e.dropped_messages || 0)) + " messages dropped" + (e.reason ? " (" + e.reason + ")" : "")));
       } else if (e.type === "run_finished" && e.error) {
         var banner = el("div", "banner run-error");
         add(banner, el("strong", "", e.error.type + ": "), el("span", "", e.error.message));
@@ -250,7 +259,7 @@ SCRIPT = r"""
       if (e.type !== "model_response") return;
       var u = e.usage || {};
       var tr = el("tr");
-      var r = u.reasoning_tokens;
+      var r = reasoningOf(u);
       if (r !== null && r !== undefined) { sum.any = true; sum.r += r; }
       sum.p += u.prompt_tokens || 0; sum.c += u.completion_tokens || 0;
       [e.step, u.prompt_tokens, u.completion_tokens, r, secs(e.duration), e.finish_reason].forEach(function (v) {
@@ -262,7 +271,7 @@ SCRIPT = r"""
     var fu = (fin && fin.usage) || {};
     var total = el("tr", "total");
     ["total", fu.prompt_tokens !== undefined ? fu.prompt_tokens : sum.p, fu.completion_tokens !== undefined ? fu.completion_tokens : sum.c,
-     fu.reasoning_tokens !== undefined && fu.reasoning_tokens !== null ? fu.reasoning_tokens : (sum.any ? sum.r : "–"),
+     reasoningOf(fu) !== null ? reasoningOf(fu) : (sum.any ? sum.r : "–"),
      fin ? secs(fin.duration) : "", fin ? (fin.stop_reason || "") : ""].forEach(function (v) { total.appendChild(el("td", "", v)); });
     table.appendChild(total);
     add(panel, add(el("div", "usage-body"), table));

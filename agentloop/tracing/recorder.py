@@ -36,13 +36,23 @@ def env_secrets(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
 class _Run:
     """What the recorder keeps about one run in flight."""
 
-    __slots__ = ("alive", "model_step", "seq", "started")
+    __slots__ = ("alive", "model_step", "seq", "sent", "started")
 
     def __init__(self) -> None:
         self.seq = 0
         self.started = time.perf_counter()
         self.model_step: StepFinished | None = None
         self.alive = True
+        # the messages of the previous model request (to record only the new ones)
+        self.sent: list[Any] = []
+
+    def new_messages(self, messages: list[Any]) -> int:
+        """Where the messages not sent before begin (0 when the history was rewritten)."""
+        sent, self.sent = self.sent, messages
+        k = len(sent)
+        if k and len(messages) >= k and messages[0] == sent[0] and messages[k - 1] == sent[-1]:
+            return k
+        return 0
 
 
 class TraceRecorder:
@@ -102,13 +112,22 @@ class TraceRecorder:
 
     @hookimpl(trylast=True)
     def agentloop_model_request(self, context: Any, request: dict[str, Any]) -> None:
-        """Emit ``model_request`` with the body as the other plugins left it."""
+        """Emit ``model_request`` with the body as the other plugins left it.
+
+        Only the messages that the run's previous request did not hold are recorded
+        (``messages_from`` says where they start), so a long run's trace grows linearly.
+        """
         params = {k: v for k, v in request.items() if k != "messages"}
+        messages = list(request.get("messages", ()))
+        run = self._runs.get(context.run_id)
+        start = run.new_messages(messages) if run is not None else 0
         self._emit(
             context,
             "model_request",
             step=context.step + 1,
-            messages=self._content(list(request.get("messages", ()))),
+            messages=self._content(messages[start:]),
+            messages_from=start,
+            message_count=len(messages),
             params=_redact_all(params, self.secrets),
         )
 

@@ -141,3 +141,19 @@ def test_a_failing_sink_warns_once_and_the_run_goes_on() -> None:
 def test_bad_trace_events_are_refused_clearly(raw: object, problem: str) -> None:
     with pytest.raises(TraceError, match=problem):
         TraceEvent.from_dict(raw)  # type: ignore[arg-type]
+
+
+def test_each_request_records_only_the_messages_it_adds() -> None:
+    call = tool_calls_response(tool_call("add", {"a": 1, "b": 2}, id="c1"))
+    model = ScriptedModel([call, call, call, text_response("done")])
+    events, result = _run(model)
+    requests = [e.data for e in events if e.type == "model_request"]
+    assert [(r["messages_from"], r["message_count"]) for r in requests] == [
+        (0, 2), (2, 4), (4, 6), (6, 8)
+    ]  # fmt: skip
+    assert [m["role"] for m in requests[1]["messages"]] == ["assistant", "tool"]
+    rebuilt: list = []  # a reader rebuilds every request from the deltas
+    for r in requests:
+        rebuilt = rebuilt[: r["messages_from"]] + r["messages"]
+        assert len(rebuilt) == r["message_count"]
+    assert rebuilt == [dict(m) for m in model.requests[-1]["messages"]]
