@@ -101,7 +101,7 @@ def _from_log(path: str | None, *, run_id: str | None, conversation: str | None)
             found = list_runs(log.db, conversation=conversation, limit=0, tool_calls=False)
             if not found:
                 raise ConfigurationError(f"no run of conversation {conversation!r} in {file}")
-            ids = [run["id"] for run in reversed(found)]
+            ids = [run["run_id"] for run in reversed(found)]
         else:
             ids = [str(run_id)]
         return [_events_of(get_run(log.db, i)) for i in ids]
@@ -117,7 +117,7 @@ def _events_of(run: dict[str, Any]) -> list[Any]:
         data = {k: v for k, v in raw.items() if k not in ("seq", "type", "time")}
         out.append(
             TraceEvent(
-                type=raw["type"], run_id=run["id"], seq=raw["seq"], time=raw["time"], data=data
+                type=raw["type"], run_id=run["run_id"], seq=raw["seq"], time=raw["time"], data=data
             )
         )
     return out
