@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
     "ConfigurationError": "errors",
+    "ConversationNotFoundError": "errors",
     "InternalServerError": "errors",
     "LoopDetected": "errors",
     "MaxStepsExceeded": "errors",
@@ -50,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "RateLimitError": "errors",
     "RunAborted": "errors",
     "RunError": "errors",
+    "SessionConflictError": "errors",
+    "StorageError": "errors",
     "StreamError": "errors",
     "TokenBudgetExceeded": "errors",
     "ToolArgumentError": "errors",
@@ -74,6 +77,10 @@ _EXPORTS: dict[str, str] = {
     "Agent": "agent",
     "RunEvent": "events",
     "RunFinished": "events",
+    # sessions (where a run's history comes from)
+    "InMemorySession": "sessions",
+    "SQLiteSession": "sessions",
+    "Session": "sessions",
     "RunResult": "result",
     "Step": "result",
     "StepFinished": "events",
@@ -111,6 +118,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import AuthenticationError as AuthenticationError
     from agentloop.errors import BadRequestError as BadRequestError
     from agentloop.errors import ConfigurationError as ConfigurationError
+    from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
     from agentloop.errors import InternalServerError as InternalServerError
     from agentloop.errors import LoopDetected as LoopDetected
     from agentloop.errors import MaxStepsExceeded as MaxStepsExceeded
@@ -121,6 +129,8 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import RateLimitError as RateLimitError
     from agentloop.errors import RunAborted as RunAborted
     from agentloop.errors import RunError as RunError
+    from agentloop.errors import SessionConflictError as SessionConflictError
+    from agentloop.errors import StorageError as StorageError
     from agentloop.errors import StreamError as StreamError
     from agentloop.errors import TokenBudgetExceeded as TokenBudgetExceeded
     from agentloop.errors import ToolArgumentError as ToolArgumentError
@@ -154,6 +164,9 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.providers.registry import resolve_model as resolve_model
     from agentloop.result import RunResult as RunResult
     from agentloop.result import Step as Step
+    from agentloop.sessions import InMemorySession as InMemorySession
+    from agentloop.sessions import Session as Session
+    from agentloop.sessions import SQLiteSession as SQLiteSession
     from agentloop.streaming import ChatStream as ChatStream
     from agentloop.tools import Tool as Tool
     from agentloop.tools import tool as tool

@@ -63,7 +63,13 @@ def storage_error(exc: BaseException, path: str | Path, *, fix: str = "") -> Sto
     return StorageError(f"cannot use {path}: {text} ({advice})", path=str(path), reason=reason)
 
 
-def connect(path: str | Path, *, component: str, migrations: Sequence[Sequence[str]]) -> Database:
+def connect(
+    path: str | Path,
+    *,
+    component: str,
+    migrations: Sequence[Sequence[str]],
+    timeout: float = BUSY_TIMEOUT,
+) -> Database:
     """Open (creating it and its folder if needed) and migrate one agentloop SQLite file.
 
     Args:
@@ -71,6 +77,7 @@ def connect(path: str | Path, *, component: str, migrations: Sequence[Sequence[s
         component: The schema's name in ``agentloop_schema`` (``"logs"``, ``"sessions"``).
         migrations: ``migrations[n]`` holds the SQL statements that take the component's
             schema from version ``n`` to ``n + 1``.
+        timeout: Seconds to wait for another writer before giving up ("locked").
 
     Returns:
         The open file (its connection is in autocommit mode; write with ``transaction()``).
@@ -84,13 +91,13 @@ def connect(path: str | Path, *, component: str, migrations: Sequence[Sequence[s
         if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
     except (sqlite3.Error, OSError) as exc:
         raise storage_error(exc, path) from exc
     try:
         if not memory:
-            _set_wal(conn)
+            _set_wal(conn, timeout)
         conn.execute("PRAGMA synchronous=NORMAL")
         _migrate(conn, path, component, migrations)
     except StorageError:
@@ -102,9 +109,9 @@ def connect(path: str | Path, *, component: str, migrations: Sequence[Sequence[s
     return Database(path, conn)
 
 
-def _set_wal(conn: sqlite3.Connection) -> None:
+def _set_wal(conn: sqlite3.Connection, timeout: float) -> None:
     """Switch to WAL; the switch needs a moment alone with the file, so retry while busy."""
-    deadline = time.monotonic() + BUSY_TIMEOUT
+    deadline = time.monotonic() + timeout
     while True:
         try:
             conn.execute("PRAGMA journal_mode=WAL")

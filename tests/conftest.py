@@ -13,3 +13,17 @@ def fake_server() -> Iterator[FakeServer]:
     """A started :class:`fakeserver.FakeServer`; script replies with ``fake_server.script(...)``."""
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI runs log to the user data dir: keep the tests' runs out of the real one."""
+    import os
+
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved

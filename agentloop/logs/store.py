@@ -16,7 +16,7 @@ from typing import Any
 
 from agentloop.logs.paths import log_path
 from agentloop.logs.schema import COMPONENT, MIGRATIONS
-from agentloop.storage import Database, connect, storage_error
+from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
 from agentloop.tracing.events import TraceEvent
 from agentloop.tracing.recorder import TraceRecorder
 
@@ -37,9 +37,11 @@ class RunLog:
         ``Agent(..., plugins=[RunLog("runs.db").recorder()])``
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path) if path is not None else log_path()
-        self.db: Database = connect(self.path, component=COMPONENT, migrations=MIGRATIONS)
+        self.db: Database = connect(
+            self.path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
+        )
         self._runs: dict[str, int] = {}
         self._lock = threading.Lock()
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError, ConversationNotFoundError, redact
 from agentloop.sessions.base import conflict
-from agentloop.storage import Database, connect, storage_error
+from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
 
 __all__ = ["MIGRATIONS", "SQLiteSession", "latest_session"]
 
@@ -45,20 +45,28 @@ class SQLiteSession:
         path: The database file (created with its folder when missing).
         session_id: The conversation's id (any string; a new id starts an empty session).
         secrets: Strings never to store (replaced by ``[REDACTED]``), e.g. the API key.
+        timeout: Seconds a write waits for other writers before failing as "locked".
 
     Raises:
         StorageError: The file is corrupt, locked, from a newer agentloop or unwritable.
     """
 
     def __init__(
-        self, path: str | Path, session_id: str, *, secrets: Iterable[str | None] = ()
+        self,
+        path: str | Path,
+        session_id: str,
+        *,
+        secrets: Iterable[str | None] = (),
+        timeout: float = BUSY_TIMEOUT,
     ) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise ConfigurationError(f"session_id must be a non-empty string, got {session_id!r}")
         self.path = str(path)
         self.session_id = session_id
         self.secrets = tuple(s for s in secrets if s and len(s) >= 4)
-        self.db: Database = connect(path, component=COMPONENT, migrations=MIGRATIONS)
+        self.db: Database = connect(
+            path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
+        )
 
     def get_messages(self) -> list[dict[str, Any]]:
         """Every message, oldest first."""
