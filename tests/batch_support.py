@@ -83,3 +83,64 @@ def echo_agent(base_url: str, **kwargs: Any) -> Agent:
     model = ChatModel(ChatClient(base_url=base_url, api_key="sk-test", max_retries=0), "echo")
     kwargs.setdefault("load_plugins", False)
     return Agent(model, tools=[shout], **kwargs)
+
+
+AGENT_FILE = '''"""The echo agent for batch tests (written by tests/batch_support.py)."""
+
+from agentloop import Agent, ChatClient, ChatModel, tool
+
+
+@tool
+def shout(text: str) -> str:
+    """Shout the text.
+
+    Args:
+        text: What to shout.
+    """
+    return text.upper()
+
+
+agent = Agent(
+    ChatModel(ChatClient(base_url={base_url!r}, api_key="sk-test", max_retries=0), "echo"),
+    tools=[shout],
+    load_plugins=False,
+)
+'''
+
+
+def write_agent_file(directory: Any, base_url: str) -> str:
+    """Write a TARGET file whose ``agent`` talks to the echo server; return its path."""
+    path = directory / "echo_agent.py"
+    path.write_text(AGENT_FILE.format(base_url=base_url), encoding="utf-8")
+    return str(path)
+
+
+def write_jsonl(path: Any, rows: list[Any]) -> str:
+    """Write ``rows`` as JSON lines (a bytes row is written as is, e.g. a malformed line)."""
+    lines = [row.decode() if isinstance(row, bytes) else json.dumps(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def read_jsonl(path: Any) -> list[dict[str, Any]]:
+    """The output file's lines, parsed."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def need_ray() -> Any:
+    """Import Ray; fail loudly when it is missing (skip only with AGENTLOOP_ALLOW_SKIP=1)."""
+    import os
+
+    import pytest
+
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("AGENTLOOP_ALLOW_SKIP") == "1":
+            pytest.skip("Ray is not installed (AGENTLOOP_ALLOW_SKIP=1)")
+        raise AssertionError(
+            "the Ray engine tests need Ray: pip install 'agentloop[ray]' "
+            "(scripts/test.sh does; AGENTLOOP_ALLOW_SKIP=1 skips them)"
+        ) from None
+    return ray

@@ -18,6 +18,7 @@ as with the local engine. On the cluster:
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -158,18 +159,28 @@ class RayEngine:
 
 def _connect(ray: Any, address: str | None) -> None:
     """Join the cluster at ``address``, or start a local instance without a dashboard."""
+    where = f"at {address!r}" if address else "(local)"
     try:
         if address:
+            _probe(address)
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(include_dashboard=False, log_to_driver=False)
     except Exception as exc:
-        where = f"at {address!r}" if address else "(local)"
         raise EngineError(
             f"cannot reach the Ray cluster {where}: {type(exc).__name__}: {str(exc)[:300]}; "
             "start one with `ray start --head`, check --address, or leave --address out "
             "for a local Ray instance"
         ) from None
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast when ``host:port`` does not accept connections (Ray itself waits minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local" and the like: Ray answers those quickly itself
+    with socket.create_connection((host, int(port)), timeout=timeout):
+        pass
 
 
 def _item_dict(item: BatchItem) -> dict[str, Any]:
@@ -190,6 +201,9 @@ class _Limiter:
     def charge(self, tokens: int) -> None:
         self._limiter.charge(tokens)
 
+    def counts(self) -> dict[str, int]:
+        return {"requests": self._limiter.requests, "tokens": self._limiter.tokens}
+
 
 class _Worker:
     """Ray actor: builds the agent once, then runs items with the local item runner."""
@@ -207,7 +221,7 @@ class _Worker:
 
             self._limiter = RemoteLimiter(
                 lambda: ray.get(limiter.reserve.remote()),
-                lambda tokens: limiter.charge.remote(tokens),
+                lambda tokens: ray.get(limiter.charge.remote(tokens)),
             )
 
     def run(self, data: dict[str, Any]) -> dict[str, Any] | None:
