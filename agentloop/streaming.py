@@ -17,7 +17,6 @@ missing, empty or duplicated ids become unique ids (``call_<pos>``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -44,6 +43,7 @@ from agentloop.wire.assembly import (
     to_str,
 )
 from agentloop.wire.build import choices_body, completion_body
+from agentloop.wire.decode import loads
 from agentloop.wire.errors import error_detail, error_message
 
 __all__ = ["DONE", "ChatStream", "parse_response"]
@@ -300,8 +300,8 @@ def _as_chunk(item: Any) -> Mapping[str, Any] | None:
         if text.strip().startswith(DONE):
             return None
         try:
-            value = json.loads(text)
+            value = loads(text)
         except ValueError as exc:
-            raise StreamError(f"a stream chunk is not JSON: {text[:80]!r}") from exc
+            raise StreamError(f"a stream chunk is not JSON ({exc}): {text[:80]!r}") from None
         return value if isinstance(value, Mapping) else {}
     raise StreamError(f"a stream chunk must be a dict, got {type(item).__name__}")

@@ -69,6 +69,8 @@ class ChatClient:
         session: A ``requests.Session`` to use (not closed by :meth:`close`).
         clock: Sleep/time/random source (tests pass a fake).
         max_retry_after: The longest ``Retry-After`` honoured; longer fails fast.
+        max_response_bytes: The largest response accepted, streamed or not (64 MiB);
+            a larger one is an :class:`~agentloop.errors.APIError`.
 
     Raises:
         ConfigurationError: No base URL, or an invalid option.
@@ -85,6 +87,7 @@ class ChatClient:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         max_retry_after: float = 60.0,
+        max_response_bytes: int = _BODY_LIMIT,
     ) -> None:
         self.base_url = check_base_url(base_url or os.environ.get("AGENTLOOP_BASE_URL"))
         self._url = self.base_url + "/chat/completions"
@@ -95,6 +98,9 @@ class ChatClient:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries={max_retries!r}: expected an integer >= 0")
         self.max_retries = max_retries
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+            raise ConfigurationError(f"max_response_bytes={max_response_bytes!r}: expected bytes")
+        self.max_response_bytes = max(1, max_response_bytes)
         self._policy = RetryPolicy(
             max_retries=max_retries, clock=clock or Clock(), max_retry_after=max_retry_after
         )
@@ -153,6 +159,11 @@ class ChatClient:
                 :meth:`create`; while iterating, also :class:`StreamError`.
         """
         return self._start_stream(build_body(model, messages, params, streaming=True))
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether requests carry an API key (the key itself is never shown)."""
+        return bool(self._api_key)
 
     @property
     def transport(self) -> requests.adapters.BaseAdapter:
@@ -260,7 +271,9 @@ class ChatClient:
 
     def _read_or_fail(self, resp: requests.Response, deadline: Deadline) -> bytes:
         try:
-            return read_all(resp.raw, deadline, self.timeout.read, _BODY_LIMIT)
+            return read_all(
+                resp.raw, deadline, self.timeout.read, self.max_response_bytes, truncate=False
+            )
         except APIConnectionError as exc:
             raise Failure(exc, retryable=True) from exc
 
@@ -327,8 +340,10 @@ class ChatClient:
             yield completion_as_chunk(body.raw)
             yield DONE
             return
+        received = [0]
+        source = read_body(resp.raw, deadline, self.timeout.read, self.max_response_bytes, received)
         try:
-            for item in iter_chunks(read_body(resp.raw, deadline, self.timeout.read)):
+            for item in iter_chunks(source):
                 if item is DONE:
                     drain(resp.raw)
                     yield DONE
@@ -345,8 +360,7 @@ class ChatClient:
                 raise StreamError(f"the stream broke: {exc}") from exc
             raise Failure(exc, retryable=True) from exc
         if not started():
-            error = StreamError("the stream ended before any data (no finish_reason, no [DONE])")
-            raise Failure(error, retryable=True)
+            raise _no_data(received[0])
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -368,6 +382,23 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(self._extra_headers)
         return headers
+
+
+def _no_data(received: int) -> Failure:
+    """The failure of a 200 stream that ended before any event (an empty body is not retried)."""
+    if received:
+        error = StreamError(
+            f"the stream ended before any data: {received} bytes but no event, no "
+            "finish_reason, no [DONE] (the connection dropped, or the server failed mid-answer)"
+        )
+        return Failure(error, retryable=True)
+    error = StreamError(
+        "the server answered 200 with an empty stream (no event, no [DONE]): it failed "
+        "after starting the response, so the reason is only in its log. llama.cpp's server "
+        'does this for streamed requests with tools and tool_choice "auto" (use the '
+        "llamacpp: provider, which sends those unstreamed, or stream=False)"
+    )
+    return Failure(error, retryable=False)
 
 
 def _abort(resp: requests.Response) -> None:

@@ -9,7 +9,6 @@ exception (secrets redacted) and what the retry decision needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from agentloop.client.timeouts import Deadline
 from agentloop.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, redact
 from agentloop.messages import ChatResponse
 from agentloop.wire.assembly import parse_response
+from agentloop.wire.decode import loads
 from agentloop.wire.errors import (
     error_detail,
     make_status_error,
@@ -104,11 +104,12 @@ class Failures:
     def parse_body(self, raw: bytes, resp: requests.Response) -> ChatResponse:
         """Parse a successful response's body; raise :class:`Failure` when it is no completion."""
         try:
-            body = json.loads(raw)
+            body = loads(raw)
         except ValueError as exc:
             text = redact_value(raw[:200].decode("utf-8", "replace"), *self.secrets)
+            what = str(exc) if "nested deeper" in str(exc) else "not JSON"
             error = APIStatusError(
-                f"the server answered {resp.status_code} with a body that is not JSON: {text!r}",
+                f"the server answered {resp.status_code} with a body that is {what}: {text!r}",
                 status_code=resp.status_code,
                 body=text,
                 request_id=request_id(resp.headers),

@@ -1,7 +1,8 @@
 """When to retry a model call and how long to wait, like openai-python (internal).
 
 Retried: connection errors, timeouts, HTTP 408, 409, 429 and 5xx, unless the
-server says otherwise with ``x-should-retry``. The wait is ``retry-after-ms``,
+server says otherwise with ``x-should-retry`` (or a 5xx body says the request
+failed validation, which no retry can fix). The wait is ``retry-after-ms``,
 else ``Retry-After`` (seconds or an HTTP date), else Gemini's
 ``RetryInfo.retryDelay`` in the body, honoured up to a cap (above it the call
 fails fast); otherwise exponential backoff ``min(0.5 * 2**n, 8) * U(0.75, 1]``.
@@ -18,6 +19,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentloop.wire.errors import is_request_validation_error
 
 __all__ = ["Clock", "RetryPolicy", "parse_retry_after"]
 
@@ -124,6 +127,8 @@ class RetryPolicy:
             return override == "true"
         if status == 429:
             return not is_quota_exhausted(detail)
+        if status >= 500 and is_request_validation_error(detail):
+            return False  # the same request fails the same way (llama-cpp-python: 500)
         return status in (408, 409) or status >= 500
 
     def delay(

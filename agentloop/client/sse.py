@@ -4,32 +4,39 @@
 fixed number of bytes, so every SSE event reaches the parser as soon as its
 bytes do. Each read is bounded by the read timeout and by what is left of the
 call's deadline (requests alone has no overall deadline, so a server that
-trickles a byte now and then would otherwise hold a call forever).
-:func:`iter_chunks` runs ``sseclient.SSEClient`` over those raw bytes (it
-splits on bytes and decodes UTF-8 after reassembly) and applies PROTOCOL.md
-3.5: ``[DONE]`` ends the stream, empty data is skipped, non-JSON data is
-ignored unless the event is ``error``.
+trickles a byte now and then would otherwise hold a call forever), and the
+whole body by a size limit.
+
+:func:`frame_events` does the framing the SSE specification asks for and
+sseclient-py does not: every line ending (LF, CRLF, CR, in any mix, split at
+any byte) ends a line, a blank line ends an event, and an event the
+connection cut before its blank line is discarded. sseclient-py then parses the
+fields of each complete event. :func:`iter_chunks` applies PROTOCOL.md 3.5:
+``[DONE]`` ends the stream, empty data (a keep-alive) is skipped, and data that
+is not JSON is a :class:`~agentloop.errors.StreamError` (dropping it would lose
+part of the answer without a word), unless the event is ``error``.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import sseclient
 import urllib3.exceptions
 
 from agentloop.client.timeouts import Deadline
-from agentloop.errors import APIConnectionError, APITimeoutError, StreamError
+from agentloop.errors import APIConnectionError, APIError, APITimeoutError, StreamError
 from agentloop.streaming import DONE
 from agentloop.wire.build import wrap_error
+from agentloop.wire.decode import loads
 
-__all__ = ["drain", "iter_chunks", "read_all", "read_body"]
+__all__ = ["drain", "frame_events", "iter_chunks", "read_all", "read_body"]
 
 _READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
+_KEEP_ALIVE_EVENTS = frozenset({"ping", "keepalive", "keep-alive", "heartbeat"})
 
 
 class _QuietLogger:
@@ -65,26 +72,36 @@ def _reader(raw: Any) -> tuple[Callable[[int], bytes], bool]:
     return (lambda n: raw.read1(n, decode_content=True)), False
 
 
-def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Iterator[bytes]:
+def read_body(
+    raw: Any,
+    deadline: Deadline,
+    read_timeout: float | None,
+    limit: int | None = None,
+    received: list[int] | None = None,
+) -> Iterator[bytes]:
     """Yield the body of a streamed urllib3 response as its bytes arrive.
 
     Args:
         raw: ``response.raw`` of a ``requests`` response made with ``stream=True``.
         deadline: The call's deadline.
         read_timeout: The longest silence allowed between bytes.
+        limit: The most bytes accepted (None: no limit).
+        received: When given, ``received[0]`` counts the bytes read so far.
 
     Raises:
         APITimeoutError: Silence longer than the read timeout, or the deadline passed.
         APIConnectionError: The connection broke.
+        StreamError: The body passed ``limit`` bytes.
     """
     sock = _socket_of(raw)
     read1, direct = _reader(raw)
     first = True
     head = b""
+    size = 0
     while True:
-        limit = deadline.bound(read_timeout)
-        if sock is not None and limit != read_timeout:
-            sock.settimeout(limit)
+        limit_s = deadline.bound(read_timeout)
+        if sock is not None and limit_s != read_timeout:
+            sock.settimeout(limit_s)
         try:
             data = read1(_READ_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
@@ -104,6 +121,14 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
             if head:
                 yield head
             return
+        size += len(data)
+        if received is not None:
+            received[0] = size
+        if limit is not None and size > limit:
+            raise StreamError(
+                f"the streamed response passed {limit} bytes (the client's "
+                "max_response_bytes); the server keeps sending, or the answer is too long"
+            )
         if first:
             # A UTF-8 BOM would hide the first field name; it may arrive split.
             head += data
@@ -117,16 +142,38 @@ def read_body(raw: Any, deadline: Deadline, read_timeout: float | None) -> Itera
         yield data
 
 
-def read_all(raw: Any, deadline: Deadline, read_timeout: float | None, limit: int) -> bytes:
-    """Read a whole body (at most ``limit`` bytes) under the same timeouts."""
+def read_all(
+    raw: Any, deadline: Deadline, read_timeout: float | None, limit: int, *, truncate: bool = True
+) -> bytes:
+    """Read a whole body (at most ``limit`` bytes) under the same timeouts.
+
+    Args:
+        raw: ``response.raw`` of a streamed ``requests`` response.
+        deadline: The call's deadline.
+        read_timeout: The longest silence allowed between bytes.
+        limit: The most bytes read.
+        truncate: Keep the first ``limit`` bytes of a longer body (error bodies);
+            when False a longer body is an :class:`~agentloop.errors.APIError`.
+    """
     parts = []
     size = 0
     for data in read_body(raw, deadline, read_timeout):
         parts.append(data)
         size += len(data)
         if size >= limit:
+            if not truncate and (size > limit or _more(raw)):
+                raise APIError(
+                    f"the response is larger than {limit} bytes (the client's max_response_bytes)"
+                )
             break
     return b"".join(parts)
+
+
+def _more(raw: Any) -> bool:
+    try:
+        return bool(raw.read(1))
+    except Exception:  # noqa: BLE001 - a broken connection has nothing more
+        return False
 
 
 def drain(raw: Any, seconds: float = 0.25, limit: int = 65536) -> None:
@@ -151,15 +198,44 @@ def drain(raw: Any, seconds: float = 0.25, limit: int = 65536) -> None:
         return
 
 
-def iter_chunks(source: Iterator[bytes]) -> Iterator[Any]:
+def frame_events(source: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the complete events of an SSE byte stream, with every line ending made ``\n``.
+
+    Each yielded block ends with a blank line. CRLF, CR and LF end lines in
+    any mix, and a CRLF split between two reads counts once. Bytes after the
+    last blank line when the stream ends are an incomplete event: discarded,
+    as the specification says.
+
+    Args:
+        source: The body's bytes, split anywhere.
+    """
+    held = b""
+    after_cr = False
+    for data in source:
+        if after_cr and data[:1] == b"\n":
+            data = data[1:]  # the LF of a CRLF whose CR ended the last read
+        after_cr = data[-1:] == b"\r"
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = held + data if held else data
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            held = buf
+            continue
+        held = buf[end + 2 :]
+        yield buf[: end + 2]
+
+
+def iter_chunks(source: Iterable[bytes]) -> Iterator[Any]:
     """Yield chunk dicts from SSE bytes, then :data:`~agentloop.streaming.DONE` if sent.
 
     Error events are yielded as ``{"error": ...}`` dicts; the consumer raises.
 
     Raises:
-        StreamError: The stream is not valid UTF-8.
+        StreamError: The stream is not valid UTF-8, or an event's data is
+            neither JSON nor ``[DONE]`` (or nests too deeply).
     """
-    client = sseclient.SSEClient(source)
+    client = sseclient.SSEClient(frame_events(source))
     client._logger = _QUIET  # type: ignore[attr-defined]
     events = client.events()
     while True:
@@ -177,14 +253,26 @@ def iter_chunks(source: Iterator[bytes]) -> Iterator[Any]:
         if not text:
             continue
         try:
-            value = json.loads(data)
-        except ValueError:
+            value = loads(data)
+        except ValueError as exc:
             if event.event == "error":
-                yield wrap_error({"message": text})
-            continue
+                yield wrap_error({"message": text[:500]})
+                continue
+            if event.event in _KEEP_ALIVE_EVENTS:
+                continue
+            raise StreamError(_bad_data(text, exc)) from None
         if event.event == "error" and not (isinstance(value, dict) and value.get("error")):
             value = wrap_error(value)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             value = value[0]
         if isinstance(value, dict):
             yield value
+
+
+def _bad_data(text: str, exc: ValueError) -> str:
+    if "nested deeper" in str(exc):
+        return f"a stream event's data is {exc}: {text[:60]!r}..."
+    return (
+        f"a stream event's data is not JSON (nor [DONE]): {text[:80]!r}; "
+        "the server is not sending chat-completion chunks"
+    )

@@ -10,6 +10,7 @@ key is read from, and the request quirks :class:`ChatModel` applies::
     kkiai:gemini-2.5-pro        https://www.kkiai.com/v1             KKIAI_API_KEY
     ollama:llama3.2             http://localhost:11434/v1            (no key)
     vllm:Qwen/Qwen3-8B          http://localhost:8000/v1             (key optional)
+    llamacpp:MODEL              http://localhost:8080/v1             (key optional)
     local:MODEL                 AGENTLOOP_BASE_URL / base_url=       (key optional)
 
 For every provider an explicit ``base_url`` (or ``AGENTLOOP_BASE_URL``)
@@ -21,16 +22,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import BadRequestError, ConfigurationError
-from agentloop.messages import ChatResponse, ModelProfile
+from agentloop.errors import APIStatusError, AuthenticationError, ConfigurationError
+from agentloop.messages import ChatResponse
 from agentloop.protocols import ChatStreamLike
 from agentloop.providers.gemini import GEMINI_PARAMS as _GEMINI_PARAMS
 from agentloop.providers.gemini import gemini_params as _gemini_params
 from agentloop.providers.gemini import gemini_tool as _gemini_tool
 from agentloop.providers.gemini import sanitize_schema_for_gemini
+from agentloop.providers.quirks import (
+    empty_tool_content,
+    fix_messages,
+    key_hint,
+    rejects_tool_call_content,
+    replay_as_stream,
+    streams_badly,
+)
+from agentloop.providers.specs import GEMINI_PROFILE, PROVIDERS, ProviderSpec
 
 if TYPE_CHECKING:
     from agentloop.client.chat import ChatClient
@@ -45,99 +54,6 @@ __all__ = [
     "resolve_model",
     "sanitize_schema_for_gemini",
 ]
-
-GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ProviderSpec:
-    """One provider: where it lives, where its key comes from, which quirks apply.
-
-    Attributes:
-        name: The prefix in model strings (``openai`` in ``openai:gpt-4o``).
-        base_url: The default base URL, or None when the user must give one.
-        key_env: Environment variables holding the key, most specific first.
-        requires_key: Whether a missing key is an error before any request.
-        allowed_params: When set, only these body parameters are sent (an allow-list).
-        rejected_params: Body parameters never sent to this provider.
-        renamed_params: Parameters sent under another name (``max_tokens`` ->
-            ``max_completion_tokens`` for OpenAI, whose reasoning models reject ``max_tokens``).
-        gemini: Apply Gemini's quirks (schema sanitizing, no ``developer`` role,
-            no ``strict``); ``"auto"`` applies them to models named ``gemini*``.
-        profile: What the endpoint supports, for the loop.
-        description: One line for help texts.
-    """
-
-    name: str
-    base_url: str | None
-    key_env: tuple[str, ...] = ("AGENTLOOP_API_KEY",)
-    requires_key: bool = False
-    allowed_params: frozenset[str] | None = None
-    rejected_params: frozenset[str] = frozenset()
-    renamed_params: Mapping[str, str] = field(default_factory=dict)
-    gemini: bool | str = False
-    stream_usage: bool = True
-    profile: ModelProfile = field(default_factory=ModelProfile)
-    description: str = ""
-
-    def uses_gemini_quirks(self, model_name: str) -> bool:
-        """Whether requests for ``model_name`` need Gemini's quirks."""
-        if self.gemini == "auto":
-            return model_name.lower().split("/")[-1].startswith("gemini")
-        return bool(self.gemini)
-
-
-_GEMINI_PROFILE = ModelProfile(supports_strict=False, supports_parallel_tool_calls=False)
-
-PROVIDERS: dict[str, ProviderSpec] = {
-    spec.name: spec
-    for spec in (
-        ProviderSpec(
-            name="openai",
-            base_url="https://api.openai.com/v1",
-            key_env=("OPENAI_API_KEY", "AGENTLOOP_API_KEY"),
-            requires_key=True,
-            renamed_params={"max_tokens": "max_completion_tokens"},
-            description="OpenAI (key: OPENAI_API_KEY)",
-        ),
-        ProviderSpec(
-            name="gemini",
-            base_url=GEMINI_BASE_URL,
-            key_env=("GEMINI_API_KEY", "AGENTLOOP_API_KEY"),
-            requires_key=True,
-            allowed_params=_GEMINI_PARAMS,
-            gemini=True,
-            profile=_GEMINI_PROFILE,
-            description="Google Gemini, OpenAI-compatible endpoint (key: GEMINI_API_KEY)",
-        ),
-        ProviderSpec(
-            name="kkiai",
-            base_url="https://www.kkiai.com/v1",
-            key_env=("KKIAI_API_KEY", "AGENTLOOP_API_KEY"),
-            requires_key=True,
-            gemini="auto",
-            description="kkiai relay; Gemini quirks for gemini-* models (key: KKIAI_API_KEY)",
-        ),
-        ProviderSpec(
-            name="ollama",
-            base_url="http://localhost:11434/v1",
-            key_env=(),
-            description="Ollama on this machine (no key)",
-        ),
-        ProviderSpec(
-            name="vllm",
-            base_url="http://localhost:8000/v1",
-            key_env=("VLLM_API_KEY", "AGENTLOOP_API_KEY"),
-            description="vLLM server (key optional: VLLM_API_KEY)",
-        ),
-        ProviderSpec(
-            name="local",
-            base_url=None,
-            description="any OpenAI-compatible server at --base-url / AGENTLOOP_BASE_URL",
-        ),
-    )
-}
-"""Every known provider, by prefix."""
 
 
 def find_provider(model: str) -> tuple[ProviderSpec, str]:
@@ -257,12 +173,12 @@ class ChatModel:
     ) -> None:
         if provider is None or isinstance(provider, str):
             provider = _provider_named(provider or "local")
-        self._empty_tool_content = False
+        self._empty_tool_content = provider.tool_call_content == ""
         self.client = client
         self.model_name = model_name
         self.provider = provider
         self.is_gemini = provider.uses_gemini_quirks(model_name)
-        self.profile = _GEMINI_PROFILE if self.is_gemini else provider.profile
+        self.profile = GEMINI_PROFILE if self.is_gemini else provider.profile
 
     @property
     def name(self) -> str:
@@ -278,7 +194,17 @@ class ChatModel:
         return self._send(self.client.create, messages, params)
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
-        """Send one streamed request (asking for usage); iterate the result for events."""
+        """Send one streamed request (asking for usage); iterate the result for events.
+
+        A request the provider cannot stream (see
+        :attr:`ProviderSpec.streams_tool_choice_auto`) is sent unstreamed; the
+        result still yields the response's events.
+        """
+        if streams_badly(self.provider.streams_tool_choice_auto, params):
+            params = {k: v for k, v in params.items() if k != "stream_options"}
+            messages, params = self.prepare(messages, params)
+            response = self._send(self.client.create, messages, params)
+            return replay_as_stream(response.raw)
         if self.provider.stream_usage and "stream_options" not in params:
             params = {**params, "stream_options": {"include_usage": True}}
         messages, params = self.prepare(messages, params)
@@ -287,22 +213,31 @@ class ChatModel:
     def _send(self, send: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
         """Send, falling back once to ``content: ""`` on tool-call-only assistant turns.
 
-        Gemini behind OpenAI-compatible layers has flip-flopped between rejecting
-        ``content: null`` and rejecting ``content: ""`` next to ``tool_calls``
-        (PROTOCOL.md 1.3). ``null`` is sent first; a 400 that complains about
-        content or parts is retried once with ``""``, and this model object
-        remembers the choice for later requests.
+        Servers disagree on ``content: null`` next to ``tool_calls`` (Gemini's
+        layers have flip-flopped, PROTOCOL.md 1.3; llama-cpp-python's validation
+        refuses it with a 500). Unless the provider's profile says ``""``, ``null``
+        is sent first; a rejection that names the content or the message (by
+        what the server says, whatever the status) is retried once with ``""``,
+        and this model object remembers the choice for later requests.
         """
         if self._empty_tool_content:
-            messages = _empty_tool_content(messages)
+            messages = empty_tool_content(messages)
         try:
             return send(model=self.model_name, messages=messages, **params)
-        except BadRequestError as exc:
-            fixed = _empty_tool_content(messages)
-            if self._empty_tool_content or fixed == messages or not _about_content(exc):
+        except AuthenticationError as exc:
+            exc.add_note(self._key_hint())
+            raise
+        except APIStatusError as exc:
+            if self._empty_tool_content or not rejects_tool_call_content(exc):
+                raise
+            fixed = empty_tool_content(messages)
+            if fixed == messages:
                 raise
             self._empty_tool_content = True
             return send(model=self.model_name, messages=fixed, **params)
+
+    def _key_hint(self) -> str:
+        return key_hint(self.provider.name, self.provider.key_env, self.client.has_api_key)
 
     def prepare(
         self, messages: list[dict[str, Any]], params: Mapping[str, Any]
@@ -331,43 +266,7 @@ class ChatModel:
             for k, v in out.items()
             if k not in self.provider.rejected_params and (allowed is None or k in allowed)
         }
-        return _fix_messages(messages, developer_as_system=self.is_gemini), out
-
-
-def _empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return ``messages`` with ``content: ""`` on assistant turns that only call tools."""
-    return [
-        {**m, "content": ""}
-        if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None
-        else m
-        for m in messages
-    ]
-
-
-def _about_content(exc: BadRequestError) -> bool:
-    text = f"{exc} {exc.body}".lower()
-    return "content" in text or "parts" in text
-
-
-def _fix_messages(
-    messages: list[dict[str, Any]], *, developer_as_system: bool
-) -> list[dict[str, Any]]:
-    """Give every tool message its tool's name; optionally send developer as system."""
-    names: dict[str, str] = {}
-    out = []
-    for message in messages:
-        role = message.get("role")
-        if role == "assistant":
-            for call in message.get("tool_calls") or ():
-                fn = call.get("function") or {}
-                if call.get("id") and fn.get("name"):
-                    names[call["id"]] = fn["name"]
-        elif role == "tool" and not message.get("name") and message.get("tool_call_id") in names:
-            message = {**message, "name": names[message["tool_call_id"]]}
-        elif role == "developer" and developer_as_system:
-            message = {**message, "role": "system"}
-        out.append(message)
-    return out
+        return fix_messages(messages, developer_as_system=self.is_gemini), out
 
 
 def provider_tool_definitions(model: str, definitions: list[Any]) -> list[Any]:

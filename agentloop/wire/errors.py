@@ -24,10 +24,12 @@ from agentloop.errors import (
     RateLimitError,
     redact,
 )
+from agentloop.wire.decode import loads
 
 __all__ = [
     "error_detail",
     "error_message",
+    "is_request_validation_error",
     "make_status_error",
     "parse_error_body",
     "redact_value",
@@ -38,6 +40,13 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 _MAX_MESSAGE = 500
+_MAX_SCAN = 20_000
+# How request validators word a rejected request (pydantic, FastAPI, OpenAI, jsonschema).
+_VALIDATION = re.compile(
+    r"(?i)\bvalidation errors?\b|validationerror|input should be|field required|"
+    r"string_type|missing_argument|invalid type for|is not of type|unprocessable|"
+    r"expected an? (?:string|object|array)"
+)
 
 _GOOGLE_STATUS = {
     "INVALID_ARGUMENT": 400,
@@ -104,8 +113,8 @@ def parse_error_body(raw: bytes, *secrets: str | None) -> Any:
     """
     text = raw.decode("utf-8", "replace")
     try:
-        value: Any = json.loads(text)
-    except ValueError:
+        value: Any = loads(text)
+    except ValueError:  # not JSON, or nested too deeply to walk: kept as text
         value = text.strip()
     return redact_value(value, *secrets)
 
@@ -132,6 +141,18 @@ def error_message(detail: Any) -> str:
     if len(text) > _MAX_MESSAGE:
         text = text[:_MAX_MESSAGE] + "..."
     return text
+
+
+def is_request_validation_error(detail: Any) -> bool:
+    """Whether an error object (or text) says the request failed validation.
+
+    Such a request fails the same way every time, whatever its status (some
+    servers answer 500 for it), so it is never retried.
+    """
+    if detail is None:
+        return False
+    text = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+    return _VALIDATION.search(text[:_MAX_SCAN]) is not None
 
 
 def status_from_error(detail: Any) -> int | None:

@@ -353,7 +353,7 @@ def test_stream_status_error_raises_at_call(fake_server: FakeServer) -> None:
 @pytest.mark.parametrize(
     "broken",
     [
-        sse_reply([], done=False),
+        sse_reply([b": keep-alive\n\n"], done=False),
         reset_reply([b'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'], status=200),
         sse_reply([{"error": {"message": "overloaded", "type": "overloaded_error"}}]),
         sse_reply(
@@ -389,10 +389,21 @@ def test_stream_is_not_retried_after_yielding(fake_server: FakeServer) -> None:
 
 
 def test_stream_truncated_every_time(fake_server: FakeServer) -> None:
-    fake_server.script(*[sse_reply([], done=False)] * 3)
+    keep_alive_only = [b": keep-alive\n\n"]
+    fake_server.script(*[sse_reply(keep_alive_only, done=False)] * 3)
     with pytest.raises(StreamError, match="ended before any data"):
         list(make_client(fake_server).stream(model="m", messages=USER))
     assert len(fake_server.requests) == 3
+
+
+def test_empty_200_stream_names_the_cause_and_is_not_retried(fake_server: FakeServer) -> None:
+    fake_server.script(sse_reply([], done=False), STREAM)
+    with pytest.raises(StreamError) as info:
+        list(make_client(fake_server).stream(model="m", messages=USER))
+    message = str(info.value)
+    assert "empty stream" in message and "server" in message and "log" in message
+    assert 'tool_choice "auto"' in message and "llamacpp:" in message
+    assert len(fake_server.requests) == 1
 
 
 def test_stream_read_timeout_after_data(fake_server: FakeServer) -> None:

@@ -186,7 +186,6 @@ def test_sse_framing_variants() -> None:
         f"data:{json.dumps(chunk('a'))}\n\n"
         f"data: {first},\ndata: {second}\n\n"
         ": OPENROUTER PROCESSING\n\n"
-        "data: not json at all\n\n"
         f"data: {json.dumps(chunk(finish='stop'))}\r\n\r\n"
         "data: [DONE]\n\n"
     ).encode()

@@ -1,0 +1,119 @@
+"""Request and response quirks decided by a provider's profile (PROTOCOL.md 1.3; internal).
+
+What a tool-call-only assistant turn carries as ``content`` (``null`` or
+``""``), how a server says it rejected that, which requests a server cannot
+stream, and the key hint an authentication failure gets. Used by
+:class:`agentloop.providers.registry.ChatModel`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from agentloop.errors import APIStatusError
+from agentloop.streaming import DONE, ChatStream
+from agentloop.wire.build import completion_as_chunk
+from agentloop.wire.errors import is_request_validation_error
+
+__all__ = [
+    "empty_tool_content",
+    "fix_messages",
+    "key_hint",
+    "rejects_tool_call_content",
+    "replay_as_stream",
+    "streams_badly",
+]
+
+# What a server says when it will not take the content of a message: a validation error
+# that names ``content`` (or Gemini's ``parts``), or the message itself (``messages.3``).
+_NAMES_CONTENT = re.compile(r"(?i)\bcontent\b|\bparts?\b|messages?[\s.\[\]'\",()-]*\d")
+
+
+def empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return ``messages`` with ``content: ""`` on assistant turns that only call tools."""
+    return [
+        {**m, "content": ""}
+        if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None
+        else m
+        for m in messages
+    ]
+
+
+def rejects_tool_call_content(exc: APIStatusError) -> bool:
+    """Whether a failed request was refused because of a message's ``content``.
+
+    Decided by what the server says, not by its status alone: a 400 or 422 that
+    names content, parts or a message, or any status (llama-cpp-python answers
+    500) whose body is a request validation error naming them.
+
+    Args:
+        exc: The error the request ended with.
+
+    Returns:
+        True when sending the same messages with ``content: ""`` may succeed.
+    """
+    text = f"{exc} {exc.body}"
+    if not _NAMES_CONTENT.search(text):
+        return False
+    return exc.status_code in (400, 422) or is_request_validation_error(exc.body)
+
+
+def streams_badly(streams_tool_choice_auto: bool, params: Mapping[str, Any]) -> bool:
+    """Whether a streamed request must be sent unstreamed for this provider.
+
+    Args:
+        streams_tool_choice_auto: The provider's profile: can it stream a request
+            with tools and ``tool_choice: "auto"``?
+        params: The request's body parameters.
+    """
+    return (
+        not streams_tool_choice_auto
+        and bool(params.get("tools"))
+        and params.get("tool_choice") == "auto"
+    )
+
+
+def replay_as_stream(raw: Mapping[str, Any]) -> ChatStream:
+    """A whole response body as a :class:`ChatStream` (its events, then ``.response``)."""
+    return ChatStream(iter([completion_as_chunk(raw), DONE]))
+
+
+def key_hint(provider: str, key_env: tuple[str, ...], sent_key: bool) -> str:
+    """The fix for an authentication failure, naming the variables this provider reads.
+
+    Args:
+        provider: The provider's name (``local``, ``llamacpp``, ...).
+        key_env: The variables it reads the key from, most specific first.
+        sent_key: Whether a key was sent at all.
+    """
+    if not key_env:
+        return (
+            f"{provider}: models send no API key; pass one with api_key= (or use "
+            "local: with AGENTLOOP_API_KEY) if this server wants one"
+        )
+    names = " or ".join(key_env)
+    state = "the key sent was refused" if sent_key else "no key was sent"
+    return f"{state}: {provider}: models read the key from {names}"
+
+
+def fix_messages(
+    messages: list[dict[str, Any]], *, developer_as_system: bool
+) -> list[dict[str, Any]]:
+    """Give every tool message its tool's name; optionally send developer as system."""
+    names: dict[str, str] = {}
+    out = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            for call in message.get("tool_calls") or ():
+                fn = call.get("function") or {}
+                if call.get("id") and fn.get("name"):
+                    names[call["id"]] = fn["name"]
+        elif role == "tool" and not message.get("name") and message.get("tool_call_id") in names:
+            message = {**message, "name": names[message["tool_call_id"]]}
+        elif role == "developer" and developer_as_system:
+            message = {**message, "role": "system"}
+        out.append(message)
+    return out
