@@ -35,6 +35,9 @@ class Model(Protocol):
 
     ``messages`` are wire-format dicts; ``params`` are chat-completions body
     parameters (``tools``, ``tool_choice``, ``temperature``, ...), only those set.
+    Both are read-only for the model: they may share objects with the run's transcript
+    (the loop copies them only when a plugin may change a request), so a model that needs
+    to change a message builds a new one.
     """
 
     @property

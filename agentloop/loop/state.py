@@ -80,6 +80,8 @@ class RunState:
         self.output: Any = None
         self.stop_reason = "stop"
         self._pool: ToolThreads | None = None
+        # read once per run: no implementation means no call (each one costs microseconds)
+        self._observed = bool(self.hook.agentloop_stream_event.get_hookimpls())
 
     # -- 1. start ------------------------------------------------------------------------
 
@@ -114,17 +116,25 @@ class RunState:
     # -- 2b. request -------------------------------------------------------------------------
 
     def build_request(self) -> dict[str, Any]:
-        """Return this call's request body (a private copy) after ``agentloop_model_request``."""
-        request: dict[str, Any] = _copy_json(dict(self.agent.model_settings))
-        request["messages"] = _copy_json(list(self.context._messages))
+        """Return this call's request body after ``agentloop_model_request``.
+
+        The transcript is copied at most once per request: deeply when a plugin implements
+        ``agentloop_model_request`` (it may change anything, and the transcript must not
+        change with it), else only the list, since models treat the messages they are given
+        as read-only (see :class:`~agentloop.protocols.Model`).
+        """
+        request: dict[str, Any] = dict(self.agent.model_settings)
+        request["messages"] = list(self.context._messages)
         if self.tool_defs:
-            request["tools"] = _copy_json(self.tool_defs)
+            request["tools"] = self.tool_defs
             if self.tool_choice is not None:
-                request["tool_choice"] = _copy_json(self.tool_choice)
+                request["tool_choice"] = self.tool_choice
         if self.output_spec is not None:
-            request["response_format"] = _copy_json(self.output_spec.response_format)
+            request["response_format"] = self.output_spec.response_format
             self.output_spec.add_instructions(request["messages"])
-        self.hook.agentloop_model_request(context=self.context, request=request)
+        if self.hook.agentloop_model_request.get_hookimpls():
+            request = _copy_json(request)
+            self.hook.agentloop_model_request(context=self.context, request=request)
         if self.agent.max_tokens_total is not None:
             self._fit_budget(request, self.agent.max_tokens_total)
         return request
@@ -278,7 +288,8 @@ class RunState:
 
     def emit(self, event: RunEvent) -> RunEvent:
         """Send ``event`` to ``agentloop_stream_event`` and return it for yielding."""
-        self.hook.agentloop_stream_event(context=self.context, event=event)
+        if self._observed:
+            self.hook.agentloop_stream_event(context=self.context, event=event)
         return event
 
     def result(self, *, output: Any, stop_reason: str) -> RunResult:
