@@ -165,3 +165,70 @@ def test_returns_and_raises_sections_do_not_leak_into_parameters() -> None:
     t = tool(f)
     assert t.description == "Double it."
     assert list(t.parameters["properties"]) == ["x"]
+
+
+def args_on_the_first_line(city: str, days: int = 1) -> None:
+    """Args:
+    city: City name.
+    days: How many days,
+        counted from today.
+    """
+
+
+def args_on_the_first_line_indented(city: str, days: int = 1) -> None:
+    """Args:
+    city: City name.
+    days: How many days,
+        counted from today.
+    """
+
+
+def args_after_a_blank_first_line(city: str, days: int = 1) -> None:
+    """
+    Args:
+        city: City name.
+        days: How many days,
+            counted from today.
+    """
+
+
+def args_then_returns(city: str, days: int = 1) -> str:
+    """Args:
+        city: City name.
+        days: How many days,
+            counted from today.
+
+    Returns:
+        The forecast.
+    """
+    return ""
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        args_on_the_first_line,
+        args_on_the_first_line_indented,
+        args_after_a_blank_first_line,
+        args_then_returns,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_google_docstring_with_only_an_args_section(fn: object) -> None:
+    t = tool(fn)
+    assert t.description == ""
+    props = t.parameters["properties"]
+    assert props["city"]["description"] == "City name."
+    assert props["days"]["description"] == "How many days,\ncounted from today."
+    assert t.undocumented_parameters == ()
+
+
+def test_args_only_docstring_still_checks_documented_names() -> None:
+    def f(city: str) -> None:
+        """Args:
+        city: City.
+        country: Country.
+        """
+
+    with pytest.raises(ToolDefinitionError, match="'country'"):
+        tool(f)

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import docstring_parser
 
 from agentloop.schema.constraints import apply, field_default, is_field_info
-from agentloop.schema.convert import ConversionError, Convert, Node, describe
+from agentloop.schema.convert import ConversionError, Convert, Node, allows_null, describe
 from agentloop.schema.jsonable import to_jsonable
 
 
@@ -329,15 +329,56 @@ def _pydantic_node(builder: SchemaBuilder, cls: Any, where: str) -> Node:
         schema = dict(cls.model_json_schema())
     except Exception as exc:
         raise builder.fail(where, f"{cls.__name__}.model_json_schema() failed: {exc}") from exc
-    for name, sub in schema.pop("$defs", {}).items():
+    defs = schema.pop("$defs", {})
+    for name, sub in defs.items():
         if name in builder.defs and builder.defs[name] != sub:
             raise builder.fail(where, f"two different types are both named {name!r} in $defs")
         builder.defs[name] = sub
+    strict, model_schema = builder.strict, dict(schema)
 
     def convert(value: Any) -> Any:
+        if strict:  # strict mode's null for an optional field means "use the default"
+            value = _without_default_nulls(value, model_schema, defs)
         try:
             return cls.model_validate(value)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise ConversionError(str(exc)) from None
 
     return Node(schema, convert)
+
+
+def _without_default_nulls(value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    """Drop the ``null`` of each optional field whose (non-strict) schema does not accept null,
+    following ``$ref``, ``items`` and the union branch whose ``const`` fields match."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = defs.get(ref.removeprefix("#/$defs/"), {})
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_without_default_nulls(v, schema["items"], defs) for v in value]
+    if not isinstance(value, dict):
+        return value
+    for branch in schema.get("anyOf", ()) or schema.get("oneOf", ()):
+        if _matches_consts(value, branch, defs):
+            return _without_default_nulls(value, branch, defs)
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return value
+    required = set(schema.get("required", ()))
+    return {
+        key: _without_default_nulls(item, props.get(key, {}), defs)
+        for key, item in value.items()
+        if not (item is None and key not in required and not allows_null(props.get(key, {})))
+    }
+
+
+def _matches_consts(
+    value: dict[str, Any], branch: Mapping[str, Any], defs: Mapping[str, Any]
+) -> bool:
+    ref = branch.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        branch = defs.get(ref.removeprefix("#/$defs/"), {})
+    props = branch.get("properties")
+    if not isinstance(props, Mapping):
+        return False
+    consts = {k: p["const"] for k, p in props.items() if isinstance(p, Mapping) and "const" in p}
+    return all(value.get(k) == v for k, v in consts.items())

@@ -213,12 +213,10 @@ def _attributes(item: Any) -> dict[str, Any]:
 def _family_item(item: Any, where: str, fail: Fail, out: Constraints) -> None:
     usable, odd = False, ""
     for key, value in _attributes(item).items():
-        if key in _KNOWN:
-            if value is not None:
+        if key in _KNOWN or key in _LENIENT:
+            usable = True  # Interval() with every bound None is usable, and says nothing
+            if key in _KNOWN and value is not None:
                 out.rules.append((key, value))
-                usable = True
-        elif key in _LENIENT:
-            usable = True
         elif value is not None and value is not False:
             odd = f"{type(item).__name__}({key}={value!r})"
     if odd or not usable:

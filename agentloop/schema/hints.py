@@ -120,8 +120,12 @@ class SchemaBuilder:
             ToolDefinitionError: The hint cannot be expressed in JSON Schema.
         """
         tp = self.resolve(tp, where)
-        if tp in _SIMPLE:
-            return Node(_SIMPLE[tp])
+        try:
+            simple = _SIMPLE.get(tp)
+        except TypeError:  # Annotated with unhashable metadata (a plain dataclass instance)
+            simple = None
+        if simple is not None:
+            return Node(simple)
         origin = typing.get_origin(tp)
         if origin is typing.Annotated:
             return self._annotated(tp, where)

@@ -118,15 +118,23 @@ def _type(validator: Any, types: Any, instance: Any, schema: Any) -> _Errors:
 
 
 def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> _Errors:
-    # lazily, in the object's order (jsonschema first builds a set of every extra key)
-    if not (validator.is_type(instance, "object") and validator.is_type(extra, "object")):
-        yield from _BASE.VALIDATORS["additionalProperties"](validator, extra, instance, schema)
+    # lazily and in the object's order: jsonschema first sorts every extra key (and names
+    # them all in one message)
+    if not validator.is_type(instance, "object") or extra is True:
         return
     known = schema.get("properties", {})
     patterns = "|".join(schema.get("patternProperties", {}))
-    for key in instance:
-        if key not in known and not (patterns and re.search(patterns, key)):
+    keys = (k for k in instance if k not in known and not (patterns and re.search(patterns, k)))
+    if validator.is_type(extra, "object"):
+        for key in keys:
             yield from validator.descend(instance[key], extra, path=key)
+        return
+    first = list(itertools.islice(keys, MAX_ERRORS + 1))
+    if first:
+        shown = ", ".join(map(repr, first[:MAX_ERRORS])) + (
+            ", ..." if len(first) > MAX_ERRORS else ""
+        )
+        yield ValidationError(f"Additional properties are not allowed ({shown})")
 
 
 _Validator = jsonschema.validators.extend(
@@ -283,7 +291,8 @@ def describe_error(error: ValidationError) -> str:
         return f"{path}: missing required property {missing}"
     if kind == "additionalProperties" and isinstance(inst, dict):
         allowed = sorted(error.schema.get("properties", {}))
-        extra = [k for k in inst if k not in allowed]
+        known = set(allowed)
+        extra = [k for k in inst if k not in known]
         shown = ", ".join(map(repr, sorted(extra[:MAX_ERRORS])))
         more = f" and {len(extra) - MAX_ERRORS} more" if len(extra) > MAX_ERRORS else ""
         hint = (

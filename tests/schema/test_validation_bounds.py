@@ -1,0 +1,88 @@
+"""Validation stops collecting errors early: a million wrong values cost a bounded number of
+error objects and message lines, whatever the schema shape (plain array, union, mapping)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from tools_support import check_every_schema  # noqa: F401
+
+from agentloop import Tool, ToolArgumentError, tool
+from agentloop.schema.validate import MAX_ERRORS, compile_validator
+
+MILLION = ["x"] * 1_000_000
+
+
+@tool
+def take(
+    numbers: list[int] | None = None,
+    plain: list[int] | None = None,
+    counts: dict[str, int] | None = None,
+    name: str = "",
+) -> None:
+    """Take things.
+
+    Args:
+        numbers: Optional numbers (a union in the schema).
+        plain: More numbers.
+        counts: Counts by key.
+        name: A name.
+    """
+
+
+PLAIN = Tool(
+    name="plain",
+    parameters={
+        "type": "object",
+        "properties": {"xs": {"type": "array", "items": {"type": "integer"}}},
+    },
+    fn=lambda **kw: kw,
+)
+
+
+def _error(t: Tool, arguments: dict[str, Any]) -> ToolArgumentError:
+    with pytest.raises(ToolArgumentError) as info:
+        t.invoke(arguments)
+    return info.value
+
+
+def test_a_million_wrong_items_give_a_bounded_list_of_errors() -> None:
+    error = _error(PLAIN, {"xs": MILLION})
+    assert len(error.errors) == MAX_ERRORS
+    assert [line.split(":")[0] for line in error.errors[:3]] == ["$.xs[0]", "$.xs[1]", "$.xs[2]"]
+    assert f"({MAX_ERRORS}+ problems)" in str(error)
+    assert "The first ones are listed" in str(error)
+    assert len(str(error)) < 3000
+
+
+def test_union_branches_stop_collecting_early() -> None:
+    schema = take.parameters
+    (union_error,) = itertools.islice(
+        compile_validator(schema).iter_errors({"numbers": MILLION}), 1
+    )
+    assert union_error.validator == "anyOf"
+    assert 0 < len(union_error.context or ()) <= 2 * MAX_ERRORS
+    assert len(union_error.message) < 200
+    error = _error(take, {"numbers": MILLION})
+    assert error.errors == ('$.numbers[0]: expected integer, got string "x"',)
+
+
+def test_a_million_wrong_values_and_keys_are_bounded() -> None:
+    counts = {str(i): "x" for i in range(200_000)}
+    error = _error(take, {"counts": counts})
+    assert error.errors == ('$.counts["0"]: expected integer, got string "x"',)
+    extra = {f"k{i}": 1 for i in range(200_000)}
+    error = _error(take, {"name": "a", **extra})
+    (line,) = error.errors
+    assert line.startswith("$: unexpected property 'k0', 'k1'")
+    assert f"and {200_000 - MAX_ERRORS} more; allowed: counts, name, numbers, plain" in line
+    assert len(line) < 1000
+
+
+def test_a_huge_value_of_the_wrong_type_is_quoted_briefly() -> None:
+    error = _error(take, {"name": MILLION})
+    (line,) = error.errors
+    assert line.startswith('$.name: expected string, got array ["x", "x"')
+    assert len(line) < 200
