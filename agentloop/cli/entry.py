@@ -151,6 +151,12 @@ def _add_commands(
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 = any)")
     serve.add_argument("--api-key", help="require this bearer key from clients")
+    serve.add_argument("--model-name", help="the model id clients use (default: the model's name)")
+    serve.add_argument(
+        "--any-model",
+        action="store_true",
+        help="answer requests whatever model they name (default: 404 model_not_found)",
+    )
     serve.set_defaults(handler="serve")
 
 
