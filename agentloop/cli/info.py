@@ -140,7 +140,11 @@ def _plugin_tool_names(plugin: Any) -> list[str]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """Serve a model over the chat-completions API until Ctrl-C (which exits 0)."""
+    """Serve a model over the chat-completions API until Ctrl-C (which exits 0).
+
+    A port that is already in use is a one-line error naming ``--port`` (exit 2),
+    raised by :func:`agentloop.server.app.make_server`.
+    """
     from agentloop.config import load_settings
     from agentloop.providers.registry import resolve_model
 
@@ -157,5 +161,12 @@ def serve_command(args: argparse.Namespace) -> int:
     )
     from agentloop.server.app import serve
 
-    serve(model, host=args.host, port=args.port, api_key=args.api_key)
+    serve(
+        model,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        model_name=args.model_name,
+        accept_any_model=args.any_model,
+    )
     return 0

@@ -15,8 +15,20 @@ time, never echoed), 404, 405, 411, 413, and the status of an upstream model's
 error when the server is a gateway in front of a remote provider (connection
 failures give 502, timeouts 504, anything else 500 without details).
 
-A request must name a ``model`` (as OpenAI requires), but whatever it names,
-the one model the server was started with answers. The server binds to
+A request must name a ``model`` (as OpenAI requires): the served model's name (or
+its id without the provider prefix, ``gpt-4o`` for ``openai:gpt-4o``); any other
+name is a 404 ``model_not_found``, as OpenAI answers, unless the server was told
+to accept any name (``accept_any_model=True``, ``agentloop serve --any-model``).
+
+Framing is never guessed (a guess is how a second request hides in the body of
+the first): a request with both ``Content-Length`` and ``Transfer-Encoding``,
+repeated ``Content-Length`` headers, a length that is not plain digits, malformed
+header lines, or a body on a method that takes none (GET, HEAD, DELETE, OPTIONS)
+gets 400 and the connection is closed; ``Transfer-Encoding`` alone gets 411. The
+bearer key is checked from the headers before any of the body is read. A body
+nested deeper than :data:`MAX_JSON_DEPTH` levels is a 400.
+
+The server binds to
 ``127.0.0.1`` by default, speaks HTTP/1.1 with keep-alive,
 and serves each connection on its own daemon thread. It relays exactly what the
 model produced (texts, tool calls with their ids and ``extra_content``, finish
@@ -25,6 +37,7 @@ reasons, usage), so a client's assembled transcript equals the in-process one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -47,11 +60,14 @@ from agentloop.server.wire import (
 if TYPE_CHECKING:
     from agentloop.protocols import Model
 
-__all__ = ["MAX_BODY_BYTES", "ModelServer", "make_server", "serve"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "ModelServer", "make_server", "serve"]
 
 #: Request bodies larger than this get 413.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Request bodies with arrays or objects nested deeper than this get 400.
+MAX_JSON_DEPTH = 100
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -64,8 +80,10 @@ class ModelServer(ThreadingHTTPServer):
     Attributes:
         model: The model that answers every request.
         model_name: The name listed by ``/v1/models``.
+        started: When the server was made (Unix time), the ``created`` of its model card.
         api_key: The key clients must send as ``Authorization: Bearer``, or None.
         log_requests: Whether to write an access log line per request to stderr.
+        accept_any_model: Answer a request whatever model it names (otherwise 404).
     """
 
     daemon_threads = True
@@ -79,6 +97,7 @@ class ModelServer(ThreadingHTTPServer):
         api_key: str | None = None,
         model_name: str | None = None,
         log_requests: bool = False,
+        accept_any_model: bool = False,
     ) -> None:
         if ":" in address[0]:
             import socket
@@ -89,6 +108,19 @@ class ModelServer(ThreadingHTTPServer):
         self.model_name = model_name or str(getattr(model, "name", "") or "model")
         self.api_key = api_key or None
         self.log_requests = log_requests
+        self.accept_any_model = accept_any_model
+        self.started = int(time.time())
+
+    def serves(self, name: str) -> bool:
+        """Whether a request naming the model ``name`` is answered (else 404 ``model_not_found``).
+
+        Args:
+            name: The ``model`` of a request, or the id of ``GET /v1/models/{id}``.
+        """
+        if self.accept_any_model or name == self.model_name:
+            return True
+        _, sep, bare = self.model_name.partition(":")
+        return bool(sep) and name == bare
 
 
 def make_server(
@@ -99,6 +131,7 @@ def make_server(
     api_key: str | None = None,
     model_name: str | None = None,
     log_requests: bool = False,
+    accept_any_model: bool = False,
 ) -> ModelServer:
     """Build (and bind) a server for ``model`` without starting it.
 
@@ -109,17 +142,48 @@ def make_server(
         api_key: When set, every request needs ``Authorization: Bearer <api_key>``.
         model_name: The model id listed by ``/v1/models`` (default: ``model.name``).
         log_requests: Write an access log line per request to stderr.
+        accept_any_model: Answer whatever model a request names; by default a name
+            other than the served model's is a 404 ``model_not_found``.
 
     Returns:
         The bound server; call ``serve_forever()`` (blocking) and ``shutdown()``.
+
+    Raises:
+        ConfigurationError: The port is already in use, or binding it is not permitted.
     """
-    return ModelServer(
-        (host, port),
-        model,
-        api_key=api_key,
-        model_name=model_name,
-        log_requests=log_requests,
-    )
+    try:
+        return ModelServer(
+            (host, port),
+            model,
+            api_key=api_key,
+            model_name=model_name,
+            log_requests=log_requests,
+            accept_any_model=accept_any_model,
+        )
+    except OSError as exc:
+        raise _bind_error(exc, host, port) from exc
+
+
+def _bind_error(exc: OSError, host: str, port: int) -> Exception:
+    """A one-line, fixable error for a failed bind (or ``exc`` itself when it is something else)."""
+    from agentloop.errors import ConfigurationError
+
+    how = "pick another port with --port N (--port 0 picks a free one)"
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigurationError(
+            f"port {port} on {host} is already in use (is another server running there?); {how}"
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigurationError(
+            f"not permitted to listen on port {port} on {host} (ports below 1024 need "
+            f"privileges); {how}"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigurationError(
+            f"cannot listen on {host}: it is not an address of this machine; "
+            "use --host 127.0.0.1 or an address this machine has"
+        )
+    return exc
 
 
 def serve(
@@ -129,6 +193,7 @@ def serve(
     port: int = 8000,
     api_key: str | None = None,
     model_name: str | None = None,
+    accept_any_model: bool = False,
 ) -> None:
     """Serve ``model`` over HTTP until interrupted (Ctrl-C); blocking.
 
@@ -141,9 +206,19 @@ def serve(
         port: The TCP port.
         api_key: When set, every request needs ``Authorization: Bearer <api_key>``.
         model_name: The model id listed by ``/v1/models`` (default: ``model.name``).
+        accept_any_model: Answer whatever model a request names (default: 404 for others).
+
+    Raises:
+        ConfigurationError: The port is already in use, or binding it is not permitted.
     """
     server = make_server(
-        model, host=host, port=port, api_key=api_key, model_name=model_name, log_requests=True
+        model,
+        host=host,
+        port=port,
+        api_key=api_key,
+        model_name=model_name,
+        log_requests=True,
+        accept_any_model=accept_any_model,
     )
     bound_host, bound_port = (str(part) for part in server.server_address[:2])
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -191,11 +266,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if path.startswith("/v1/"):
             path = path[3:]
-        body = self._read_body() if method in ("POST", "PUT", "PATCH") else b""
-        if body is None:
+        size = self._body_size(method)
+        if size is None:
             return
-        if not self._authorized():
+        if not self._authorized(unread_body=bool(size)):
             return
+        body = self.rfile.read(size) if size else b""
         if path == "/chat/completions":
             if self._allowed(method, "POST"):
                 self._chat(body)
@@ -219,27 +295,52 @@ class _Handler(BaseHTTPRequestHandler):
         )
         return False
 
-    def _read_body(self) -> bytes | None:
-        """Read the request body; None when an error was already sent (connection closed)."""
-        length = self.headers.get("Content-Length")
-        if length is None:
-            if self.headers.get("Transfer-Encoding"):
-                self.close_connection = True
-                self._send_error(411, "A Content-Length header is required.", "length_required")
-                return None
-            return b""
-        try:
-            size = int(length)
-        except ValueError:
-            size = -1
-        if size < 0 or size > MAX_BODY_BYTES:
-            self.close_connection = True
-            status = 400 if size < 0 else 413
-            self._send_error(status, "The request body is too large or has a bad length.", None)
-            return None
-        return self.rfile.read(size)
+    def _body_size(self, method: str) -> int | None:
+        """The announced body length, from the headers alone; None when a 4xx was sent.
 
-    def _authorized(self) -> bool:
+        Anything ambiguous is refused rather than interpreted, and the connection is
+        then closed: whatever follows the headers cannot be trusted to be a request.
+        """
+        refusal = self._framing_refusal(method)
+        if refusal is None:
+            lengths = self.headers.get_all("Content-Length") or []
+            return int(lengths[0]) if lengths else 0
+        status, message = refusal
+        self.close_connection = True
+        self._send_error(status, message, "length_required" if status == 411 else None)
+        return None
+
+    def _framing_refusal(self, method: str) -> tuple[int, str] | None:
+        """The status and message refusing the request's framing, or None when it is clear."""
+        if self.headers.defects:
+            return 400, "The request has a malformed header line."
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.get_all("Transfer-Encoding"):
+            if lengths:
+                return 400, "A request must not have both Content-Length and Transfer-Encoding."
+            if method not in _BODY_METHODS:
+                return 400, f"A {method} request has no body; remove Transfer-Encoding."
+            return 411, "A Content-Length header is required (chunked bodies are not accepted)."
+        if not lengths:
+            return None
+        if len(lengths) > 1:
+            return 400, "The request has more than one Content-Length header; send exactly one."
+        text = lengths[0].strip(" \t")
+        if not (text.isascii() and text.isdigit()):
+            return 400, f"The Content-Length header must be plain digits, got {text[:40]!r}."
+        if len(text) > 12 or int(text) > MAX_BODY_BYTES:
+            return 413, f"The request body is larger than {MAX_BODY_BYTES} bytes."
+        if int(text) and method not in _BODY_METHODS:
+            return 400, f"A {method} request has no body; remove it (and its Content-Length)."
+        return None
+
+    def _authorized(self, *, unread_body: bool) -> bool:
+        """Check the bearer key from the headers alone; send 401 and return False when wrong.
+
+        Args:
+            unread_body: A body follows the headers; on refusal it stays unread, so
+                the connection is closed (its bytes must not be taken for a request).
+        """
         expected = self.server.api_key
         if expected is None:
             return True
@@ -254,6 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
             if header
             else "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
         )
+        if unread_body:
+            self.close_connection = True
         self._send_error(401, message, "invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
         return False
 
@@ -261,13 +364,13 @@ class _Handler(BaseHTTPRequestHandler):
         return {
             "id": self.server.model_name,
             "object": "model",
-            "created": 0,
+            "created": self.server.started,
             "owned_by": "agentloop",
         }
 
     def _model(self, model_id: str) -> None:
-        if model_id == self.server.model_name:
-            self._send_json(200, self._model_card())
+        if self.server.serves(model_id):
+            self._send_json(200, {**self._model_card(), "id": model_id})
         else:
             self._send_error(404, f"The model {model_id!r} does not exist.", "model_not_found")
 
@@ -275,10 +378,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, raw: bytes) -> None:
         try:
-            request = parse_request(raw)
+            request = _parse_bounded(raw)
             stream = request.pop("stream", False)
             messages = request.pop("messages")
-            request.pop("model")
+            name = request.pop("model")
+            if not self.server.serves(name):
+                self._send_error(
+                    404,
+                    f"The model `{name}` does not exist or you do not have access to it; this "
+                    f"server serves {self.server.model_name!r}.",
+                    "model_not_found",
+                )
+                return
             if stream:
                 events = self.server.model.stream(messages=messages, **request)
             else:
@@ -287,7 +398,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(*self._error_for(exc))
             return
         if not stream:
-            self._send_json(200, response_body(result, self.server.model_name))
+            body = response_body(result, self.server.model_name)
+            if not body.get("created"):  # a model that has no clock (offline) answers now
+                body["created"] = int(time.time())
+            self._send_json(200, body)
             return
         options = request.get("stream_options") or {}
         meta = {
@@ -374,3 +488,37 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
         self.wfile.flush()
+
+
+def _parse_bounded(raw: bytes) -> dict[str, Any]:
+    """:func:`parse_request`, refusing bodies nested deeper than :data:`MAX_JSON_DEPTH` with a 400.
+
+    Raises:
+        BadRequestError: The body is malformed (see :func:`parse_request`) or nested too deeply.
+    """
+    from agentloop.errors import BadRequestError
+
+    message = (
+        f"The request body is nested more than {MAX_JSON_DEPTH} levels deep; "
+        "flatten it (real chat requests need only a few levels)."
+    )
+    try:
+        request = parse_request(raw)
+    except RecursionError:  # the decoder's own limit: deeper than the interpreter allows
+        request = None
+    if request is None or _depth_exceeds(request, MAX_JSON_DEPTH):
+        body = error_body(message=message, type="invalid_request_error", code="nested_too_deeply")
+        raise BadRequestError(message, status_code=400, body=body) from None
+    return request
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether lists and dicts in ``value`` nest more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

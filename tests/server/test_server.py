@@ -211,9 +211,9 @@ def test_agent_transcript_is_the_same_over_http(running):
         ("POST", "/v1/chat/completions", b"[1, 2]", 400, None),
         ("POST", "/v1/chat/completions", {"messages": QUESTION}, 400, None),
         ("POST", "/v1/chat/completions", {"model": "offline"}, 400, None),
-        ("POST", "/v1/chat/completions", {"model": "m", "messages": QUESTION, "stream": "yes"}, 400, None),
-        ("POST", "/v1/chat/completions", {"model": "m", "messages": QUESTION, "stream_options": {}}, 400, None),
-        ("POST", "/v1/chat/completions", {"model": "m", "messages": [{"role": "x"}]}, 400, None),
+        ("POST", "/v1/chat/completions", {"model": "offline", "messages": QUESTION, "stream": "yes"}, 400, None),
+        ("POST", "/v1/chat/completions", {"model": "offline", "messages": QUESTION, "stream_options": {}}, 400, None),
+        ("POST", "/v1/chat/completions", {"model": "offline", "messages": [{"role": "x"}]}, 400, None),
         ("GET", "/v1/chat/completions", None, 405, "method_not_allowed"),
         ("DELETE", "/v1/models", None, 405, "method_not_allowed"),
         ("GET", "/v1/nothing", None, 404, "unknown_url"),
@@ -231,7 +231,7 @@ def test_error_bodies_match_openai(running, method, path, body, status, code):
 
 
 def test_bad_stream_request_fails_before_streaming(running):
-    body = {"model": "m", "messages": [], "stream": True}
+    body = {"model": "offline", "messages": [], "stream": True}
     status, headers, raw = running.request("POST", "/v1/chat/completions", body)
     assert status == 400 and headers["Content-Type"] == "application/json"
     assert json.loads(raw)["error"]["param"] == "messages"
@@ -350,7 +350,7 @@ def test_gateway_relays_what_the_model_assembled(stream):
     expected = ChatStream(gemini_like_chunks()).response
     server = Running(upstream)
     try:
-        body = {"model": "x", "messages": QUESTION, "stream": stream}
+        body = {"model": "upstream-model", "messages": QUESTION, "stream": stream}
         if stream:
             body["stream_options"] = {"include_usage": True}
         status, _, raw = server.request("POST", "/v1/chat/completions", body)
@@ -383,7 +383,7 @@ def test_gateway_deduplicates_repeated_ids_in_stream():
     expected = ChatStream(list(chunks)).response
     server = Running(FakeUpstream(chunks))
     try:
-        body = {"model": "x", "messages": QUESTION, "stream": True}
+        body = {"model": "upstream-model", "messages": QUESTION, "stream": True}
         _, _, raw = server.request("POST", "/v1/chat/completions", body)
         got = ChatStream(sse_chunks(raw))
         list(got)
@@ -413,7 +413,7 @@ def test_gateway_deduplicates_repeated_ids_in_stream():
 def test_upstream_errors_map_to_status(error, status, kind, stream):
     server = Running(FakeUpstream([], error=error))
     try:
-        body = {"model": "x", "messages": QUESTION, "stream": stream}
+        body = {"model": "upstream-model", "messages": QUESTION, "stream": stream}
         got, _, raw = server.request("POST", "/v1/chat/completions", body)
         assert got == status
         detail = json.loads(raw)["error"]
@@ -431,7 +431,7 @@ def test_error_mid_stream_is_an_error_event_without_done():
     ]
     server = Running(FakeUpstream(chunks))
     try:
-        body = {"model": "x", "messages": QUESTION, "stream": True}
+        body = {"model": "upstream-model", "messages": QUESTION, "stream": True}
         status, _, raw = server.request("POST", "/v1/chat/completions", body)
         assert status == 200
         events = sse_chunks(raw)
@@ -460,7 +460,7 @@ def test_client_disconnect_mid_stream_closes_the_model_stream():
     server = Running(Endless([]))
     try:
         conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
-        body = json.dumps({"model": "x", "messages": QUESTION, "stream": True})
+        body = json.dumps({"model": "upstream-model", "messages": QUESTION, "stream": True})
         conn.request("POST", "/v1/chat/completions", body=body)
         resp = conn.getresponse()
         resp.read(2048)
