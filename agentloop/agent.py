@@ -189,7 +189,9 @@ class Agent:
         internal: dict[str, object] = {"agentloop.agent-tools": AgentTools(self.tools)}
         if approver is not None:
             internal["agentloop.approver"] = ApproverCallback(approver)
-        internal["agentloop.context"] = ContextWindow()
+        if self.max_context_tokens is not None or getattr(profile, "context_tokens", None):
+            # only with a budget: a request hook makes the loop copy every request
+            internal["agentloop.context"] = ContextWindow()
         self.plugin_manager: pluggy.PluginManager = make_plugin_manager(
             plugins=plugins, named=internal, load_entrypoints=load_plugins, blocked=block
         )
