@@ -118,6 +118,7 @@ CLASSES = {
     "agentloop-http": "HTTPPlugin",
     "agentloop-shell": "ShellPlugin",
     "agentloop-sqlite": "SQLitePlugin",
+    "agentloop-mcp": "MCPServer",
 }
 
 

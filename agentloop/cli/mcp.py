@@ -166,7 +166,7 @@ def serve_command(args: argparse.Namespace) -> int:
         )
     agent = load_target(args.target) if args.target else Agent(name="mcp-serve")
     add_plugins(agent, [*mcp_servers(None), _approver(args.approve)])
-    tools = plugin.served_tools(agent, args.tools)
+    tools = _select(agent, args.tools)
     if not tools:
         raise ConfigurationError(f"{args.target} has no tools to serve")
     if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -180,6 +180,19 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         agent.close()
     return 0
+
+
+def _select(agent: Any, names: Sequence[str]) -> dict[str, Any]:
+    """The tools a run of ``agent`` offers, or only ``names`` of them (an unknown name is an error)."""
+    from agentloop.errors import ConfigurationError
+    from agentloop.plugins.manager import collect_tools
+
+    offered = collect_tools(agent)
+    missing = [n for n in names if n not in offered]
+    if missing:
+        available = ", ".join(sorted(offered)) or "(none)"
+        raise ConfigurationError(f"no tool named {missing[0]!r} to serve; available: {available}")
+    return {n: offered[n] for n in names} if names else offered
 
 
 def _approver(names: Sequence[str]) -> object:

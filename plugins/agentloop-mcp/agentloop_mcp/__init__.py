@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ._config import servers_from_config, servers_from_specs
 from ._errors import MCPServerError, MCPToolError
-from ._serve import ServeModel, build_server, serve, served_tools
+from ._serve import ServeModel, build_server, serve
 from ._server import MCPServer
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "ServeModel",
     "build_server",
     "serve",
-    "served_tools",
     "servers_from_config",
     "servers_from_specs",
 ]

@@ -12,7 +12,7 @@ worker thread; parallel calls run in parallel.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from agentloop import (
@@ -20,14 +20,13 @@ from agentloop import (
     AgentloopError,
     ChatResponse,
     Choice,
-    ConfigurationError,
     Message,
     RunError,
     Tool,
     ToolCall,
 )
 
-__all__ = ["ServeModel", "build_server", "serve", "served_tools"]
+__all__ = ["ServeModel", "build_server", "serve"]
 
 _CALL_ID = "mcp_call"
 
@@ -54,24 +53,6 @@ class ServeModel:
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> Any:
         """Not used: the serving agent runs with ``stream=False``."""
         raise AgentloopError("ServeModel does not stream; run the agent with stream=False")
-
-
-def served_tools(agent: Agent, names: Iterable[str] = ()) -> dict[str, Tool]:
-    """The tools ``agent`` offers (its own and its plugins'), or only ``names`` of them.
-
-    Raises:
-        ConfigurationError: A name is not among the agent's tools (the message lists them).
-    """
-    offered: dict[str, Tool] = {}
-    for tools in agent.hook.agentloop_tools(agent=agent):
-        for t in tools or ():
-            offered.setdefault(t.name, t)
-    wanted = list(names)
-    missing = [n for n in wanted if n not in offered]
-    if missing:
-        available = ", ".join(sorted(offered)) or "(none)"
-        raise ConfigurationError(f"no tool named {missing[0]!r} to serve; available: {available}")
-    return {n: offered[n] for n in wanted} if wanted else offered
 
 
 def _call_in_run(agent: Agent, name: str, arguments: Mapping[str, Any] | None) -> tuple[str, bool]:

@@ -23,9 +23,9 @@ def demo(**options: Any) -> MCPServer:
     return MCPServer.stdio(PYTHON, args=[str(SERVERS / "demo_server.py")], **options)
 
 
-def server_script(name: str, *args: str, **options: Any) -> MCPServer:
+def server_script(script: str, *args: str, **options: Any) -> MCPServer:
     """Another test server script over stdio."""
-    return MCPServer.stdio(PYTHON, args=[str(SERVERS / name), *args], **options)
+    return MCPServer.stdio(PYTHON, args=[str(SERVERS / script), *args], **options)
 
 
 def free_port() -> int:
