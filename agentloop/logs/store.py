@@ -1,7 +1,8 @@
 """The run log: a sink for :class:`~agentloop.tracing.TraceRecorder` that writes SQLite.
 
-Each event is written in its own short transaction as soon as the recorder hands it over, so a
-process killed with SIGKILL keeps every step that finished. Writers in many threads share one
+Each finished step is written in one short transaction as soon as the recorder hands it over
+(a ``model_request`` waits for its response, so a model step is one transaction), so a process
+killed with SIGKILL keeps every step that finished. Writers in many threads share one
 :class:`RunLog`; writers in many processes share the file (WAL and a busy timeout, see
 :mod:`agentloop.storage`).
 """
@@ -37,12 +38,18 @@ class RunLog:
         ``Agent(..., plugins=[RunLog("runs.db").recorder()])``
     """
 
-    def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.path = Path(path) if path is not None else log_path()
         self.db: Database = connect(
             self.path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
         )
         self._runs: dict[str, int] = {}
+        self._requests: dict[str, TraceEvent] = {}  # model_request events awaiting their step
         self._lock = threading.Lock()
 
     def recorder(
@@ -70,12 +77,24 @@ class RunLog:
     def __call__(self, event: TraceEvent) -> None:
         """Write one event (the sink protocol); on failure mark the run's gap and raise.
 
+        A ``model_request`` is kept until the next event of its run (its response), so that
+        each model step is one transaction.
+
         Raises:
             StorageError: The write failed (disk full, locked, corrupt); the recorder turns it
                 into a warning and stops logging this run, whose ``gap`` column says why.
         """
+        if event.type == "model_request":
+            with self._lock:
+                self._requests[event.run_id] = event
+            return
+        with self._lock:
+            request = self._requests.pop(event.run_id, None)
         try:
-            self._write(event)
+            with self.db.transaction() as conn:
+                if request is not None:
+                    self._write_in(conn, request)
+                self._write_in(conn, event)
         except Exception as exc:
             error = storage_error(exc, self.path)
             self._mark_gap(event, str(error))
@@ -85,37 +104,45 @@ class RunLog:
         """Close the database."""
         self.db.close()
 
-    # -- writing -----------------------------------------------------------------------------
+    def write_all(self, events: Iterable[TraceEvent]) -> None:
+        """Write many events in one transaction (importing a trace, e.g. a JSONL trace file).
 
-    def _write(self, event: TraceEvent) -> None:
+        Raises:
+            StorageError: The write failed; none of the events is stored.
+        """
+        try:
+            with self.db.transaction() as conn:
+                for event in events:
+                    self._write_in(conn, event)
+        except Exception as exc:
+            raise storage_error(exc, self.path) from exc
+
+    def _write_in(self, conn: Any, event: TraceEvent) -> None:
         data = event.data
-        row = _dumps(data)
-        with self.db.transaction() as conn:
-            if event.type == "run_started":
-                n = conn.execute(
-                    "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "
-                    "instructions, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        event.run_id,
-                        data.get("conversation_id"),
-                        event.time,
-                        data.get("agent"),
-                        data.get("model"),
-                        data.get("provider"),
-                        _text(data.get("instructions")),
-                        _text(data.get("prompt")),
-                    ),
-                ).lastrowid
-                with self._lock:
-                    self._runs[event.run_id] = int(n or 0)
-            n = self._run_number(conn, event.run_id)
-            conn.execute(
-                "INSERT INTO events (run, seq, type, time, data) VALUES (?, ?, ?, ?, ?)",
-                (n, event.seq, event.type, event.time, row),
-            )
-            if event.type == "run_finished":
-                self._finish(conn, n, event)
+        if event.type == "run_started":
+            n = conn.execute(
+                "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "
+                "instructions, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.run_id,
+                    data.get("conversation_id"),
+                    event.time,
+                    data.get("agent"),
+                    data.get("model"),
+                    data.get("provider"),
+                    _text(data.get("instructions")),
+                    _text(data.get("prompt")),
+                ),
+            ).lastrowid
+            with self._lock:
+                self._runs[event.run_id] = int(n or 0)
+        n = self._run_number(conn, event.run_id)
+        conn.execute(
+            "INSERT INTO events (run, seq, type, time, data) VALUES (?, ?, ?, ?, ?)",
+            (n, event.seq, event.type, event.time, _dumps(data)),
+        )
         if event.type == "run_finished":
+            self._finish(conn, n, event)
             with self._lock:
                 self._runs.pop(event.run_id, None)
 

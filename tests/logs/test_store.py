@@ -267,7 +267,7 @@ def test_bad_files_are_one_line_errors_naming_the_file(tmp_path: Path) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             _run(log)
-        assert any("locked" in str(w.message) and str(path) in str(w.message) for w in caught)
+            assert any("locked" in str(w.message) and str(path) in str(w.message) for w in caught)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
