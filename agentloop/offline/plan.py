@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentloop.offline.args import Filled, fill
-from agentloop.offline.mathexpr import arithmetic_spans
-from agentloop.offline.text import matches, split_parts, words
+from agentloop.offline.mathexpr import arithmetic_spans, read_arithmetic
+from agentloop.offline.text import matches, split_parts, unreadable_numbers, words
 
 __all__ = ["Reply", "decide", "message_text"]
 
@@ -89,6 +89,17 @@ def decide(
         The reply: tool calls, or text (JSON text under a JSON ``response_format``).
     """
     text, results = _current_turn(messages)
+    # Under "auto" a number it cannot read is said, not guessed. A forced call is still made
+    # (the request demands one), but its arguments never hold a misread number either.
+    free = tool_choice is None or tool_choice == "auto"
+    problems = _number_problems(text, tools) if tools and free and not results else []
+    if problems:
+        answer = (
+            "I cannot read a number in your message, so I will not guess: "
+            + "; ".join(problems)
+            + "."
+        )
+        return Reply(content=_formatted(answer, text, results, response_format))
     if tools and tool_choice != "none":
         done = [(r.name, r.arguments) for r in results]
         calls = _choose_calls(text, tools, tool_choice, done)
@@ -96,6 +107,34 @@ def decide(
             return Reply(content=None, calls=tuple(calls[:1] if not parallel_tool_calls else calls))
     answer = _answer(text, results, tools)
     return Reply(content=_formatted(answer, text, results, response_format))
+
+
+def _number_problems(text: str, tools: list[Mapping[str, Any]]) -> list[str]:
+    """What keeps the numbers of ``text`` from being read, when a tool would get them.
+
+    Arithmetic that holds an unreadable number (or a bare percentage) always counts;
+    any unreadable number counts when a tool takes numbers.
+    """
+    problems = list(read_arithmetic(text).problems)
+    if any(_takes_numbers(tool.get("parameters")) for tool in tools):
+        problems += unreadable_numbers(text)
+    return list(dict.fromkeys(problems))
+
+
+def _takes_numbers(schema: Any) -> bool:
+    """Whether a JSON schema has a number or integer anywhere in it."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            kind = node.get("type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if "number" in kinds or "integer" in kinds:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _current_turn(messages: list[Mapping[str, Any]]) -> tuple[str, list[_Result]]:

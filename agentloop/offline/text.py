@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agentloop.offline.mathexpr import arithmetic_spans
+from agentloop.offline.numbers import find_numbers
 
 __all__ = [
     "TextValues",
@@ -24,6 +25,7 @@ __all__ = [
     "in_vocabulary",
     "matches",
     "number_spans",
+    "unreadable_numbers",
     "split_parts",
     "stem",
     "strip_filler",
@@ -73,7 +75,7 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "
 
 _WORD_RE = re.compile(r"[A-Za-z]+|\d+")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NUMBER_RE = re.compile(r"(?<![\d.\w])(-(?=\d))?\d+(?:\.\d+)?(?![\d\w])")
+_WORDISH = re.compile(r"[\w.]")
 _QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|(?<!\w)'([^']+)'(?!\w)|`([^`]+)`")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_RE = re.compile(r"https?://[^\s\"'<>]+[^\s\"'<>.,;:!?)]")
@@ -305,18 +307,35 @@ def _numbers(text: str) -> list[object]:
 def number_spans(text: str) -> list[tuple[int, int, object]]:
     """``(start, end, value)`` of each number in ``text`` (digits or a number word), in order.
 
-    Numbers inside dates, times, UUIDs, emails and URLs are skipped.
+    Digits are read as people write them (``1,000``, ``1e3``, ``3.5k``, ``1.5 million``,
+    by :func:`~agentloop.offline.numbers.find_numbers`); a number that cannot be read
+    whole (``1,5``, ``5kg``) is skipped, never read in part. Numbers inside dates,
+    times, UUIDs, emails and URLs are skipped.
     """
     for regex in (_ISO_DT_RE, _ISO_DATE_RE, _UUID_RE, _EMAIL_RE, _URL_RE, _MONTH_DAY_RE):
         text = regex.sub(lambda m: " " * len(m.group()), text)  # keep the positions
     found: list[tuple[int, int, object]] = []
-    for match in _NUMBER_RE.finditer(text):
-        raw = match.group()
-        found.append((match.start(), match.end(), float(raw) if "." in raw else int(raw)))
+    for token in find_numbers(text):  # read whole (1,000 / 1e3 / 3.5k) or skipped, never in part
+        if token.value is None:
+            continue
+        start, value = token.start, token.value
+        if start and text[start - 1] == "-" and (start < 2 or not _WORDISH.match(text[start - 2])):
+            start, value = start - 1, -value
+        found.append((start, token.end, value))
     for match in re.finditer(r"\b[a-z]+\b", text.lower()):
         if match.group() in _NUMBER_WORDS:
             found.append((match.start(), match.end(), _NUMBER_WORDS[match.group()]))
     return sorted(found, key=lambda item: item[0])
+
+
+def unreadable_numbers(text: str) -> list[str]:
+    """Why each number of ``text`` that cannot be read whole cannot be (``1,5``, ``5kg``).
+
+    Dates, times, UUIDs, emails and URLs are not numbers and are never reported.
+    """
+    for regex in (_ISO_DT_RE, _ISO_DATE_RE, _UUID_RE, _EMAIL_RE, _URL_RE, _MONTH_DAY_RE):
+        text = regex.sub(lambda m: " " * len(m.group()), text)
+    return [token.problem for token in find_numbers(text) if token.problem is not None]
 
 
 def find_sql(text: str) -> list[str]:
