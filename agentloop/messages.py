@@ -7,8 +7,9 @@ HTTP boundary and the transcript use.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -28,6 +29,7 @@ __all__ = [
     "UsageEvent",
     "normalize_finish_reason",
     "plain_json",
+    "unique_call_ids",
 ]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
@@ -384,6 +386,35 @@ class ModelProfile:
     supports_strict: bool = True
     supports_parallel_tool_calls: bool = True
     context_tokens: int | None = None
+
+
+def unique_call_ids(calls: Sequence[ToolCall], prefix: str = "call") -> tuple[ToolCall, ...]:
+    """Give every call a unique id: the one place a missing or repeated id is repaired.
+
+    Ids are kept as received when present and unique. A missing id becomes
+    ``{prefix}_{position}``; a repeated one gets ``_{position}`` appended (then ``_``
+    until unique). Each call can then be answered exactly once.
+
+    Args:
+        calls: One assistant message's tool calls, in order.
+        prefix: The start of a synthesized id.
+
+    Returns:
+        The calls, the same objects where nothing changed.
+    """
+    if all(c.id for c in calls) and len({c.id for c in calls}) == len(calls):
+        return tuple(calls)
+    used: set[str] = set()
+    out = []
+    for pos, call in enumerate(calls):
+        final = call.id or f"{prefix}_{pos}"
+        if final in used:
+            final = f"{final}_{pos}"
+            while final in used:
+                final += "_"
+        used.add(final)
+        out.append(call if final == call.id else dataclasses.replace(call, id=final))
+    return tuple(out)
 
 
 def arguments_text(value: Any) -> str:

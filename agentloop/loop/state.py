@@ -32,7 +32,7 @@ from agentloop.errors import (
 )
 from agentloop.events import StepFinished
 from agentloop.loop.threads import ToolThreads
-from agentloop.messages import ChatResponse, TextDelta, Usage
+from agentloop.messages import ChatResponse, TextDelta, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
 from agentloop.result import RunResult, Step
 
@@ -225,7 +225,7 @@ class RunState:
         client already repairs for HTTP models) is replaced, so that every call
         can be answered exactly once.
         """
-        response = _with_unique_ids(response, self.context.run_id[:8])
+        response = _with_unique_ids(response, f"call_{self.context.run_id[:8]}")
         self.hook.agentloop_model_response(context=self.context, response=response)
         self.append(response.message.to_dict())
         return response
@@ -333,16 +333,10 @@ class RunState:
 
 def _with_unique_ids(response: ChatResponse, prefix: str) -> ChatResponse:
     calls = response.tool_calls
-    if all(c.id for c in calls) and len({c.id for c in calls}) == len(calls):
+    fixed = unique_call_ids(calls, prefix)
+    if all(a is b for a, b in zip(fixed, calls, strict=True)):
         return response
-    seen: set[str] = set()
-    fixed = []
-    for n, call in enumerate(calls):
-        if not call.id or call.id in seen:
-            call = dataclasses.replace(call, id=f"call_{prefix}_{n}")
-        seen.add(call.id)
-        fixed.append(call)
-    message = dataclasses.replace(response.message, tool_calls=tuple(fixed))
+    message = dataclasses.replace(response.message, tool_calls=fixed)
     first = dataclasses.replace(response.choices[0], message=message)
     return dataclasses.replace(response, choices=(first, *response.choices[1:]))
 

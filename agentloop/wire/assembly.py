@@ -25,6 +25,7 @@ from agentloop.messages import (
     arguments_text,
     normalize_finish_reason,
     to_int,
+    unique_call_ids,
 )
 from agentloop.wire.errors import error_detail, error_message, make_status_error, status_from_error
 
@@ -249,17 +250,11 @@ def call_entries(delta: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _finalize_calls(
     calls: list[tuple[str, str, str, Mapping[str, Any] | None]],
 ) -> tuple[ToolCall, ...]:
-    used: set[str] = set()
-    out = []
-    for pos, (call_id, name, args, extra) in enumerate(calls):
-        final = call_id or f"call_{pos}"
-        if final in used:
-            final = f"{final}_{pos}"
-            while final in used:
-                final += "_"
-        used.add(final)
-        out.append(ToolCall(id=final, name=name, arguments=args or "{}", extra_content=extra))
-    return tuple(out)
+    made = [
+        ToolCall(id=call_id, name=name, arguments=args or "{}", extra_content=extra)
+        for call_id, name, args, extra in calls
+    ]
+    return unique_call_ids(made)
 
 
 def final_finish(raw: str | None, has_calls: bool) -> str:
