@@ -18,6 +18,7 @@ instead of computing something else.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -140,7 +141,7 @@ def read_arithmetic(text: str) -> Arithmetic:
     text, unreadable = _normalize_numbers(_TIMES_X.sub(r"\1 * ", text))
     text = _LONE_PERCENT.sub(lambda m: _percent(m, unreadable), text)
     for pattern, replacement in _ROUNDING:
-        text = pattern.sub(lambda m, r=replacement: _places(m.expand(r)), text)
+        text = pattern.sub(functools.partial(_places, replacement), text)
     for pattern, replacement in _WORD_OPS:
         text = pattern.sub(replacement, text)
     spans: list[str] = []
@@ -197,8 +198,9 @@ def _percent(match: re.Match[str], unreadable: list[str]) -> str:
     return f"{sign}({number} / 100)"
 
 
-def _places(call: str) -> str:
-    """``round(x, two)`` -> ``round(x, 2)``."""
+def _places(replacement: str, match: re.Match[str]) -> str:
+    """Expand a rounding rewrite, with the places in digits: ``round(x, two)`` -> ``round(x, 2)``."""
+    call = match.expand(replacement)
     head, sep, places = call.rpartition(", ")
     word = places.rstrip(")").lower()
     if sep and word in _SMALL:
