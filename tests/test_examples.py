@@ -131,6 +131,19 @@ CASES = [
         },
     ),
     Case(
+        "mcp_countries",
+        'What is the capital of "Japan"?',
+        [("country_facts", {"country": "Japan"})],
+        ['"capital": "Tokyo"'],
+    ),
+    Case(
+        "mcp_countries",
+        'What is the capital of "Atlantis"?',
+        [("country_facts", {"country": "Atlantis"})],
+        ["no facts about 'Atlantis'; known countries: France, Japan, Kenya"],
+        statuses=["error"],
+    ),
+    Case(
         "two_agents",
         "What is 12 * (3 + 4)?",
         [("math_expert", {"prompt": "12 * (3 + 4)"})],
