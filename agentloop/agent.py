@@ -51,12 +51,14 @@ _COUNTS = (
     "max_result_chars",
     "max_tokens_total",
     "max_tool_calls_per_turn",
+    "max_context_tokens",
 )
 _OPTIONAL_COUNTS = (
     "max_repeated_calls",
     "max_result_chars",
     "max_tokens_total",
     "max_tool_calls_per_turn",
+    "max_context_tokens",
 )
 DEFAULT_TOOL_TIMEOUT = 300.0
 """Seconds a tool call may take when neither the tool nor the agent says (``None`` opts out)."""

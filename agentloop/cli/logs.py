@@ -203,7 +203,8 @@ def _render_summary(run: dict[str, Any]) -> str:
 def _render_event(event: dict[str, Any]) -> str:
     kind = event["type"]
     if kind == "model_request":
-        return f"[step {event.get('step')}] request: {len(event.get('messages') or ())} message(s)"
+        count = event.get("message_count") or len(event.get("messages") or ())
+        return f"[step {event.get('step')}] request: {count} message(s)"
     if kind == "model_response":
         usage = event.get("usage") or {}
         calls = ", ".join(c["name"] for c in event.get("tool_calls") or ()) or "-"

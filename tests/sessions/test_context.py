@@ -200,3 +200,12 @@ def test_hook_agentloop_context_trimmed() -> None:
     assert trimmed[0].data["step"] == 1
     first = next(e for e in events if e.type == "model_request")
     assert len(first.data["messages"]) == 21 - calls[0][0]  # the log has what was sent
+
+
+def test_max_context_tokens_must_be_a_positive_count() -> None:
+    import pytest
+
+    from agentloop import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_context_tokens"):
+        Agent(ScriptedModel([]), max_context_tokens=0, load_plugins=False)
