@@ -82,6 +82,9 @@ class RunState:
         self._pool: ToolThreads | None = None
         # read once per run: no implementation means no call (each one costs microseconds)
         self._observed = bool(self.hook.agentloop_stream_event.get_hookimpls())
+        profile = getattr(agent.model, "profile", None)
+        # sent only with tools, and only to models whose profile takes it
+        self._parallel_ok = getattr(profile, "supports_parallel_tool_calls", True)
 
     # -- 1. start ------------------------------------------------------------------------
 
@@ -129,6 +132,8 @@ class RunState:
             request["tools"] = self.tool_defs
             if self.tool_choice is not None:
                 request["tool_choice"] = self.tool_choice
+        if "parallel_tool_calls" in request and not (self.tool_defs and self._parallel_ok):
+            del request["parallel_tool_calls"]  # the one place this is decided
         if self.output_spec is not None:
             request["response_format"] = self.output_spec.response_format
             self.output_spec.add_instructions(request["messages"])

@@ -142,11 +142,14 @@ def resolve_model(
 
 
 def _key_from_env(provider: ProviderSpec, env: Mapping[str, str]) -> str | None:
+    """The provider's key variables, then the user's key store (``agentloop keys set``)."""
     for name in provider.key_env:
         value = env.get(name, "").strip()
         if value:
             return value
-    return None
+    from agentloop.providers.keys import stored_key
+
+    return stored_key(provider.name, env)
 
 
 class ChatModel:
@@ -154,7 +157,7 @@ class ChatModel:
 
     Before every request it drops parameters the provider rejects, renames
     ``max_tokens``/``max_completion_tokens`` to the one the provider takes, sends ``name`` on
-    every ``tool`` message, only sends ``parallel_tool_calls`` with tools, and
+    every ``tool`` message (whether ``parallel_tool_calls`` is sent is the loop's decision), and
     for Gemini sends ``developer`` messages as ``system``, strips ``strict``
     and sanitizes every JSON Schema (:func:`sanitize_schema_for_gemini`).
 
@@ -252,8 +255,6 @@ class ChatModel:
             The messages and parameters to send.
         """
         out = {k: v for k, v in params.items() if v is not None}
-        if "parallel_tool_calls" in out and not out.get("tools"):
-            del out["parallel_tool_calls"]
         for old, new in self.provider.renamed_params.items():
             if old in out:
                 value = out.pop(old)

@@ -289,3 +289,21 @@ def test_a_tool_raising_run_aborted_by_mistake_aborts_the_run_like_abort_run() -
     with pytest.raises(RunAborted, match="enough") as info:
         agent.run("x")
     assert info.value.result.stop_reason == "aborted"
+
+
+@pytest.mark.parametrize(
+    "tools, supports, sent",
+    [([add], True, True), ([], True, False), ([add], False, False)],
+)
+def test_parallel_tool_calls_is_decided_in_one_place(
+    tools: list, supports: bool, sent: bool
+) -> None:
+    from agentloop import ModelProfile
+    from agentloop.testing import ScriptedModel
+
+    model = ScriptedModel(["ok"])
+    model.profile = ModelProfile(supports_parallel_tool_calls=supports)  # type: ignore[attr-defined]
+    Agent(
+        model, tools=tools, model_settings={"parallel_tool_calls": False}, load_plugins=False
+    ).run("x")
+    assert ("parallel_tool_calls" in model.requests[0]) is sent

@@ -180,7 +180,7 @@ def test_openai_request_keeps_parameters_and_fills_tool_names() -> None:
     assert sent["max_completion_tokens"] == 9 and "max_tokens" not in sent
     assert sent["model"] == "gpt-4o"
     assert sent["seed"] == 1
-    assert "parallel_tool_calls" not in sent  # only sent together with tools
+    assert sent["parallel_tool_calls"] is False  # as given: the loop decides when it is sent
     assert "temperature" not in sent
     assert sent["messages"][0]["role"] == "developer"
     assert sent["messages"][2]["name"] == "add"
