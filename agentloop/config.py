@@ -33,7 +33,7 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError
 
-__all__ = ["CONFIG_KEYS", "CONFIG_TABLES", "Settings", "load_settings", "read_table"]
+__all__ = ["CONFIG_KEYS", "CONFIG_TABLES", "Settings", "load_settings", "read_table", "read_tools"]
 
 #: Every setting, with the type a config file must give it.
 CONFIG_KEYS: dict[str, type] = {
@@ -49,8 +49,10 @@ CONFIG_KEYS: dict[str, type] = {
 }
 
 #: Tables a config file may also hold, read by their owners with :func:`read_table`
-#: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers).
-CONFIG_TABLES: tuple[str, ...] = ("mcp",)
+#: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers; ``[tool_options.TOOLSET]``:
+#: settings of toolsets chosen by name), and ``tools``: the list of tool names a
+#: CLI run without TARGET gets (read with :func:`read_tools`).
+CONFIG_TABLES: tuple[str, ...] = ("mcp", "tool_options", "tools")
 
 _ENV: dict[str, str] = {
     "model": "AGENTLOOP_MODEL",
@@ -162,16 +164,30 @@ def _find_key(
     file_values: Mapping[str, Any],
     path: Path | None,
 ) -> tuple[str, str] | None:
-    """The key: argument, then the model's provider variables, then the config file."""
+    """The key: argument, the model's provider variables, the key store, the config file."""
     if cli_args.get("api_key"):
         return str(cli_args["api_key"]), "--api-key"
     for var in _key_vars(model):
         if env.get(var, "").strip():
             return env[var].strip(), f"env {var}"
+    stored = _stored_key(model, env)
+    if stored is not None:
+        return stored
     if file_values.get("api_key"):
         source = path.name if path else "config file"
         return _convert("api_key", file_values["api_key"], source, strict=True), source
     return None
+
+
+def _stored_key(model: str | None, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The key of the model's provider in the user's key store (``agentloop keys set``)."""
+    if not model or ":" not in model:
+        return None
+    from agentloop.providers.keys import key_store_path, stored_key
+
+    provider = model.partition(":")[0].strip().lower()
+    key = stored_key(provider, env)
+    return (key, f"key store {key_store_path(env)}") if key else None
 
 
 def _key_vars(model: str | None) -> tuple[str, ...]:
@@ -258,3 +274,16 @@ def read_table(name: str, cwd: Path | None = None) -> tuple[Path | None, dict[st
     if not isinstance(table, dict):
         raise ConfigurationError(f"[{name}] in {path} must be a table")
     return path, table
+
+
+def read_tools(cwd: Path | None = None) -> list[str]:
+    """Return the config file's ``tools = [...]`` (tool names for a CLI run without TARGET).
+
+    Raises:
+        ConfigurationError: ``tools`` is not a list of strings.
+    """
+    path, data = _read_config_file(Path.cwd() if cwd is None else cwd)
+    tools = data.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        raise ConfigurationError(f"tools in {path} must be a list of tool names, got {tools!r}")
+    return list(tools)

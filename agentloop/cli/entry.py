@@ -2,15 +2,19 @@
 
 ::
 
-    agentloop run TARGET [PROMPT]   run once; the answer streams to stdout
-    agentloop chat TARGET           interactive conversation with history
-    agentloop tools TARGET          the tool definitions the model sees (JSON)
-    agentloop plugins               installed plugins, their tools and hooks
+    agentloop run [TARGET] [PROMPT] run once; the answer streams to stdout
+    agentloop run -T calculate "What is 2**10?"   a default agent with a named tool
+    agentloop chat [TARGET]         interactive conversation with history
+    agentloop tools [TARGET] [-T NAME]   offered tools, or what one agent sends (JSON)
+    agentloop plugins               installed plugins, their hooks and tools
+    agentloop models                providers and what each needs
+    agentloop keys set PROVIDER     store an API key in the user's key store
     agentloop serve                 serve a model over the chat-completions API
     agentloop --version
 
 TARGET is ``path/to/file.py``, ``file.py:name``, ``package.module`` or
-``package.module:name`` (see :mod:`agentloop.cli.target`). Settings come
+``package.module:name`` (see :mod:`agentloop.cli.target`); it is optional,
+and how a lone argument is told from a PROMPT is in :mod:`agentloop.cli.agents`. Settings come
 from arguments, then the environment, then ``agentloop.toml`` /
 ``pyproject.toml`` (see :mod:`agentloop.config`).
 
@@ -41,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentloop.cli.mcp",
     "agentloop.cli.batch",
     "agentloop.cli.logs",
+    "agentloop.cli.keys",
 )
 
 EXIT_OK = 0
@@ -105,6 +110,12 @@ def _shared_options() -> SharedOptions:
     return SharedOptions(common, model, looping)
 
 
+_TARGET_HELP = (
+    "file.py, file.py:name or module:name (optional: a lone argument that is no file or "
+    "module is the PROMPT, for a default agent)"
+)
+
+
 def _add_commands(
     sub: Any,
     common: argparse.ArgumentParser,
@@ -112,6 +123,7 @@ def _add_commands(
     looping: argparse.ArgumentParser,
 ) -> None:
     """Add the run, chat, tools, plugins and serve commands."""
+    from agentloop.cli.agents import add_agent_options  # -T, --tool-option, --block, -s
     run = sub.add_parser(
         "run",
         parents=[common, model, looping],
@@ -120,9 +132,10 @@ def _add_commands(
         "line on stderr.",
         epilog=_MODEL_CHOICE,
     )
-    run.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    run.add_argument("target", metavar="TARGET", nargs="?", help=_TARGET_HELP)
     run.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt (default: stdin)")
     run.add_argument("--json", action="store_true", help="print the RunResult as JSON")
+    add_agent_options(run)
     from agentloop.cli.observers import add_run_options  # --record/--replay (stdlib only)
 
     add_run_options(run)
@@ -135,17 +148,32 @@ def _add_commands(
         description="A conversation with history. Ctrl-C stops a reply; Ctrl-D or /exit quits.",
         epilog=_MODEL_CHOICE,
     )
-    chat.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    chat.add_argument("target", metavar="TARGET", nargs="?", help=_TARGET_HELP)
+    add_agent_options(chat)
     chat.set_defaults(handler="chat")
 
-    tools = sub.add_parser("tools", parents=[common], help="show an agent's tool definitions")
-    tools.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
+    tools = sub.add_parser(
+        "tools",
+        parents=[common],
+        help="list the tools plugins offer, or show what one agent sends",
+        description="Without TARGET or -T: every tool and toolset the installed plugins offer. "
+        "With TARGET and/or -T NAME: the tool definitions that agent sends (JSON).",
+    )
+    tools.add_argument("target", metavar="TARGET", nargs="?", help=_TARGET_HELP)
     tools.add_argument("--model", help="show the definitions as sent to this model's provider")
-    tools.set_defaults(handler="tools")
+    tools.add_argument("--json", action="store_true", help="the listing as JSON, exact definitions")
+    add_agent_options(tools, system=False)
+    tools.set_defaults(handler="agentloop.cli.catalog:tools_command")
 
-    plugins = sub.add_parser("plugins", parents=[common], help="list installed plugins")
+    plugins = sub.add_parser(
+        "plugins",
+        parents=[common],
+        help="list installed plugins (exit 1 when one is broken)",
+        description="Each installed plugin's distribution, version, hooks and the tools it "
+        "offers; a plugin that cannot load or is invalid is marked broken (exit code 1).",
+    )
     plugins.add_argument("--json", action="store_true", help="print the list as JSON")
-    plugins.set_defaults(handler="plugins")
+    plugins.set_defaults(handler="agentloop.cli.catalog:plugins_command")
 
     serve = sub.add_parser("serve", parents=[common, model], help="serve a model over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -170,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 success, 1 failure, 2 usage error, 130 interrupted.
     """
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    _one_line_warnings()
     previous = _handle_sigterm()
     try:
         args = build_parser().parse_args(argv)
@@ -189,6 +218,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line_warnings() -> None:
+    """Show agentloop's warnings (a broken installed plugin, ...) as one line on stderr."""
+    import warnings
+
+    from agentloop.errors import AgentloopWarning
+
+    previous = warnings.showwarning
+    if getattr(previous, "agentloop_one_line", False):
+        return
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+        if isinstance(category, type) and issubclass(category, AgentloopWarning):
+            _print_line(f"agentloop: warning: {message}")
+        else:
+            previous(message, category, filename, lineno, *rest)
+
+    show.agentloop_one_line = True  # type: ignore[attr-defined]
+    warnings.showwarning = show  # type: ignore[assignment]
 
 
 def _handle_sigterm() -> Any:
@@ -219,8 +268,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     from agentloop.cli import info as _cli_info
 
     handler = {
-        "tools": _cli_info.tools_command,
-        "plugins": _cli_info.plugins_command,
         "serve": _cli_info.serve_command,
     }[args.handler]
     return handler(args)
@@ -271,6 +318,10 @@ def _debug_hint(exc: Exception, debug: bool) -> str:
 
 def _print_error(message: str) -> None:
     line = "agentloop: interrupted" if message == "interrupted" else f"agentloop: error: {message}"
+    _print_line(line)
+
+
+def _print_line(line: str) -> None:
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

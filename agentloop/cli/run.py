@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agentloop.cli.mcp import add_plugins, agent_for, mcp_servers
+from agentloop.cli.agents import build_agent, split_positionals
+from agentloop.cli.mcp import add_plugins, mcp_servers
 from agentloop.cli.observers import Observers
 from agentloop.cli.output import Renderer, StatusLine, format_call, to_jsonable
 from agentloop.config import Settings, load_settings
@@ -34,7 +35,7 @@ OFFLINE_NOTICE = (
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``agentloop run TARGET [PROMPT]``: run once, stream the answer, return the exit code."""
+    """``agentloop run [TARGET] [PROMPT]``: run once, stream the answer, return the exit code."""
     session = _Session.start(args)
     prompt = _read_prompt(args.prompt)
     renderer = session.renderer(show_text=not args.json, show_calls=not args.json)
@@ -107,7 +108,10 @@ class _Session:
     @classmethod
     def start(cls, args: argparse.Namespace) -> _Session:
         from agentloop.cli.memory import Memory  # run log, -c/--cid (issue #12)
+        from agentloop.config import read_tools
+        from agentloop.plugins.manager import collect_tools
 
+        split_positionals(args)  # a lone PROMPT: a default agent (cli.agents)
         memory = Memory.prepare(args)  # -c/--cid: TARGET and settings from the conversation
         cli_args = {
             "model": args.model,
@@ -118,7 +122,7 @@ class _Session:
         }
         settings = load_settings(cli_args, os.environ, Path.cwd())
         servers = mcp_servers(getattr(args, "mcp", None))
-        agent = agent_for(args, servers)
+        agent = build_agent(args, config_tools=read_tools())
         model, notice = choose_model(getattr(agent, "model", None), settings)
         session = cls(args, settings, agent)
         replayed = session.observers.model_override(model, agent)  # --replay: recorded model
@@ -128,6 +132,7 @@ class _Session:
             sys.stderr.write(notice + "\n")
         session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
         add_plugins(session.agent, servers)
+        collect_tools(session.agent)  # unknown -T names and bad options fail here (exit 2)
         session.observers.attach(session.agent)
         session.memory = memory
         memory.attach(session.agent, settings)  # the run log and the conversation's session

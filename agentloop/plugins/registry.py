@@ -211,6 +211,7 @@ class ToolRegistry:
         offers: Offers by name.
         conflicts: Names offered by more than one plugin -> the plugins.
         problems: Plugin name -> what went wrong in its ``agentloop_register_tools``.
+        note: Added to the unknown-name error (e.g. that installed plugins are not loaded).
     """
 
     def __init__(
@@ -219,7 +220,9 @@ class ToolRegistry:
         *,
         conflicts: Mapping[str, Sequence[str]] | None = None,
         problems: Mapping[str, str] | None = None,
+        note: str = "",
     ) -> None:
+        self.note = note
         self.offers: dict[str, Offer] = dict(offers)
         self.conflicts: dict[str, list[str]] = {k: list(v) for k, v in (conflicts or {}).items()}
         self.problems: dict[str, str] = dict(problems or {})
@@ -246,7 +249,13 @@ class ToolRegistry:
                     conflicts.setdefault(offer.name, [offers[offer.name].plugin]).append(owner)
                     continue
                 offers.setdefault(offer.name, offer)
-        return cls(offers, conflicts=conflicts, problems=problems)
+        note = ""
+        if not getattr(pm, "installed", True):
+            note = (
+                " (this agent loads no installed plugins: Agent(load_plugins=False) "
+                "or AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1)"
+            )
+        return cls(offers, conflicts=conflicts, problems=problems, note=note)
 
     def names(self) -> list[str]:
         """Every name an agent may ask for, sorted."""
@@ -321,7 +330,9 @@ class ToolRegistry:
             broken = "; ".join(f"{k}: {v}" for k, v in sorted(self.problems.items()))
             message += f"; plugins that failed to offer their tools: {broken}"
         offered = ", ".join(self.names()) or "none"
-        raise ConfigurationError(f"{message}; offered: {offered} (see `agentloop tools`)")
+        raise ConfigurationError(
+            f"{message}; offered: {offered}{self.note} (see `agentloop tools`)"
+        )
 
 
 def offered_by(value: Any, owner: str) -> list[Offer]:
