@@ -4,8 +4,12 @@
 ``search_files`` (and ``write_file`` with ``allow_write=True``) on one folder.
 Nothing outside that folder can be reached: absolute paths, ``..``, ``~``,
 NUL bytes, backslashes and symbolic links that lead outside are refused with
-:class:`PathOutsideRoot`; FIFOs, sockets and devices are refused; reads,
-writes, listings and searches are size-capped.
+:class:`PathOutsideRoot`; FIFOs, sockets, devices and files with several hard
+links (which may be files from outside) are refused; reads, writes, listings and
+searches are size-capped; folders are walked without recursion to a depth limit;
+regex searches run in a child process that is killed at the time limit; and every
+operating-system error becomes a :class:`~agentloop.ToolError` that names only
+root-relative paths.
 
 The distribution registers this module under the ``agentloop`` entry-point
 group as ``files``; the module itself offers no tools (it needs a root), so
@@ -36,9 +40,10 @@ from ._paths import (
     relative_name,
     resolve_path,
 )
-from ._reading import matching_lines, read_text
+from ._reading import BINARY_PROBE_BYTES, read_text
+from ._regex import RegexTimeout, RegexWorker
 
-__all__ = ["FilesPlugin", "PathOutsideRoot"]
+__all__ = ["MAX_DEPTH", "MAX_PATTERN_CHARS", "MAX_SEARCH_SECONDS", "FilesPlugin", "PathOutsideRoot"]
 
 MAX_SCAN_ENTRIES = 100_000
 """Most folder entries a listing or search looks at."""
@@ -47,7 +52,13 @@ MAX_SEARCH_FILE_BYTES = 2 * 1024 * 1024
 """Files larger than this are skipped by ``search_files``."""
 
 MAX_SEARCH_SECONDS = 10.0
-"""Wall-clock budget of one ``search_files`` call."""
+"""Default wall-clock budget of one ``search_files`` call, regex matching included."""
+
+MAX_DEPTH = 64
+"""Default deepest folder level a recursive listing or search enters."""
+
+MAX_PATTERN_CHARS = 1000
+"""Longest regular expression ``search_files`` accepts."""
 
 MAX_LINE_CHARS = 300
 """Matching lines are shortened to this many characters."""
@@ -65,6 +76,12 @@ class FilesPlugin:
         max_write_bytes: Largest content ``write_file`` accepts, in UTF-8 bytes.
         max_entries: Most entries ``list_files`` returns.
         max_results: Most matches ``search_files`` returns, whatever the model asks for.
+        search_seconds: Wall-clock budget of one search; a regular expression still
+            matching then is stopped (its child process is killed).
+        max_depth: Deepest folder level below the root that recursive listings and
+            searches enter; deeper folders are skipped with a note.
+        allow_hardlinks: Read and search files that have more than one hard link. By
+            default they are refused: a hard link inside the root may be a file outside it.
 
     Raises:
         ConfigurationError: ``root`` is not an existing folder, or a limit is not positive.
@@ -80,6 +97,9 @@ class FilesPlugin:
         max_write_bytes: int = 1_000_000,
         max_entries: int = 1000,
         max_results: int = 200,
+        search_seconds: float = MAX_SEARCH_SECONDS,
+        max_depth: int = MAX_DEPTH,
+        allow_hardlinks: bool = False,
     ) -> None:
         real = os.path.realpath(os.fspath(root))
         if not os.path.isdir(real):
@@ -89,8 +109,10 @@ class FilesPlugin:
             ("max_write_bytes", max_write_bytes),
             ("max_entries", max_entries),
             ("max_results", max_results),
+            ("search_seconds", search_seconds),
+            ("max_depth", max_depth),
         ):
-            if value < 1:
+            if not value > 0:
                 raise ConfigurationError(f"FilesPlugin {name} must be positive, got {value}")
         self.root = real
         self.allow_write = allow_write
@@ -98,6 +120,9 @@ class FilesPlugin:
         self.max_write_bytes = max_write_bytes
         self.max_entries = max_entries
         self.max_results = max_results
+        self.search_seconds = float(search_seconds)
+        self.max_depth = max_depth
+        self.allow_hardlinks = allow_hardlinks
         tools = [tool(self.list_files), tool(self.read_file), tool(self.search_files)]
         if allow_write:
             tools.append(tool(self.write_file, requires_approval=approve_writes))
@@ -132,8 +157,9 @@ class FilesPlugin:
             raise ToolError(f"no such folder: {path!r}" if missing else f"{path!r} is not a folder")
         names: list[str] = []
         complete = True
+        too_deep: list[str] = []
         try:
-            for scanned, (rel, is_dir) in enumerate(self._walk(real, recursive), start=1):
+            for scanned, (rel, is_dir) in enumerate(self._walk(real, recursive, too_deep), 1):
                 if scanned > MAX_SCAN_ENTRIES or len(names) >= self.max_entries:
                     complete = False
                     break
@@ -142,11 +168,12 @@ class FilesPlugin:
         except OSError as exc:
             raise ToolError(describe_os_error(exc, path)) from None
         if not names:
-            return "(no matching entries)" if pattern else "(empty folder)"
-        text = "\n".join(sorted(names))
+            text = "(no matching entries)" if pattern else "(empty folder)"
+        else:
+            text = "\n".join(sorted(names))
         if not complete:
             text += f"\n[truncated: more than {len(names)} entries; narrow with path or pattern]"
-        return text
+        return text + self._depth_note(too_deep)
 
     def read_file(
         self, path: str, start_line: int | None = None, end_line: int | None = None
@@ -164,22 +191,23 @@ class FilesPlugin:
         real = resolve_path(self.root, path)
         try:
             fd = open_beneath(self.root, real, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                info = check_regular(fd, path)
+                self._check_links(info, path)
+            except BaseException:
+                os.close(fd)
+                raise
+            with os.fdopen(fd, "rb") as f:
+                return read_text(
+                    f,
+                    path=path,
+                    size=info.st_size,
+                    cap=self.max_read_bytes,
+                    start_line=start_line,
+                    end_line=end_line,
+                )
         except OSError as exc:
             raise ToolError(describe_os_error(exc, path)) from None
-        try:
-            info = check_regular(fd, path)
-        except BaseException:
-            os.close(fd)
-            raise
-        with os.fdopen(fd, "rb") as f:
-            return read_text(
-                f,
-                path=path,
-                size=info.st_size,
-                cap=self.max_read_bytes,
-                start_line=start_line,
-                end_line=end_line,
-            )
 
     def search_files(
         self, query: str, path: str = ".", regex: bool = False, max_results: int = 50
@@ -198,16 +226,26 @@ class FilesPlugin:
         """
         if not query:
             raise ToolError("query must not be empty")
-        match = _matcher(query, regex)
         limit = max(1, min(max_results, self.max_results))
         real = resolve_path(self.root, path)
+        too_deep: list[str] = []
         if os.path.isfile(real):
-            files = iter([(relative_name(self.root, real), False)])
+            files: Iterable[tuple[str, bool]] = [(relative_name(self.root, real), False)]
         elif os.path.isdir(real):
-            files = self._walk(real, recursive=True)
+            files = self._walk(real, True, too_deep)
         else:
             raise ToolError(f"no such file or folder: {path!r}")
-        return self._search(files, match, limit)
+        deadline = time.monotonic() + self.search_seconds
+        try:
+            if not regex:
+                return self._search(files, _plain_finder(query), limit, deadline, too_deep)
+            _check_pattern(query)
+            with RegexWorker(
+                query, limit=limit + 1, deadline=deadline, seconds=self.search_seconds
+            ) as worker:
+                return self._search(files, worker.matches, limit, deadline, too_deep)
+        except OSError as exc:
+            raise ToolError(describe_os_error(exc, path)) from None
 
     def write_file(self, path: str, content: str) -> str:
         """Create or overwrite a UTF-8 text file in the workspace.
@@ -237,54 +275,125 @@ class FilesPlugin:
 
     # ---------------------------------------------------------------- helpers
 
-    def _walk(self, real: str, recursive: bool) -> Iterator[tuple[str, bool]]:
-        """Yield ``(relative path, is folder)`` for entries under ``real``, without following links."""
-        if not recursive:
-            with os.scandir(real) as entries:
-                for entry in entries:
-                    yield relative_name(self.root, entry.path), entry.is_dir(follow_symlinks=False)
-            return
-        for folder, dirs, files in os.walk(real, followlinks=False):
-            links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
-            dirs[:] = sorted(d for d in dirs if d not in links)  # never descend into links
-            for name in dirs:
-                yield relative_name(self.root, os.path.join(folder, name)), True
-            for name in sorted([*files, *links]):
-                yield relative_name(self.root, os.path.join(folder, name)), False
+    def _walk(self, real: str, recursive: bool, too_deep: list[str]) -> Iterator[tuple[str, bool]]:
+        """Yield ``(relative path, is folder)`` for entries under ``real``, without following links.
+
+        The walk keeps its own stack (no recursion, so any depth of tree is safe) and
+        enters folders at most :attr:`max_depth` levels below ``real``; the folders it
+        did not enter are added to ``too_deep``. A folder that vanishes or cannot be
+        read during the walk is skipped; only ``real`` itself failing raises.
+        """
+        stack: list[tuple[str, int]] = [(real, 0)]
+        while stack:
+            folder, depth = stack.pop()
+            try:
+                with os.scandir(folder) as scan:
+                    entries = sorted(scan, key=lambda entry: entry.name)
+            except OSError:
+                if folder == real:
+                    raise
+                continue  # removed or made unreadable while we walked
+            folders = []
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+            inner = set(folders)
+            for name in folders:
+                yield relative_name(self.root, name), True
+            for entry in entries:
+                if entry.path not in inner:
+                    yield relative_name(self.root, entry.path), False
+            if not recursive:
+                return
+            if depth >= self.max_depth:
+                too_deep.extend(relative_name(self.root, name) for name in folders)
+                continue
+            stack.extend((name, depth + 1) for name in reversed(folders))
+
+    def _depth_note(self, too_deep: list[str]) -> str:
+        if not too_deep:
+            return ""
+        return (
+            f"\n[{len(too_deep)} folder(s) deeper than {self.max_depth} levels were not "
+            f"entered, e.g. {too_deep[0]!r}; list or search from a deeper path]"
+        )
 
     def _search(
-        self, files: Iterable[tuple[str, bool]], match: Callable[[str], bool], limit: int
+        self,
+        files: Iterable[tuple[str, bool]],
+        find: Callable[[str], list[int]],
+        limit: int,
+        deadline: float,
+        too_deep: list[str],
     ) -> str:
         rows: list[str] = []
-        deadline = time.monotonic() + MAX_SEARCH_SECONDS
         note = ""
+        linked = 0
         for scanned, (rel, is_dir) in enumerate(files, start=1):
             if scanned > MAX_SCAN_ENTRIES or time.monotonic() > deadline:
                 note = f"\n[search stopped early after {scanned - 1} entries; narrow the path]"
                 break
             if is_dir:
                 continue
-            data = self._search_data(rel)
-            for number, line in matching_lines(data, match) if data else ():
+            text = self._search_text(rel)
+            if text is _LINKED:
+                linked += 1
+                continue
+            if not isinstance(text, str):
+                continue
+            try:
+                numbers = find(text)
+            except RegexTimeout as exc:
+                if not rows:
+                    raise
+                note = f"\n[search stopped early: {exc}]"
+                break
+            lines = text.splitlines()
+            for number in numbers:
                 if len(rows) >= limit:
                     return "\n".join(rows) + f"\n[truncated: more than {limit} matching lines]"
+                line = lines[number - 1]
                 shown = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "..."
                 rows.append(f"{rel}:{number}: {shown}")
-        return ("\n".join(rows) if rows else "(no matches)") + note
+        if linked:
+            note += (
+                f"\n[{linked} file(s) with several hard links were skipped (they may be files "
+                "from outside the workspace)]"
+            )
+        return ("\n".join(rows) if rows else "(no matches)") + note + self._depth_note(too_deep)
 
-    def _search_data(self, rel: str) -> bytes | None:
-        """Return a regular file's bytes for searching, or None to skip it."""
+    def _search_text(self, rel: str) -> str | object | None:
+        """A regular file's text for searching; None to skip it, ``_LINKED`` for a hard link."""
         real = os.path.join(self.root, rel)
         try:
             fd = open_beneath(self.root, real, os.O_RDONLY | os.O_NONBLOCK)
         except (OSError, ToolError):
             return None  # symbolic links, vanished or unreadable files are skipped
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SEARCH_FILE_BYTES:
-            os.close(fd)
+        try:
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SEARCH_FILE_BYTES:
+                    return None
+                if info.st_nlink > 1 and not self.allow_hardlinks:
+                    return _LINKED
+                data = f.read(MAX_SEARCH_FILE_BYTES)
+        except OSError:
+            return None  # a read error (or a file swapped under us) skips the file
+        if b"\x00" in data[:BINARY_PROBE_BYTES]:
             return None
-        with os.fdopen(fd, "rb") as f:
-            return f.read(MAX_SEARCH_FILE_BYTES)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _check_links(self, info: os.stat_result, path: str) -> None:
+        """Refuse a file with several hard links unless the plugin allows them."""
+        if info.st_nlink > 1 and not self.allow_hardlinks:
+            raise ToolError(
+                f"{path!r} has {info.st_nlink} hard links, so it may be a file from outside "
+                "the workspace; refusing to read it (FilesPlugin(allow_hardlinks=True) allows it)"
+            )
 
     def _replace(self, real: str, data: bytes, path: str) -> None:
         """Write ``data`` to a new file beside ``real``, then rename it over ``real``."""
@@ -332,11 +441,25 @@ def _matches(pattern: str, rel: str) -> bool:
     return fnmatch.fnmatchcase(target, pattern)
 
 
-def _matcher(query: str, regex: bool) -> Callable[[str], bool]:
-    if not regex:
-        return lambda line: query in line
+_LINKED = object()
+"""Marks a file skipped because it has several hard links."""
+
+
+def _plain_finder(query: str) -> Callable[[str], list[int]]:
+    def find(text: str) -> list[int]:
+        return [n for n, line in enumerate(text.splitlines(), start=1) if query in line]
+
+    return find
+
+
+def _check_pattern(query: str) -> None:
+    """Refuse a pattern that is too long or does not compile (matching happens elsewhere)."""
+    if len(query) > MAX_PATTERN_CHARS:
+        raise ToolError(
+            f"the regular expression is {len(query)} characters long; the limit is "
+            f"{MAX_PATTERN_CHARS}"
+        )
     try:
-        compiled = re.compile(query)
-    except re.error as exc:
+        re.compile(query)
+    except (re.error, RecursionError, OverflowError) as exc:
         raise ToolError(f"invalid regular expression {query!r}: {exc}") from None
-    return lambda line: compiled.search(line) is not None

@@ -198,7 +198,12 @@ def check_regular(fd: int, path: str) -> os.stat_result:
 
 
 def describe_os_error(exc: OSError, path: str) -> str:
-    """Turn an ``OSError`` into a short message for the model."""
+    """Turn an ``OSError`` into a short message for the model, naming only ``path``.
+
+    Args:
+        exc: The error.
+        path: The path as the model gave it (relative to the root).
+    """
     if exc.errno == errno.ENOENT:
         return f"no such file or folder: {path!r}"
     if exc.errno in (errno.EACCES, errno.EPERM):
@@ -211,4 +216,5 @@ def describe_os_error(exc: OSError, path: str) -> str:
         return f"a part of {path!r} is not a folder"
     if exc.errno == errno.ENXIO:
         return f"{path!r} is not a regular file; refusing to open it"
-    return f"cannot open {path!r}: {exc.strerror or exc}"
+    # never str(exc): it carries the absolute file name, which the model must not see
+    return f"cannot use {path!r}: {exc.strerror or f'error {exc.errno}'}"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from agentloop import ToolError
 
-__all__ = ["BINARY_PROBE_BYTES", "SCAN_LIMIT_BYTES", "decode_text", "matching_lines", "read_text"]
+__all__ = ["BINARY_PROBE_BYTES", "SCAN_LIMIT_BYTES", "decode_text", "read_text"]
 
 BINARY_PROBE_BYTES = 8192
 """A NUL byte in this many leading bytes marks a file as binary."""
@@ -137,23 +136,3 @@ def _skip_to_line(f: BinaryIO, start: int, *, path: str) -> bool:
         f"line {start} is not within the first {SCAN_LIMIT_BYTES // 2**20} MiB "
         f"of {path!r}; cannot read that far"
     )
-
-
-def matching_lines(data: bytes, match: Callable[[str], bool]) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, line)`` for each line of a text file that matches.
-
-    Binary or undecodable data yields nothing.
-
-    Args:
-        data: The whole file.
-        match: Returns True for a matching line.
-    """
-    if b"\x00" in data[:BINARY_PROBE_BYTES]:
-        return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if match(line):
-            yield number, line
