@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "AgentloopWarning": "errors",
     "AuthenticationError": "errors",
     "BadRequestError": "errors",
+    "BatchInputError": "errors",
     "ConfigurationError": "errors",
     "ConversationNotFoundError": "errors",
     "InternalServerError": "errors",
@@ -47,9 +48,11 @@ _EXPORTS: dict[str, str] = {
     "NotFoundError": "errors",
     "OutputValidationError": "errors",
     "PermissionDeniedError": "errors",
+    "EngineError": "errors",
     "PluginError": "errors",
     "RateLimitError": "errors",
     "RunAborted": "errors",
+    "RunCancelled": "errors",
     "RunError": "errors",
     "SessionConflictError": "errors",
     "StorageError": "errors",
@@ -117,8 +120,10 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import APITimeoutError as APITimeoutError
     from agentloop.errors import AuthenticationError as AuthenticationError
     from agentloop.errors import BadRequestError as BadRequestError
+    from agentloop.errors import BatchInputError as BatchInputError
     from agentloop.errors import ConfigurationError as ConfigurationError
     from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
+    from agentloop.errors import EngineError as EngineError
     from agentloop.errors import InternalServerError as InternalServerError
     from agentloop.errors import LoopDetected as LoopDetected
     from agentloop.errors import MaxStepsExceeded as MaxStepsExceeded
@@ -128,6 +133,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import PluginError as PluginError
     from agentloop.errors import RateLimitError as RateLimitError
     from agentloop.errors import RunAborted as RunAborted
+    from agentloop.errors import RunCancelled as RunCancelled
     from agentloop.errors import RunError as RunError
     from agentloop.errors import SessionConflictError as SessionConflictError
     from agentloop.errors import StorageError as StorageError
