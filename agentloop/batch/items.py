@@ -116,17 +116,24 @@ class ItemResult:
         error: BaseException | None = None,
     ) -> ItemResult:
         """Build from a run's (possibly partial) result and the error that ended it."""
-        data = result.to_dict() if result is not None else {}
+        output = None
+        if result is not None and error is None:
+            output = result.output
+            if not isinstance(output, (str, int, float, bool, type(None))):
+                output = result.to_dict()["output"]  # the same JSON form as RunResult.to_dict
+        usage = (
+            {} if result is None else {**result.usage.to_dict(), "requests": result.usage.requests}
+        )
         return cls(
             id=item.id,
             index=item.index,
-            output=data.get("output") if error is None else None,
-            stop_reason=data.get("stop_reason", "error"),
-            usage=data.get("usage", {}),
+            output=output,
+            stop_reason="error" if result is None else result.stop_reason,
+            usage=usage,
             duration=duration,
             attempts=attempts,
             error=None if error is None else _error(error),
-            run_id=data.get("run_id", ""),
+            run_id="" if result is None else result.run_id,
             result=result,
         )
 

@@ -208,6 +208,7 @@ class _ScopedSpec:
     """The agent as one scoped run sees it: the same settings and hooks, the scoped model."""
 
     def __init__(self, agent: Any, model: ScopedModel) -> None:
+        self.__dict__.update(vars(agent))  # the settings as plain attributes: no lookup per read
         self._agent = agent
         self.model = model
 
