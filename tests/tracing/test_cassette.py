@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from pathlib import Path
 
@@ -210,3 +211,23 @@ def test_cli_record_then_replay_with_no_server(tmp_path: Path) -> None:
     )  # fmt: skip
     assert lenient.returncode == 0, lenient.stderr
     assert lenient.stdout == live.stdout
+
+
+def test_a_failed_connection_is_recorded_and_replayed_as_that_failure(tmp_path: Path) -> None:
+    from agentloop.client.chat import ChatClient
+    from agentloop.errors import APIConnectionError
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cassette = tmp_path / "refused.jsonl"
+    client = ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=1)
+    messages = [{"role": "user", "content": "hi"}]
+    with record(cassette, client), pytest.raises(APIConnectionError):
+        client.create(model="m", messages=messages)
+    exchanges = read_cassette(cassette)[1]
+    assert [e["error"]["type"] for e in exchanges] == ["ConnectionError", "ConnectionError"]
+    offline = ChatClient(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=1)
+    with replay(cassette, offline) as tape, pytest.raises(APIConnectionError):
+        offline.create(model="m", messages=messages)
+    assert tape.transport.used == 2  # the first failure was retried, as it was live

@@ -90,3 +90,18 @@ def test_embedded_data_cannot_close_its_script_element() -> None:
     text = embed_json([event])
     assert "</script>" not in text and "<" not in text and "&" not in text
     assert json.loads(text)[0]["content"] == "</script><b>&"
+
+
+def test_open_hands_the_page_to_the_browser(tmp_path: Path) -> None:
+    import sys
+
+    trace = tmp_path / "run.jsonl"
+    assert agentloop("run", CALC, PROMPT, "--trace", str(trace), cwd=tmp_path).returncode == 0
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(f"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\n")
+    proc = agentloop(
+        "view", str(trace), "--open", cwd=tmp_path, BROWSER=f"{sys.executable} {browser} %s"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert opened.read_text() == (tmp_path / "run.html").as_uri()
