@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "add_plugins", "agent_for", "mcp_servers", "serve_command"]
+__all__ = ["add_parser", "add_plugins", "mcp_servers", "serve_command"]
 
 INSTALL_HINT = "MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
 
@@ -39,11 +38,10 @@ def add_parser(sub: Any, shared: Any) -> None:
     )
     serve.add_argument(
         "target", metavar="TARGET", nargs="?", help="file.py or module:name whose tools to serve"
-    )
-    serve.add_argument(
-        "-T", "--tool", dest="tools", action="append", default=[], metavar="NAME",
-        help="serve this tool (repeatable; default: every tool of TARGET)",
-    )  # fmt: skip
+    )  # with -T NAME: tools offered by installed plugins (see `agentloop tools`)
+    from agentloop.cli.agents import add_agent_options  # -T, --tool-option, --block
+
+    add_agent_options(serve, system=False)
     serve.add_argument(
         "--approve", action="append", default=[], metavar="NAME",
         help="allow calls of this approval-requiring tool ('*' for all)",
@@ -56,11 +54,7 @@ def add_parser(sub: Any, shared: Any) -> None:
 
 
 def _add_mcp_option(sub: Any) -> None:
-    """``--mcp SERVER`` on the commands that run or list an agent's tools.
-
-    With ``--mcp``, ``tools`` needs no TARGET (it lists the servers' tools), and
-    ``run`` takes ``run --mcp SERVER PROMPT`` with no TARGET too.
-    """
+    """``--mcp SERVER`` on the commands that run or list an agent's tools (TARGET optional)."""
     for command in ("run", "chat", "tools"):
         parser = sub.choices.get(command)
         if parser is None:
@@ -70,42 +64,6 @@ def _add_mcp_option(sub: Any) -> None:
             help="use the tools of this MCP server: a command line ('python server.py') or an "
             "http(s) URL (repeatable; [mcp.servers.NAME] in agentloop.toml adds more)",
         )  # fmt: skip
-        if command in ("tools", "run"):
-            for action in parser._actions:
-                if action.dest == "target":
-                    action.nargs = "?"  # optional when --mcp names the tools' source
-
-
-def agent_for(args: argparse.Namespace, servers: Sequence[object] = ()) -> Any:
-    """The agent a ``run``/``chat``/``tools`` command uses: TARGET's, or a plain one with ``--mcp``.
-
-    ``run --mcp SERVER PROMPT`` parses PROMPT as TARGET; it is taken as the
-    prompt when it is not a ``.py`` file or a module name. ``servers`` are the
-    MCP servers of the command (``--mcp`` and the config file's).
-
-    Raises:
-        ConfigurationError: Neither a TARGET nor ``--mcp`` was given.
-    """
-    import re
-
-    from agentloop.agent import Agent
-    from agentloop.cli.target import load_target
-    from agentloop.errors import ConfigurationError
-
-    target = getattr(args, "target", None)
-    if servers and target is not None and getattr(args, "prompt", "") is None:
-        looks_like_target = (
-            target.endswith(".py")
-            or Path(target).is_file()
-            or re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", target)
-        )
-        if not looks_like_target:
-            args.prompt, target = target, None
-    if target is None:
-        if not servers:
-            raise ConfigurationError("give a TARGET (file.py or module:name), or --mcp SERVER")
-        return Agent(name="mcp")
-    return load_target(target)
 
 
 def add_plugins(agent: Any, plugins: Sequence[object]) -> None:
@@ -133,40 +91,34 @@ def _plugin() -> Any:
     return agentloop_mcp
 
 
-def mcp_servers(specs: Sequence[str] | None, cwd: Path | None = None) -> list[Any]:
-    """The MCP server plugins for a CLI run: ``--mcp`` values, then ``[mcp.servers]`` of the config.
+def mcp_servers(specs: Sequence[str] | None) -> list[Any]:
+    """The MCP server plugins of ``--mcp`` values (none: the plugin is not even imported).
 
-    Returns an empty list, without importing the plugin, when neither names a server.
+    Servers of ``[mcp.servers.NAME]`` in the config file are not added here: the
+    plugin offers them by name in the tool registry (``-T NAME``, ``tools = [...]``).
 
     Raises:
-        ConfigurationError: A bad ``--mcp`` value or config entry, or the plugin is missing.
+        ConfigurationError: A bad ``--mcp`` value, or the plugin is missing.
     """
-    from agentloop.config import read_table
-
-    path, table = read_table("mcp", Path.cwd() if cwd is None else cwd)
-    if not specs and not table:
+    if not specs:
         return []
-    plugin = _plugin()
-    servers = list(plugin.servers_from_specs(specs or ()))
-    if table:
-        servers += plugin.servers_from_config(table, source=str(path))
-    return servers
+    return list(_plugin().servers_from_specs(specs))
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """``agentloop mcp serve``: serve tools until the client disconnects or Ctrl-C."""
-    from agentloop.agent import Agent
-    from agentloop.cli.target import load_target
+    from agentloop.cli.agents import build_agent
     from agentloop.errors import ConfigurationError
+    from agentloop.plugins.manager import collect_tools
 
     plugin = _plugin()
     if args.target is None and not args.tools:
         raise ConfigurationError(
             "name the tools to serve (-T NAME) or a TARGET file whose tools to serve"
         )
-    agent = load_target(args.target) if args.target else Agent(name="mcp-serve")
-    add_plugins(agent, [*mcp_servers(None), _approver(args.approve)])
-    tools = _select(agent, args.tools)
+    agent = build_agent(args)
+    add_plugins(agent, [_approver(args.approve)])
+    tools = collect_tools(agent)  # what a run of this agent offers: TARGET's and -T's
     if not tools:
         raise ConfigurationError(f"{args.target} has no tools to serve")
     if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -180,19 +132,6 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         agent.close()
     return 0
-
-
-def _select(agent: Any, names: Sequence[str]) -> dict[str, Any]:
-    """The tools a run of ``agent`` offers, or only ``names`` of them (an unknown name is an error)."""
-    from agentloop.errors import ConfigurationError
-    from agentloop.plugins.manager import collect_tools
-
-    offered = collect_tools(agent)
-    missing = [n for n in names if n not in offered]
-    if missing:
-        available = ", ".join(sorted(offered)) or "(none)"
-        raise ConfigurationError(f"no tool named {missing[0]!r} to serve; available: {available}")
-    return {n: offered[n] for n in names} if names else offered
 
 
 def _approver(names: Sequence[str]) -> object:

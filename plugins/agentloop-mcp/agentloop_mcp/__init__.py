@@ -9,14 +9,16 @@ Use an MCP server's tools in an agent::
         agent.run("...")
 
 Built on the official ``mcp`` SDK (2.x), which only this distribution depends
-on. The module itself implements no hooks: each :class:`MCPServer` instance is
-the plugin, so installing the distribution changes nothing until you use it.
+on. Each :class:`MCPServer` instance is a plugin. Installed, the module offers
+the servers of the config file's ``[mcp.servers.NAME]`` tables by name in the
+tool registry (``agentloop run -T NAME``); nothing starts until an agent asks.
 """
 
 from __future__ import annotations
 
 from ._config import servers_from_config, servers_from_specs
 from ._errors import MCPServerError, MCPToolError
+from ._registry import agentloop_call_tool, agentloop_register_tools, configured_servers
 from ._serve import ServeModel, build_server, serve
 from ._server import MCPServer
 
@@ -25,7 +27,10 @@ __all__ = [
     "MCPServerError",
     "MCPToolError",
     "ServeModel",
+    "agentloop_call_tool",
+    "agentloop_register_tools",
     "build_server",
+    "configured_servers",
     "serve",
     "servers_from_config",
     "servers_from_specs",

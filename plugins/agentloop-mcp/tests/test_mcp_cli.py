@@ -97,9 +97,17 @@ def test_mcp_servers_from_agentloop_toml(tmp_path: Path) -> None:
         'prefix = true\ntool_filter = { allow = ["forecast", "pid"] }\n',
         encoding="utf-8",
     )
-    done = _agentloop("tools", cwd=tmp_path)
+    listed = _agentloop("tools", cwd=tmp_path)  # the registry offers the server by its name
+    assert listed.returncode == 0, listed.stderr
+    assert any(
+        line.startswith("shop ") and "toolset" in line for line in listed.stdout.splitlines()
+    )
+    done = _agentloop("tools", "-T", "shop", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [d["function"]["name"] for d in json.loads(done.stdout)] == ["shop_forecast", "shop_pid"]
+    ran = _agentloop("run", "-T", "shop", 'What is the forecast for "Oslo"?', cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "shop_forecast(city=" in ran.stderr
 
 
 def test_run_with_mcp_and_no_target() -> None:
@@ -126,3 +134,37 @@ def test_without_the_plugin_the_cli_says_how_to_install_it() -> None:
         "agentloop: error: MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
     )
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_configured_servers_are_chosen_by_name_in_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentloop import Agent
+    from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
+
+    (tmp_path / "agentloop.toml").write_text(
+        "[mcp.servers.meteo]\n"
+        f"command = {json.dumps(sys.executable)}\n"
+        f"args = [{json.dumps(str(SERVERS / 'demo_server.py'))}]\n"
+        'tool_filter = { allow = ["forecast", "fail"] }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    model = ScriptedModel(
+        [
+            tool_calls_response(
+                tool_call("forecast", {"city": "Oslo"}, id="f"),
+                tool_call("fail", {"reason": "no"}, id="e"),
+            ),
+            "done",
+        ]
+    )
+    agent = Agent(model, tools=["meteo"])
+    result = agent.run("go")
+    steps = {s.call_id: s for s in result.steps if s.kind == "tool"}
+    assert steps["f"].status == "ok" and steps["e"].status == "error"
+    assert sorted(t["function"]["name"] for t in model.requests[0]["tools"]) == ["fail", "forecast"]
+    plain = ScriptedModel(["x"])
+    Agent(plain).run("go")  # an agent that does not ask for the server gets none of its tools
+    assert not plain.requests[0].get("tools")

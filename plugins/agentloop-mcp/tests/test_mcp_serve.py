@@ -52,18 +52,30 @@ def test_an_mcp_client_uses_agentloop_tools_over_stdio() -> None:
     assert [_text(r) for r in out["parallel"]] == ["1", "2", "3", "4", "5"]
 
 
-def test_approve_and_select_tools() -> None:
+def test_approve_lets_an_approval_requiring_tool_run() -> None:
+    params = StdioServerParameters(command=sys.executable, args=_serve_args("--approve", "wipe"))
+
+    async def session() -> Any:
+        async with Client(params) as client:
+            return await client.call_tool("wipe", {"confirm": True})
+
+    wiped = asyncio.run(session())
+    assert _text(wiped) == "wiped" and not wiped.is_error
+
+
+def test_serve_tools_of_installed_plugins_by_name() -> None:
+    """``-T calculate``: a tool from the registry (the agentloop-calculator distribution)."""
     params = StdioServerParameters(
-        command=sys.executable, args=_serve_args("-T", "wipe", "--approve", "wipe")
+        command=sys.executable, args=["-m", "agentloop", "mcp", "serve", "-T", "calculate"]
     )
 
     async def session() -> tuple[list[str], Any]:
         async with Client(params) as client:
             names = [t.name for t in (await client.list_tools()).tools]
-            return names, await client.call_tool("wipe", {"confirm": True})
+            return names, await client.call_tool("calculate", {"expression": "12 * (3 + 4)"})
 
-    names, wiped = asyncio.run(session())
-    assert names == ["wipe"] and _text(wiped) == "wiped" and not wiped.is_error
+    names, result = asyncio.run(session())
+    assert names == ["calculate"] and _text(result) == "84"
 
 
 async def _run(client: Client) -> dict[str, Any]:
@@ -98,10 +110,12 @@ def test_serve_needs_tools_or_a_target() -> None:
         "agentloop: error: name the tools to serve (-T NAME) or a TARGET file whose tools to serve"
     )
     done = subprocess.run(
-        [sys.executable, *_serve_args("-T", "nope")], capture_output=True, text=True
+        [sys.executable, "-m", "agentloop", "mcp", "serve", "-T", "calculat"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
-    assert "no tool named 'nope' to serve; available: add, explode, wipe" in done.stderr
+    assert "calculat" in done.stderr and "calculate" in done.stderr  # the close match
 
 
 @pytest.mark.parametrize("flag", ["--http"])
