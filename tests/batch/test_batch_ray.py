@@ -81,3 +81,29 @@ def test_the_rate_limit_is_one_actor_for_the_whole_cluster(
         engine.close()
     assert len(results) == 4 and all(r.ok for r in results)
     assert counts == {"requests": 8, "tokens": 8 * 15}  # every request of every actor asked it
+
+
+def test_stopping_a_ray_batch_keeps_what_finished_and_cancels_the_rest(
+    ray: Any, tmp_path_factory: Any
+) -> None:
+    from agentloop.batch.items import as_items
+    from agentloop.batch.ray_engine import RayEngine
+
+    slow = echo_server(delay=0.2)
+    try:
+        target = write_agent_file(tmp_path_factory.mktemp("slow"), slow.base_url)
+        recipe = AgentFromTarget(target, {}, str(Path.cwd()))
+        engine = RayEngine(recipe, as_items([f"s{n}" for n in range(30)]), workers=2)
+        try:
+            results = engine.results()
+            first = next(results)
+            left = engine.stop()
+            rest = list(results)  # nothing new starts after stop()
+        finally:
+            engine.close()
+        done = [first, *left, *rest]
+        assert all(r.ok for r in done)
+        assert 1 <= len(done) < 30
+        assert len({r.id for r in done}) == len(done)
+    finally:
+        slow.stop()
