@@ -9,6 +9,14 @@ list of read-only PRAGMAs), so ``INSERT``, ``UPDATE``, ``DELETE``, ``DROP``,
 error. Each call runs one statement only, returns at most ``max_rows`` rows
 (saying when rows were cut) and is aborted after ``timeout`` seconds.
 
+Memory is bounded with SQLite's own limits, per connection: no string or blob
+may grow past ``max_value_bytes`` (``SQLITE_LIMIT_LENGTH``: ``randomblob(1e9)``,
+``zeroblob``, ``replace`` and ``group_concat`` fail at once instead of
+allocating), statements are at most :data:`MAX_SQL_CHARS` long, the page cache
+is small and sorts spill to temporary files. Rows are fetched and formatted one
+at a time, so Python never holds more than one row. ``max_memory_bytes`` adds
+SQLite's hard heap limit (process-wide, only ever lowered).
+
 The distribution registers this module under the ``agentloop`` entry-point
 group as ``sqlite``; the module itself offers no tools (it needs a database),
 so pass an instance: ``Agent(plugins=[SQLitePlugin("shop.db")])``.
@@ -29,10 +37,16 @@ from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 from ._guard import Guard, describe_error
 from ._offers import agentloop_register_tools as agentloop_register_tools
 
-__all__ = ["SQLitePlugin"]
+__all__ = ["MAX_SQL_CHARS", "SQLitePlugin"]
 
 MAX_OUTPUT_CHARS = 50_000
 """Most characters of one table of results; further rows are cut with a note."""
+
+MAX_SQL_CHARS = 100_000
+"""Longest statement accepted (``SQLITE_LIMIT_SQL_LENGTH``)."""
+
+CACHE_KIB = 8192
+"""Page cache of each connection, in KiB; larger sorts and temporary tables spill to disk."""
 
 
 class SQLitePlugin:
@@ -44,6 +58,11 @@ class SQLitePlugin:
         timeout: Seconds a statement may run before it is aborted (also the
             time to wait for a lock held by another connection).
         max_cell_chars: Longer values are shortened in results.
+        max_value_bytes: Largest string or blob a statement may make or read
+            (``SQLITE_LIMIT_LENGTH``); larger ones fail the statement with a clear error.
+        max_memory_bytes: When set, SQLite's hard heap limit (``PRAGMA
+            hard_heap_limit``). It is process-wide, so it applies to every SQLite
+            connection in the process, and it is only ever lowered, never raised.
 
     Raises:
         ConfigurationError: The file does not exist or a limit is not positive.
@@ -56,18 +75,25 @@ class SQLitePlugin:
         max_rows: int = 200,
         timeout: float = 5.0,
         max_cell_chars: int = 200,
+        max_value_bytes: int = 1_000_000,
+        max_memory_bytes: int | None = None,
     ) -> None:
         path = os.path.realpath(os.fspath(database))
         if not os.path.isfile(path):
             raise ConfigurationError(f"SQLitePlugin database {os.fspath(database)!r} is not a file")
-        if max_rows < 1 or timeout <= 0 or max_cell_chars < 1:
+        if max_rows < 1 or timeout <= 0 or max_cell_chars < 1 or max_value_bytes < 1:
             raise ConfigurationError(
-                "SQLitePlugin max_rows, timeout and max_cell_chars must be positive"
+                "SQLitePlugin max_rows, timeout, max_cell_chars and max_value_bytes must be "
+                "positive"
             )
+        if max_memory_bytes is not None and max_memory_bytes < 1:
+            raise ConfigurationError("SQLitePlugin max_memory_bytes must be positive or None")
         self.database = path
         self.max_rows = max_rows
         self.timeout = timeout
         self.max_cell_chars = max_cell_chars
+        self.max_value_bytes = max_value_bytes
+        self.max_memory_bytes = max_memory_bytes
         self.tools: tuple[Tool, ...] = (
             tool(self.list_tables),
             tool(self.describe_table),
@@ -140,16 +166,19 @@ class SQLitePlugin:
         """
         if not sql.strip():
             raise ToolError("sql is empty: give one SELECT statement")
+        if len(sql) > MAX_SQL_CHARS:
+            raise ToolError(
+                f"the statement is {len(sql)} characters long; the limit is {MAX_SQL_CHARS}"
+            )
         with self._session() as (conn, guard):
             try:
                 cursor = conn.execute(sql)
                 if cursor.description is None:
                     return "(the statement returned no result set)"
                 columns = [d[0] for d in cursor.description]
-                rows = cursor.fetchmany(self.max_rows + 1)
-            except (sqlite3.Error, sqlite3.Warning) as exc:
-                raise ToolError(describe_error(exc, guard, self.timeout)) from None
-        return self._table(columns, rows)
+                return self._table(columns, iter(cursor.fetchone, None))
+            except (sqlite3.Error, sqlite3.Warning, MemoryError) as exc:
+                raise ToolError(self._describe(exc, guard)) from None
 
     # ---------------------------------------------------------------- helpers
 
@@ -165,14 +194,39 @@ class SQLitePlugin:
             raise ToolError(f"cannot open the database read-only: {exc}") from None
         guard = Guard(deadline=time.monotonic() + self.timeout)
         try:
+            self._bound(conn)
             conn.execute("PRAGMA query_only = ON")
             conn.set_authorizer(guard.authorize)
             conn.set_progress_handler(guard.progress, 1000)
             yield conn, guard
-        except (sqlite3.Error, sqlite3.Warning) as exc:
-            raise ToolError(describe_error(exc, guard, self.timeout)) from None
+        except (sqlite3.Error, sqlite3.Warning, MemoryError) as exc:
+            raise ToolError(self._describe(exc, guard)) from None
         finally:
             conn.close()
+
+    def _bound(self, conn: sqlite3.Connection) -> None:
+        """Apply the size and memory limits to a new connection (before the authorizer)."""
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_CHARS)
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        conn.execute("PRAGMA temp_store = FILE")
+        if self.max_memory_bytes is not None:  # only ever lowers SQLite's process-wide limit
+            conn.execute(f"PRAGMA hard_heap_limit = {int(self.max_memory_bytes)}")
+
+    def _describe(self, exc: BaseException, guard: Guard) -> str:
+        text = str(exc)
+        if "too big" in text:
+            return (
+                f"a value would be larger than {self.max_value_bytes} bytes (the plugin's "
+                "max_value_bytes) and the statement was stopped; select less (substr(), "
+                "length(), LIMIT) or fewer rows into one value"
+            )
+        if isinstance(exc, MemoryError) or "out of memory" in text:
+            return (
+                "the statement needed more memory than allowed and was stopped; "
+                "select fewer or smaller values, or add LIMIT"
+            )
+        return describe_error(exc, guard, self.timeout)
 
     def _known_tables(self, conn: sqlite3.Connection) -> str:
         names = [
@@ -184,14 +238,20 @@ class SQLitePlugin:
         ]
         return "tables: " + ", ".join(names) if names else "the database has no tables"
 
-    def _table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-        """Format rows as a compact text table with a footer saying how many rows were shown."""
-        cut = len(rows) > self.max_rows
-        rows = rows[: self.max_rows]
+    def _table(self, columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> str:
+        """Format rows as a compact text table with a footer saying how many rows were shown.
+
+        Rows are taken one at a time and shortened at once, so at most one full row is
+        held in memory, and no row is fetched past ``max_rows`` or the output budget.
+        """
+        cut = False
         lines = [" | ".join(self._cell(c) for c in columns)]
         used = len(lines[0])
         shown = 0
         for row in rows:
+            if shown >= self.max_rows:
+                cut = True
+                break
             line = " | ".join(self._cell(v) for v in row)
             if used + len(line) > MAX_OUTPUT_CHARS:
                 cut = True
