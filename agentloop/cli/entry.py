@@ -124,6 +124,7 @@ def _add_commands(
 ) -> None:
     """Add the run, chat, tools, plugins and serve commands."""
     from agentloop.cli.agents import add_agent_options  # -T, --tool-option, --block, -s
+
     run = sub.add_parser(
         "run",
         parents=[common, model, looping],
@@ -294,14 +295,21 @@ def _report(exc: Exception, *, debug: bool) -> int:
 
 
 def _hint(exc: Exception) -> str:
-    """A "how to fix it" suffix for the common run failures."""
+    """A "how to fix it" suffix for the common run failures.
+
+    A model that knows more (the key variables its provider reads) adds it to the
+    exception as a note, which wins over the generic hint.
+    """
     from agentloop import errors
 
+    notes = [n for n in getattr(exc, "__notes__", ()) if isinstance(n, str)]
+    if isinstance(exc, errors.AuthenticationError) and notes:
+        return f" ({notes[-1]})"
     hints: list[tuple[type[Exception], str]] = [
-        (errors.AuthenticationError, "check the API key (e.g. OPENAI_API_KEY, GEMINI_API_KEY, AGENTLOOP_API_KEY)"),
+        (errors.AuthenticationError, "check the API key: the provider's variable (e.g. OPENAI_API_KEY, GEMINI_API_KEY, KKIAI_API_KEY) or AGENTLOOP_API_KEY"),
         (errors.NotFoundError, "check the model name and --base-url"),
         (errors.APITimeoutError, "the server is slow or unreachable; check --base-url"),
-        (errors.APIConnectionError, "is the server running? check --base-url"),
+        (errors.APIConnectionError, "is the server running? check --base-url or AGENTLOOP_BASE_URL"),
         (errors.RateLimitError, "rate limited or out of quota; wait and retry"),
         (errors.MaxStepsExceeded, "raise --max-steps, or simplify the task"),
         (errors.PluginError, "fix or uninstall the plugin; AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1 skips installed plugins"),
