@@ -32,6 +32,7 @@ from agentloop.client.params import (
 from agentloop.client.retry import Clock, RetryPolicy
 from agentloop.client.sse import drain, iter_chunks, read_all, read_body
 from agentloop.client.timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
+from agentloop.client.watchdog import DeadlineAdapter, arm, disarm
 from agentloop.errors import (
     APIConnectionError,
     APIError,
@@ -107,7 +108,7 @@ class ChatClient:
         self._extra_headers = check_headers(headers)
         self._secrets = (self._api_key, *secret_values(self._extra_headers))
         self._failures = Failures(self.base_url, self._secrets, self._policy)
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else _new_session()
         self._owns_session = session is None
 
     # -- public API ---------------------------------------------------------------------
@@ -235,6 +236,7 @@ class ChatClient:
     def _send(self, payload: bytes, *, streaming: bool, deadline: Deadline) -> requests.Response:
         timeout = (deadline.bound(self.timeout.connect), deadline.bound(self.timeout.read))
         log.debug("POST %s (%d bytes, stream=%s)", self._url, len(payload), streaming)
+        watch = arm(deadline.at)  # the deadline also holds while the headers trickle in
         try:
             resp = self._session.post(
                 self._url,
@@ -245,7 +247,11 @@ class ChatClient:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
+            if watch is not None and watch.fired:
+                raise Failure(deadline.expired(), retryable=False) from exc
             raise self._failures.no_response(exc, deadline) from exc
+        finally:
+            disarm(watch)
         if resp.status_code >= 300:
             raise self._status_failure(resp, deadline)
         return resp
@@ -319,7 +325,8 @@ class ChatClient:
                     return
                 except Failure as failure:
                     current[0].close()
-                    if closed:  # the owner closed the stream: its read failing is no reason to retry
+                    # the owner closed the stream: its read failing is no reason to retry
+                    if closed:
                         raise failure.error from failure.error.__cause__
                     self._back_off(failure, deadline, tries, "the stream")
                     current[0] = self._retrying(open_once, deadline, tries)
@@ -382,6 +389,14 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(self._extra_headers)
         return headers
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _no_data(received: int) -> Failure:

@@ -9,6 +9,7 @@ exception (secrets redacted) and what the retry decision needs.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,7 @@ class Failures:
             error = APIConnectionError(f"TLS failed with {self.base_url}: {self._clean(exc)}")
             retryable = False
         elif isinstance(exc, requests.exceptions.ConnectionError):
-            error = APIConnectionError(f"could not reach {self.base_url}: {self._clean(exc)}")
+            error = APIConnectionError(f"could not reach {self.base_url}: {connection_reason(exc)}")
             retryable = True
         else:
             error = APIConnectionError(f"request to {self.base_url} failed: {self._clean(exc)}")
@@ -95,7 +96,7 @@ class Failures:
             target = redact(resp.headers.get("location", "?"), *self.secrets)
             prefix = f"redirect to {target} not followed: "
         error = make_status_error(
-            resp.status_code, body, request_id=request_id(resp.headers), prefix=prefix
+            resp.status_code, body, request_id=self.request_id(resp.headers), prefix=prefix
         )
         detail = error_detail(body)
         retryable = self.policy.should_retry_status(resp.status_code, resp.headers, detail)
@@ -112,7 +113,7 @@ class Failures:
                 f"the server answered {resp.status_code} with a body that is {what}: {text!r}",
                 status_code=resp.status_code,
                 body=text,
-                request_id=request_id(resp.headers),
+                request_id=self.request_id(resp.headers),
             )
             raise Failure(error, retryable=False) from exc
         try:
@@ -121,7 +122,7 @@ class Failures:
             error = make_status_error(
                 exc.status_code,
                 redact_value(body, *self.secrets),
-                request_id=request_id(resp.headers),
+                request_id=self.request_id(resp.headers),
                 prefix="200 body: ",
             )
             retryable = exc.status_code != 200 and self.policy.should_retry_status(
@@ -137,15 +138,46 @@ class Failures:
         detail = error_detail(body)
         status = status_from_error(detail) or 200
         error = make_status_error(
-            status, body, request_id=request_id(resp.headers), prefix="stream error event: "
+            status, body, request_id=self.request_id(resp.headers), prefix="stream error event: "
         )
         retryable = status != 200 and self.policy.should_retry_status(status, {}, detail)
         return Failure(error, retryable=retryable, detail=detail)
+
+    def request_id(self, headers: Mapping[str, str]) -> str | None:
+        """The server's request id header, if it sent one (secrets redacted: it may echo them)."""
+        value = headers.get("x-request-id") or headers.get("request-id")
+        return redact_value(value[:200], *self.secrets) if value else None
 
     def _clean(self, exc: BaseException) -> str:
         return redact(str(exc), *self.secrets)[:300]
 
 
-def request_id(headers: Mapping[str, str]) -> str | None:
-    """The server's request id header, if it sent one."""
-    return headers.get("x-request-id") or headers.get("request-id") or None
+def connection_reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words (not urllib3's whole repr chain).
+
+    Follows urllib3's ``reason``, wrapped arguments and ``__cause__`` down to the
+    socket error: "connection refused", "the host name does not resolve", or the
+    operating system's text.
+    """
+    node: BaseException | None = exc
+    seen: set[int] = set()
+    reason = None
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(node, ConnectionRefusedError):
+            return "connection refused (nothing is listening there)"
+        if isinstance(node, OSError) and node.strerror:
+            reason = node.strerror.lower()
+        node = _inner(node)
+    return reason or f"the connection failed ({type(exc).__name__})"
+
+
+def _inner(node: BaseException) -> BaseException | None:
+    wrapped = getattr(node, "reason", None)
+    if isinstance(wrapped, BaseException):
+        return wrapped
+    if node.args and isinstance(node.args[0], BaseException):
+        return node.args[0]
+    return node.__cause__ or node.__context__

@@ -90,12 +90,13 @@ def redact_value(value: Any, *secrets: str | None) -> Any:
         *secrets: The secrets to hide.
 
     Returns:
-        The same structure with secrets and ``Bearer`` tokens replaced.
+        The same structure with secrets and ``Bearer`` tokens replaced, in
+        values and in object keys alike.
     """
     if isinstance(value, str):
         return _BEARER.sub(r"\1[REDACTED]", redact(value, *secrets))
     if isinstance(value, Mapping):
-        return {k: redact_value(v, *secrets) for k, v in value.items()}
+        return {redact_value(k, *secrets): redact_value(v, *secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_value(v, *secrets) for v in value]
     return value
