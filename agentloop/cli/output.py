@@ -20,10 +20,63 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-__all__ = ["Renderer", "StatusLine", "format_call", "to_devnull", "to_jsonable"]
+__all__ = [
+    "Renderer",
+    "StatusLine",
+    "Style",
+    "approval_prompt",
+    "format_call",
+    "to_devnull",
+    "to_jsonable",
+]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _RESULT_WIDTH = 200
+
+
+_COLOURS = {
+    "tool": "36",  # cyan: a tool call that worked
+    "failed": "31",  # red: a tool call that failed or was denied
+    "error": "1;31",  # bold red: errors
+    "status": "2",  # dim: the status line
+    "notice": "33",  # yellow: notices, approval questions
+    "prompt": "1;32",  # bold green: the chat prompt
+}
+
+
+class Style:
+    """ANSI colours for one stream, or none at all.
+
+    Colours are on only when the stream is a terminal, ``NO_COLOR`` is not set
+    (https://no-color.org) and ``TERM`` is not ``dumb``. Every line stays
+    readable without them: tool calls start with ``→``, failures carry ``!``.
+
+    Args:
+        stream: The stream the text goes to.
+        enabled: Force colours on or off (default: decided as above).
+    """
+
+    def __init__(self, stream: Any, *, enabled: bool | None = None) -> None:
+        if enabled is None:
+            enabled = (
+                _isatty(stream)
+                and "NO_COLOR" not in os.environ
+                and os.environ.get("TERM", "") != "dumb"
+            )
+        self.enabled = enabled
+
+    def paint(self, text: str, kind: str) -> str:
+        """``text`` in the colour of ``kind`` (``tool``, ``failed``, ``error``, ...)."""
+        code = _COLOURS.get(kind, "")
+        if not self.enabled or not code or not text:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+    def prompt(self, text: str) -> str:
+        """A readline prompt: colour codes wrapped in \\001/\\002 so line editing counts right."""
+        if not self.enabled:
+            return text
+        return f"\001\x1b[{_COLOURS['prompt']}m\002{text}\001\x1b[0m\002"
 
 
 class StatusLine:
@@ -38,9 +91,12 @@ class StatusLine:
         enabled: Draw at all (default: when ``stream`` is a terminal).
     """
 
-    def __init__(self, stream: IO[str], *, enabled: bool | None = None) -> None:
+    def __init__(
+        self, stream: IO[str], *, enabled: bool | None = None, style: Style | None = None
+    ) -> None:
         self._stream = stream
         self.enabled = _isatty(stream) if enabled is None else enabled
+        self.style = style or Style(stream, enabled=False)
         self._lock = threading.Lock()
         self._text: str | None = None
         self._since = 0.0
@@ -81,6 +137,7 @@ class StatusLine:
                     continue
                 elapsed = time.monotonic() - self._since
                 line = f"{_FRAMES[frame % len(_FRAMES)]} {self._text} ({elapsed:.1f}s)"
+                line = self.style.paint(line, "status")
                 try:
                     self._stream.write("\r\x1b[K" + line)
                     self._stream.flush()
@@ -109,6 +166,7 @@ class Renderer:
         show_text: Print text deltas (False for ``--json``).
         show_calls: Print one line per tool call (False for ``--json``).
         verbose: Add durations, result details, and per-step usage.
+        style: Colours of the stderr lines (default: on a terminal, unless ``NO_COLOR``).
     """
 
     def __init__(
@@ -120,8 +178,10 @@ class Renderer:
         show_text: bool = True,
         show_calls: bool = True,
         verbose: bool = False,
+        style: Style | None = None,
     ) -> None:
         self.out, self.err, self.status = out, err, status
+        self.style = style or Style(err)
         self.show_text, self.show_calls, self.verbose = show_text, show_calls, verbose
         self._partial_line = False
         self._out_closed = False
@@ -137,7 +197,8 @@ class Renderer:
             self.show_status(f"running {_tool_name(event)}")
         elif kind == "ToolCallFinished":
             if self.show_calls:
-                self.note(self._call_line(event))
+                ok = getattr(event.result, "status", "ok") in ("ok", "answered")
+                self.note(self._call_line(event), "tool" if ok else "failed")
             self.phase = "model_call"
             self.show_status("waiting for model")
         elif kind == "StepFinished":
@@ -174,12 +235,17 @@ class Renderer:
             self._write(self.out, "\n")
             self._partial_line = False
 
-    def note(self, line: str) -> None:
-        """Write one line to stderr (after ending a partial answer line on a shared terminal)."""
+    def note(self, line: str, kind: str = "") -> None:
+        """Write one line to stderr (after ending a partial answer line on a shared terminal).
+
+        Args:
+            line: The text.
+            kind: Its colour on a terminal (``tool``, ``failed``, ``error``, ``notice``).
+        """
         self.status.clear()
         if self._partial_line and _isatty(self.out) and _isatty(self.err):
             self.finish_text()
-        self._write(self.err, line + "\n")
+        self._write(self.err, self.style.paint(line, kind) + "\n")
 
     def _write(self, stream: IO[str], text: str) -> None:
         if stream is self.out and self._out_closed:
@@ -228,6 +294,29 @@ def format_call(name: str, arguments: str) -> str:
         return f"{name}({_shorten(arguments, 120)})"
     inner = ", ".join(f"{k}={v!r}" for k, v in args.items())
     return f"{name}({_shorten(inner, 160)})"
+
+
+def approval_prompt(name: str, arguments: str) -> str:
+    """The question asked before a tool that requires approval runs, with its exact arguments.
+
+    Short calls fit one line (``Allow run_command(command='ls')? [y/N] ``); when
+    the one-line form would cut or reflow them, or they are no JSON object, the
+    exact arguments are shown first (pretty-printed JSON, or the raw text).
+
+    Args:
+        name: The tool name.
+        arguments: The raw JSON arguments of the call.
+    """
+    try:
+        decoded = json.loads(arguments or "{}")
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        inner = ", ".join(f"{k}={v!r}" for k, v in decoded.items())
+        if len(inner) <= 160 and inner == " ".join(inner.split()):
+            return f"Allow {name}({inner})? [y/N] "
+    shown = json.dumps(decoded, indent=2, ensure_ascii=False) if decoded is not None else arguments
+    return f"{name} wants to run with these exact arguments:\n{shown}\nAllow {name}? [y/N] "
 
 
 def to_jsonable(value: Any, _depth: int = 0) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from agentloop.cli.agents import build_agent, split_positionals
 from agentloop.cli.mcp import add_plugins, mcp_servers
 from agentloop.cli.observers import Observers
-from agentloop.cli.output import Renderer, StatusLine, format_call, to_jsonable
+from agentloop.cli.output import Renderer, StatusLine, Style, approval_prompt, to_jsonable
 from agentloop.config import Settings, load_settings
 from agentloop.errors import ConfigurationError, RunError
 from agentloop.hookspecs import hookimpl
@@ -60,36 +60,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def chat_command(args: argparse.Namespace) -> int:
-    """``agentloop chat TARGET``: a conversation that keeps history until EOF or ``/exit``."""
-    from agentloop.errors import AgentloopError
+    """``agentloop chat [TARGET]``: a conversation until EOF or ``/exit`` (see :mod:`.chat`)."""
+    from agentloop.cli.chat import run_chat
 
-    session = _Session.start(args)
-    interactive = sys.stdin.isatty()
-    renderer = session.renderer(show_text=True, show_calls=True)
-    history: list[dict[str, Any]] | None = None
-    if interactive:
-        sys.stderr.write("agentloop chat: Ctrl-C stops a reply, Ctrl-D or /exit quits.\n")
-    try:
-        for line in _read_lines(interactive):
-            if line.strip() in ("/exit", "/quit"):
-                break
-            if not line.strip():
-                continue
-            try:
-                result = session.run_turn(line, history, renderer)
-            except KeyboardInterrupt:
-                renderer.finish_text()
-                renderer.note("[interrupted]")
-                continue
-            except AgentloopError as exc:  # the failed turn is dropped; the chat goes on
-                renderer.finish_text()
-                renderer.note(f"agentloop: error: {exc}")
-                continue
-            renderer.finish_text()
-            history = [dict(m) for m in result.messages]
-    finally:
-        session.close()
-    return 0
+    return run_chat(_Session.start(args))
 
 
 class _Session:
@@ -99,7 +73,8 @@ class _Session:
         self.args = args
         self.settings = settings
         self.agent = agent
-        self.status = StatusLine(sys.stderr)
+        self.style = Style(sys.stderr)  # colours on a terminal, never with NO_COLOR
+        self.status = StatusLine(sys.stderr, style=self.style)
         self.observers = Observers(args)  # --trace, --record, --replay
         self.memory: Any = None  # cli.memory.Memory: --no-log, -c, --cid
         self._ok = False
@@ -146,6 +121,7 @@ class _Session:
             show_text=show_text,
             show_calls=show_calls,
             verbose=self.args.verbose,
+            style=self.style,
         )
         return self._renderer
 
@@ -196,13 +172,14 @@ class TerminalApprover:
 
     @hookimpl
     def agentloop_approve_tool_call(self, call: Any, tool: Any) -> bool | None:
-        """Ask ``Allow tool(args)? [y/N]``; anything but y/yes denies."""
+        """Ask ``Allow tool(args)? [y/N]`` with the exact arguments; anything but y/yes denies."""
         if not sys.stdin.isatty():
             return None
         with self._lock:
             self._session.status.clear()
             try:
-                sys.stderr.write(f"Allow {format_call(call.name, call.arguments)}? [y/N] ")
+                question = approval_prompt(call.name, call.arguments)
+                sys.stderr.write(self._session.style.paint(question, "notice"))
                 sys.stderr.flush()
                 answer = sys.stdin.readline()
             except (OSError, ValueError):
@@ -288,27 +265,6 @@ def _read_prompt(prompt: str | None) -> str:
     if not text.strip():
         raise ConfigurationError("the prompt read from stdin is empty")
     return text.strip()
-
-
-def _read_lines(interactive: bool) -> Iterator[str]:
-    """Yield user lines until EOF; Ctrl-C at the prompt starts a fresh prompt."""
-    while True:
-        try:
-            if interactive:
-                yield input("you> ")
-            else:
-                line = sys.stdin.readline()
-                if not line:
-                    return
-                yield line.rstrip("\n")
-        except KeyboardInterrupt:
-            if not interactive:
-                raise
-            sys.stderr.write("\n")
-        except EOFError:
-            if interactive:
-                sys.stderr.write("\n")
-            return
 
 
 def _write_json(renderer: Renderer, value: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from agentloop import Agent, ConfigurationError
 from agentloop.cli.entry import main
-from agentloop.cli.output import Renderer, StatusLine, format_call
+from agentloop.cli.output import Renderer, StatusLine, Style, approval_prompt, format_call
 from agentloop.cli.run import OFFLINE_NOTICE, TerminalApprover, choose_model
 from agentloop.cli.target import TargetError, TargetImportError, load_target
 from agentloop.config import Settings
@@ -141,6 +142,7 @@ def test_renderer_breaks_partial_lines_only_on_a_shared_terminal() -> None:
 def test_terminal_approver(monkeypatch: pytest.MonkeyPatch) -> None:
     class Session:
         status = StatusLine(io.StringIO())
+        style = Style(io.StringIO())
 
     approver = TerminalApprover(Session())
     call = tool_call("delete", {"path": "x"})
@@ -154,6 +156,27 @@ def test_terminal_approver(monkeypatch: pytest.MonkeyPatch) -> None:
     assert approver.agentloop_approve_tool_call(call=call, tool=None) is False
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # not a terminal: no answer
     assert approver.agentloop_approve_tool_call(call=call, tool=None) is None
+
+
+def test_approval_prompt_shows_the_exact_arguments() -> None:
+    assert approval_prompt("rm", '{"path": "x"}') == "Allow rm(path='x')? [y/N] "
+    long = {"content": "a  b\n" * 50, "path": "notes.txt"}
+    text = approval_prompt("write_file", json.dumps(long))
+    assert text.startswith("write_file wants to run with these exact arguments:\n")
+    shown = text.split("\n", 1)[1].rsplit("\nAllow", 1)[0]
+    assert json.loads(shown) == long  # nothing cut, nothing reflowed
+    assert text.endswith("Allow write_file? [y/N] ")
+    assert "not json" in approval_prompt("x", "not json")
+
+
+def test_style_is_off_unless_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert Style(io.StringIO()).paint("x", "error") == "x"
+    assert Style(FakeTTY("")).paint("x", "error") == "\x1b[1;31mx\x1b[0m"
+    assert Style(FakeTTY("")).prompt("you> ") == "\001\x1b[1;32m\002you> \001\x1b[0m\002"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Style(FakeTTY("")).paint("x", "error") == "x"
 
 
 def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
