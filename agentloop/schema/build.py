@@ -305,6 +305,8 @@ def _missing_hint(name: str, *, first: bool) -> str:
 
 
 def _is_context(hint: Any) -> bool:
+    if isinstance(hint, type):  # the common case, without the typing introspection
+        return issubclass(hint, RunContext)
     if typing.get_origin(hint) is typing.Annotated:
         hint = typing.get_args(hint)[0]
     if typing.get_origin(hint) in (typing.Union, types.UnionType):

@@ -20,7 +20,14 @@ import docstring_parser.google
 
 from agentloop.errors import ToolDefinitionError
 
-__all__ = ["annotation_target", "check_documented", "doc_description", "is_async", "read_doc"]
+__all__ = [
+    "annotation_target",
+    "check_documented",
+    "doc_description",
+    "is_async",
+    "parse_docstring",
+    "read_doc",
+]
 
 
 def annotation_target(fn: Callable[..., Any]) -> Any:
@@ -43,19 +50,45 @@ def read_doc(fn: Any, target: Any, owner: str) -> docstring_parser.Docstring:
     Raises:
         ToolDefinitionError: The docstring cannot be parsed.
     """
-    text = inspect.cleandoc(_docstring(fn, target) or "")
     try:
-        if _GOOGLE_SECTION.fullmatch(text.partition("\n")[0]):
-            return docstring_parser.parse(_google_without_summary(text), style=_GOOGLE)
-        return docstring_parser.parse(text)
+        return parse_docstring(_docstring(fn, target) or "")  # getdoc() cleans it
     except docstring_parser.ParseError as exc:
         raise ToolDefinitionError(f"{owner}: cannot parse its docstring: {exc}") from exc
 
 
-_GOOGLE = docstring_parser.DocstringStyle.GOOGLE
-_GOOGLE_SECTION = re.compile(
-    "(?:" + "|".join(s.title for s in docstring_parser.google.DEFAULT_SECTIONS) + r"):[ \t]*"
-)
+_Style = docstring_parser.DocstringStyle
+_GOOGLE_TITLES = "|".join(s.title for s in docstring_parser.google.DEFAULT_SECTIONS)
+_GOOGLE_SECTION = re.compile(f"(?:{_GOOGLE_TITLES}):[ \t]*")
+_MARKERS = {
+    _Style.GOOGLE: re.compile(rf"^[ \t]*(?:{_GOOGLE_TITLES}):[ \t]*$", re.M),
+    _Style.NUMPYDOC: re.compile(r"^[ \t]*-{3,}[ \t]*$", re.M),  # a section title's underline
+    _Style.REST: re.compile(r"^[ \t]*:[a-z]+(?:[ \t][^:]*)?:", re.M),
+    _Style.EPYDOC: re.compile(r"^[ \t]*@[a-z]+\b", re.M),
+}
+
+
+def parse_docstring(text: str) -> docstring_parser.Docstring:
+    """Parse a cleaned docstring in whichever style it is written.
+
+    The style is read from its section markers, so one parser runs instead of the
+    four that ``docstring_parser``'s automatic mode tries (the slowest part of
+    ``@tool``). The choice is the one the automatic mode makes: reST for text with
+    no markers (every parser finds no sections; reST comes first), the marked style
+    otherwise. Markers of several styles, or a parse error in the marked style,
+    get the automatic mode.
+
+    Raises:
+        docstring_parser.ParseError: The docstring is malformed.
+    """
+    if _GOOGLE_SECTION.fullmatch(text.partition("\n")[0]):
+        return docstring_parser.parse(_google_without_summary(text), style=_Style.GOOGLE)
+    styles = [style for style, marker in _MARKERS.items() if marker.search(text)]
+    if len(styles) > 1:
+        return docstring_parser.parse(text)
+    try:
+        return docstring_parser.parse(text, style=styles[0] if styles else _Style.REST)
+    except docstring_parser.ParseError:
+        return docstring_parser.parse(text)
 
 
 def _google_without_summary(text: str) -> str:
@@ -97,12 +130,11 @@ def check_documented(
         ToolDefinitionError: Naming the parameter and the ones that exist.
     """
     names = set(signature.parameters)
-    with contextlib.suppress(TypeError, ValueError):
-        names.update(inspect.signature(target).parameters)
-    for p in doc.params:
-        if p.args and p.args[0] != "param":
-            continue
-        arg = p.arg_name.lstrip("*")
+    documented = [p.arg_name.lstrip("*") for p in doc.params if not p.args or p.args[0] == "param"]
+    if not set(documented) <= names:  # the target may have more (a partial's bound ones, self)
+        with contextlib.suppress(TypeError, ValueError):
+            names.update(inspect.signature(target).parameters)
+    for arg in documented:
         if arg not in names:
             raise ToolDefinitionError(
                 f"{owner}: the docstring documents a parameter {arg!r} that the function does "

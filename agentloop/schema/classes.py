@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import docstring_parser
 
+from agentloop.schema.callables import parse_docstring
 from agentloop.schema.constraints import apply, field_default, is_field_info
 from agentloop.schema.convert import ConversionError, Convert, Node, allows_null, describe
 from agentloop.schema.jsonable import to_jsonable
@@ -130,12 +131,22 @@ def enum_node(builder: SchemaBuilder, cls: type[enum.Enum], where: str) -> Node:
 
 
 def _own_doc(cls: type) -> str | None:
-    doc = cls.__dict__.get("__doc__")
-    if not doc or doc.startswith(f"{cls.__name__}("):  # dataclass's generated signature
+    parsed = _class_doc(cls)
+    if parsed is None:
         return None
-    parsed = docstring_parser.parse(doc)
     parts = [p for p in (parsed.short_description, parsed.long_description) if p]
     return "\n\n".join(parts) or None
+
+
+def _class_doc(cls: type) -> docstring_parser.Docstring | None:
+    """The parsed docstring written in ``cls`` itself (not dataclass's generated one)."""
+    doc = cls.__dict__.get("__doc__")
+    if not doc or not isinstance(doc, str) or doc.startswith(f"{cls.__name__}("):
+        return None
+    try:
+        return parse_docstring(inspect.cleandoc(doc))
+    except docstring_parser.ParseError:
+        return None
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
@@ -143,29 +154,30 @@ def _attribute_docs(cls: type) -> dict[str, str]:
     literal right under a field (an attribute docstring, which wins), base classes first."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if klass.__module__ in ("builtins", "typing", "typing_extensions", "enum"):
-            continue
-        doc = klass.__dict__.get("__doc__")
-        if doc and isinstance(doc, str):
-            try:
-                parsed = docstring_parser.parse(doc)
-            except docstring_parser.ParseError:
-                parsed = None
-            if parsed is not None:
-                docs.update({p.arg_name: p.description for p in parsed.params if p.description})
-        docs.update(_docstrings_under_fields(klass))
+        if klass.__module__ not in ("builtins", "typing", "typing_extensions", "enum"):
+            docs.update(_own_field_docs(klass))
     return docs
 
 
-_SOURCE_DOCS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+_FIELD_DOCS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _own_field_docs(cls: type) -> dict[str, str]:
+    """The field descriptions written in ``cls`` itself; read once per class."""
+    cached = _FIELD_DOCS.get(cls)
+    if cached is None:
+        parsed = _class_doc(cls)
+        cached = (
+            {p.arg_name: p.description for p in parsed.params if p.description} if parsed else {}
+        )
+        cached.update(_docstrings_under_fields(cls))
+        _FIELD_DOCS[cls] = cached
+    return cached
 
 
 def _docstrings_under_fields(cls: type) -> dict[str, str]:
     """``{field: text}`` for each ``name: type`` (or ``name = ...``) followed by a string
-    literal in the class body; read from the source once per class."""
-    cached = _SOURCE_DOCS.get(cls)
-    if cached is not None:
-        return cached
+    literal in the class body, read from the source."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     except (OSError, TypeError, SyntaxError):  # no source (REPL, C, generated classes)
@@ -183,7 +195,6 @@ def _docstrings_under_fields(cls: type) -> dict[str, str]:
             and isinstance(literal.value, str)
         ):
             docs[target.id] = inspect.cleandoc(literal.value)
-    _SOURCE_DOCS[cls] = docs
     return docs
 
 

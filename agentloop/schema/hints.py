@@ -90,7 +90,8 @@ class SchemaBuilder:
         strict: bool = False,
     ) -> None:
         self.owner = owner
-        self.globalns = dict(globalns or {})
+        # not copied: a function's own globals are read, never written, by eval()
+        self.globalns = globalns if isinstance(globalns, dict) else dict(globalns or {})
         self.localns = dict(localns or {})
         self.strict = strict
         self.defs: dict[str, dict[str, Any]] = {}
@@ -165,7 +166,7 @@ class SchemaBuilder:
         if not isinstance(tp, str):
             return tp
         try:
-            return eval(tp, self.globalns, self.localns)  # noqa: S307 - developer's own annotation
+            return eval(_compiled(tp), self.globalns, self.localns)  # noqa: S307 - developer's own annotation
         except Exception as exc:
             raise self.fail(
                 where,
@@ -342,6 +343,12 @@ class SchemaBuilder:
                 f"({type(exc).__name__}: {exc}); define the names it uses at module level"
                 f"{' of ' + module.__name__ if module else ''}",
             ) from exc
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(annotation: str) -> types.CodeType:
+    """The compiled form of a string annotation (the same few recur across tools)."""
+    return compile(annotation, "<annotation>", "eval")
 
 
 def _type_name(tp: Any) -> str:
