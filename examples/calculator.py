@@ -14,18 +14,16 @@ not word problems. A real model (``AGENTLOOP_MODEL=openai:gpt-4o-mini``, or
 ``--model`` with the CLI) also turns word problems into expressions and
 answers in a sentence.
 
-The ``calculate`` tool comes from the ``agentloop-calculator`` plugin. It is
-passed explicitly here so the example works with plugin autoloading turned
-off too; when the plugin is also autoloaded it sees that the agent already
-has ``calculate`` and does not offer a second copy.
+The ``calculate`` tool comes from the ``agentloop-calculator`` plugin, which
+offers it by name: ``tools=["calculate"]`` asks for it (and for nothing else
+the installed plugins offer). The same agent without a file:
+``agentloop run -T calculate "What is 12 * (3 + 4)?"``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-from agentloop_calculator import calculate
 
 from agentloop import Agent, RunFinished, ToolCallFinished
 
@@ -39,7 +37,7 @@ agent = Agent(
         "with a plain arithmetic expression; never do arithmetic in your head. "
         "Answer with the result and, for word problems, one sentence of explanation."
     ),
-    tools=[calculate],
+    tools=["calculate"],  # offered by the installed agentloop-calculator plugin
 )
 
 

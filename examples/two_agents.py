@@ -29,8 +29,6 @@ import os
 import sys
 from typing import Any
 
-from agentloop_calculator import calculate
-
 from agentloop import Agent, RunFinished, ToolCallFinished, hookimpl
 
 DEFAULT_PROMPT = "What is 12 * (3 + 4)?"
@@ -58,7 +56,7 @@ math_agent = Agent(
         "You are a math specialist. Work out the answer with the calculate tool (one "
         "call per expression), then reply with the result and the expression you used."
     ),
-    tools=[calculate],
+    tools=["calculate"],  # offered by the installed agentloop-calculator plugin
     plugins=[ShowInnerCalls()],
     max_steps=8,
 )
@@ -78,7 +76,6 @@ agent = Agent(
             "full question or expression.",
         )
     ],
-    block=["calculator"],  # no calculate of its own, even when the plugin is installed
     max_steps=8,
 )
 

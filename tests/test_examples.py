@@ -8,9 +8,13 @@ Each example is run three ways, as separate processes, exactly as a user would:
   stderr has one line per tool call;
 * ``python examples/NAME.py PROMPT``: the script's own output.
 
-The examples pass their plugins explicitly, so these runs turn plugin
-autoloading off to be independent of what else is installed; one test runs the
-main example with the installed plugins autoloaded, as a user's machine would.
+The runs autoload the installed plugins, as a user's machine does: installed
+plugins offer tools by name and push none into an agent, so what else is
+installed changes nothing, and ``test_every_example_sends_exactly_its_tools``
+proves it. It records the ``tools`` array of every model request each example
+sends (the installed test plugin's ``agentloop_model_request`` hook, which, like
+any installed plugin's lifecycle hooks, applies to every run) and compares it
+with the tools the example is made for.
 """
 
 from __future__ import annotations
@@ -159,7 +163,7 @@ FIRST = {c.example: c for c in reversed(CASES)}
 
 
 def run(
-    args: list[str], *, autoload: bool = False, **extra_env: str
+    args: list[str], *, autoload: bool = True, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run a Python command from the repository root on the offline model."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
@@ -300,20 +304,52 @@ def test_two_agents_inner_calls() -> None:
     assert "tool call: calculate" not in proc.stdout  # the assistant has no calculator
 
 
-def test_calculator_with_installed_plugins() -> None:
-    """With the calculator plugin autoloaded as well, the agent still has one calculate tool."""
-    proc = run(["-m", "agentloop", "tools", "examples/calculator.py"], autoload=True)
-    names = [d["function"]["name"] for d in json.loads(proc.stdout)]
-    assert names.count("calculate") == 1
-    proc = run(
-        ["-m", "agentloop", "run", "examples/calculator.py", "What is 12 * (3 + 4)?", "--json"],
-        autoload=True,
+# The tools array each example's agents send, one entry per agent (sorted names).
+SENDS: dict[str, set[tuple[str, ...]]] = {
+    "calculator": {("calculate",)},
+    "codebase_explorer": {("list_files", "read_file", "search_files")},
+    "data_analyst": {("describe_table", "list_tables", "query")},
+    "extractor": {()},
+    "mcp_countries": {("country_facts",)},
+    "two_agents": {("math_expert",), ("calculate",)},
+}
+
+
+def test_sends_covers_every_example_and_every_tool_the_cases_call() -> None:
+    assert set(SENDS) == {c.example for c in CASES}
+    for case in CASES:
+        offered = {name for tools in SENDS[case.example] for name in tools}
+        assert {name for name, _ in case.calls} <= offered, case
+
+
+@pytest.mark.parametrize("example", sorted(FIRST))
+def test_every_example_sends_exactly_its_tools(example: str, tmp_path: Path) -> None:
+    import agentloop_testplugin
+
+    record = tmp_path / "requests.jsonl"
+    case = FIRST[example]
+    env = {agentloop_testplugin.RECORD_ENV: str(record)}
+    run(["-m", "agentloop", "run", f"examples/{example}.py", case.prompt], **env)
+    run([f"examples/{example}.py"], **env)  # as a script too
+    sent = [tuple(json.loads(line)) for line in record.read_text().splitlines()]
+    assert sent, "no model request was recorded"
+    assert {tuple(sorted(names)) for names in sent} == SENDS[example]
+    assert all(len(names) == len(set(names)) for names in sent)
+
+
+def test_calculator_asks_for_its_tool_by_name() -> None:
+    """``tools=["calculate"]``: with autoloading off the name is unknown, and the error says why."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentloop", "run", "examples/calculator.py", "What is 2**10?"],
+        cwd=ROOT,
+        env={**os.environ, "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
-    result = json.loads(proc.stdout)
-    assert [(s["tool_name"], s["arguments"]) for s in tool_steps(result)] == [
-        ("calculate", '{"expression":"12 * (3 + 4)"}')
-    ]
-    assert "84" in result["output"]
+    assert proc.returncode == 2
+    assert "unknown tool 'calculate'" in proc.stderr
+    assert "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1" in proc.stderr
 
 
 def test_data_analyst_uses_shop_db(tmp_path: Path) -> None:
