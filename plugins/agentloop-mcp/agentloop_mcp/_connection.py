@@ -1,7 +1,6 @@
 """One live session with one MCP server, owned by a task on the background loop (internal).
 
-:class:`Endpoint` says how to reach a server (a command over stdio, or a
-streamable-HTTP URL). :class:`Connection` opens the SDK's ``Client`` on it
+:class:`Connection` opens the SDK's ``Client`` on it
 inside one long-lived task, so the SDK's task groups are entered and left by
 the same task; requests from other tasks share the session concurrently. A
 stdio server's stderr goes through a pipe into :class:`StderrTail`, which
@@ -14,48 +13,16 @@ import asyncio
 import collections
 import contextlib
 import os
-import shlex
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Connection", "Endpoint", "StderrTail", "describe_exception"]
+if TYPE_CHECKING:
+    from ._endpoint import Endpoint
+
+__all__ = ["Connection", "StderrTail", "describe_exception"]
 
 _TAIL_LINES = 20
-
-
-@dataclass(frozen=True, kw_only=True)
-class Endpoint:
-    """How to reach one MCP server.
-
-    Attributes:
-        kind: ``stdio`` (a command) or ``http`` (a streamable-HTTP URL).
-        command: The executable (stdio).
-        args: Its arguments (stdio).
-        env: Extra environment variables for the server (never shown in reprs).
-        cwd: The server's working directory (stdio).
-        url: The endpoint URL (http).
-        headers: Extra HTTP headers, e.g. ``Authorization`` (never shown in reprs).
-    """
-
-    kind: Literal["stdio", "http"]
-    command: str = ""
-    args: tuple[str, ...] = ()
-    env: Mapping[str, str] | None = field(default=None, repr=False)
-    cwd: str | None = None
-    url: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def describe(self) -> str:
-        """A short, secret-free description: the command line, or the URL without credentials."""
-        if self.kind == "stdio":
-            return shlex.join([self.command, *self.args])
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class StderrTail:
@@ -108,6 +75,10 @@ class Connection:
         self.alive = False
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def exited(self) -> bool:
+        """Whether a stdio server's process is gone (its stderr reached end of file)."""
+        return self.stderr is not None and self.stderr.closed.is_set()
 
     async def open(self, timeout: float) -> None:
         """Start the server (stdio) or connect (http) and finish the MCP handshake.

@@ -10,13 +10,15 @@ the registered closers stop every server still running.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
 
 __all__ = ["on_exit", "run", "submit"]
 
@@ -28,6 +30,8 @@ _EXIT_TIMEOUT = 5.0
 
 
 def _get_loop() -> asyncio.AbstractEventLoop:
+    import asyncio
+
     global _loop
     with _lock:
         if _loop is None or _loop.is_closed():
@@ -43,6 +47,8 @@ def _get_loop() -> asyncio.AbstractEventLoop:
 
 def submit(coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
     """Schedule ``coro`` on the background loop; return a thread-safe future."""
+    import asyncio
+
     return asyncio.run_coroutine_threadsafe(coro, _get_loop())
 
 
@@ -57,6 +63,8 @@ def run(coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
     Raises:
         RuntimeError: Called from the background loop itself (it would deadlock).
     """
+    import asyncio
+
     loop = _get_loop()
     if threading.current_thread().name == "agentloop-mcp-loop":
         coro.close()
@@ -86,6 +94,8 @@ def on_exit(closer: Callable[[], Awaitable[None]]) -> Callable[[], None]:
 
 def _shutdown() -> None:
     """At exit: run every closer (stop servers), bounded in time, then stop the loop."""
+    import asyncio
+
     loop = _loop
     if loop is None or loop.is_closed() or not loop.is_running():
         return

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from agentloop import ConfigurationError
 
-from ._connection import Endpoint
+from ._endpoint import Endpoint
 
 __all__ = ["default_name", "local_name", "make_filter", "make_prefix"]
 

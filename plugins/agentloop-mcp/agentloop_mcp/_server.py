@@ -9,12 +9,11 @@ schema, then sent over the one background event loop of the process.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentloop import (
     AgentloopWarning,
@@ -27,10 +26,13 @@ from agentloop import (
 )
 
 from . import _loop
-from ._connection import Connection, Endpoint, describe_exception
+from ._endpoint import Endpoint
 from ._errors import MCPServerError, MCPToolError
 from ._naming import default_name, local_name, make_filter, make_prefix
 from ._results import MappedResult, map_result
+
+if TYPE_CHECKING:
+    from ._connection import Connection
 
 __all__ = ["MCPServer"]
 
@@ -187,6 +189,7 @@ class MCPServer:
             _loop.run(conn.close())
 
     def _open(self) -> Connection:
+        from ._connection import Connection
         from ._failures import start_failure
 
         conn = Connection(self.endpoint, self._mark_stale)
@@ -230,6 +233,8 @@ class MCPServer:
             return list(self._tools.values())
 
     def _list_tools(self) -> dict[str, Tool]:
+        from ._connection import describe_exception
+
         conn = self._conn
         assert conn is not None
 
@@ -299,6 +304,8 @@ class MCPServer:
         conn = self._connection_for_call()
 
         async def request() -> Any:
+            import asyncio
+
             return await asyncio.wait_for(
                 conn.client.call_tool(name, dict(arguments)), self.timeout
             )
@@ -325,7 +332,7 @@ class MCPServer:
 
         with self._lock:
             conn = self._conn
-            if conn is not None and conn.alive:
+            if conn is not None and conn.alive and not conn.exited():
                 return conn
             if conn is not None:
                 if self._restarted:

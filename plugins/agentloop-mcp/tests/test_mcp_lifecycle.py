@@ -87,3 +87,20 @@ def test_a_server_that_dies_mid_call_is_restarted_once_then_its_calls_fail() -> 
     assert "already restarted once" in out["crash2"]
     assert "is not running: it died again after being restarted once" in out["dead"]
     assert "fatal: the demo server crashes on purpose" in out["dead"]
+
+
+def test_a_server_killed_between_calls_is_restarted_before_the_next_call() -> None:
+    import os
+    import signal
+
+    server = demo(name="killed")
+    try:
+        first = int(server.call("pid", {}).text)
+        os.kill(first, signal.SIGKILL)
+        assert wait_dead(first)
+        assert server._conn is not None and server._conn.stderr is not None
+        assert server._conn.stderr.closed.wait(10)  # the process is gone: stderr closed
+        second = int(server.call("pid", {}).text)  # no error: restarted before the call
+        assert second != first
+    finally:
+        server.close()
