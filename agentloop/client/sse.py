@@ -1,4 +1,4 @@
-"""Bytes from a streamed ``requests`` response to chunk dicts, via sseclient-py (internal).
+"""Bytes from a streamed ``requests`` response to chunk dicts (internal).
 
 :func:`read_body` reads what has arrived (``read1``), never waiting for a
 fixed number of bytes, so every SSE event reaches the parser as soon as its
@@ -7,14 +7,14 @@ call's deadline (requests alone has no overall deadline, so a server that
 trickles a byte now and then would otherwise hold a call forever), and the
 whole body by a size limit.
 
-:func:`frame_events` does the framing the SSE specification asks for and
-sseclient-py does not: every line ending (LF, CRLF, CR, in any mix, split at
-any byte) ends a line, a blank line ends an event, and an event the
-connection cut before its blank line is discarded. sseclient-py then parses the
-fields of each complete event. :func:`iter_chunks` applies PROTOCOL.md 3.5:
-``[DONE]`` ends the stream, empty data (a keep-alive) is skipped, and data that
-is not JSON is a :class:`~agentloop.errors.StreamError` (dropping it would lose
-part of the answer without a word), unless the event is ``error``.
+:func:`iter_events` reads Server-Sent Events as the specification (and the
+official ``openai`` client) does, where sseclient-py does not: every line
+ending (LF, CRLF, CR, in any mix, split at any byte) ends a line, a blank line
+ends an event, and an event the connection cut before its blank line is
+discarded. :func:`iter_chunks` applies PROTOCOL.md 3.5: ``[DONE]`` ends the
+stream, empty data (a keep-alive) is skipped, and data that is not JSON is a
+:class:`~agentloop.errors.StreamError` (dropping it would lose part of the
+answer without a word), unless the event is ``error``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import sseclient
 import urllib3.exceptions
 
 from agentloop.client.timeouts import Deadline
@@ -32,21 +31,11 @@ from agentloop.streaming import DONE
 from agentloop.wire.build import wrap_error
 from agentloop.wire.decode import loads
 
-__all__ = ["drain", "frame_events", "iter_chunks", "read_all", "read_body"]
+__all__ = ["drain", "frame_events", "iter_chunks", "iter_events", "read_all", "read_body"]
 
 _READ_SIZE = 65536
 _BOM = b"\xef\xbb\xbf"
 _KEEP_ALIVE_EVENTS = frozenset({"ping", "keepalive", "keep-alive", "heartbeat"})
-
-
-class _QuietLogger:
-    """Replaces sseclient's logger: its debug lines can quote server bytes."""
-
-    def debug(self, *args: Any, **kwargs: Any) -> None:
-        """Drop the message."""
-
-
-_QUIET = _QuietLogger()
 
 
 def _socket_of(raw: Any) -> socket.socket | None:
@@ -226,6 +215,52 @@ def frame_events(source: Iterable[bytes]) -> Iterator[bytes]:
         yield buf[: end + 2]
 
 
+def iter_events(source: Iterable[bytes]) -> Iterator[tuple[str, str]]:
+    """Yield ``(event type, data)`` for every complete event of an SSE byte stream.
+
+    Comments, ``id`` and ``retry`` are skipped; an event without ``data`` is not
+    dispatched; its type defaults to ``message``.
+
+    Raises:
+        StreamError: An event is not valid UTF-8.
+    """
+    for block in frame_events(source):
+        for raw in block.split(b"\n\n"):
+            if not raw:
+                continue
+            if raw[:6] == b"data: " and b"\n" not in raw:  # the common case: one data line
+                yield "message", _text(raw[6:])
+                continue
+            event = _parse_event(raw)
+            if event is not None:
+                yield event
+
+
+def _parse_event(raw: bytes) -> tuple[str, str] | None:
+    data: list[bytes] = []
+    kind = b""
+    for line in raw.split(b"\n"):
+        if not line or line[:1] == b":":
+            continue
+        name, sep, value = line.partition(b":")
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            data.append(value)
+        elif name == b"event":
+            kind = value
+    if not data:
+        return None
+    return _text(kind) or "message", _text(b"\n".join(data))
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StreamError("the stream is not valid UTF-8") from exc
+
+
 def iter_chunks(source: Iterable[bytes]) -> Iterator[Any]:
     """Yield chunk dicts from SSE bytes, then :data:`~agentloop.streaming.DONE` if sent.
 
@@ -235,17 +270,7 @@ def iter_chunks(source: Iterable[bytes]) -> Iterator[Any]:
         StreamError: The stream is not valid UTF-8, or an event's data is
             neither JSON nor ``[DONE]`` (or nests too deeply).
     """
-    client = sseclient.SSEClient(frame_events(source))
-    client._logger = _QUIET  # type: ignore[attr-defined]
-    events = client.events()
-    while True:
-        try:
-            event = next(events)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            raise StreamError("the stream is not valid UTF-8") from exc
-        data = event.data
+    for kind, data in iter_events(source):
         text = data.strip()
         if text.startswith(DONE):
             yield DONE
@@ -255,13 +280,13 @@ def iter_chunks(source: Iterable[bytes]) -> Iterator[Any]:
         try:
             value = loads(data)
         except ValueError as exc:
-            if event.event == "error":
+            if kind == "error":
                 yield wrap_error({"message": text[:500]})
                 continue
-            if event.event in _KEEP_ALIVE_EVENTS:
+            if kind in _KEEP_ALIVE_EVENTS:
                 continue
             raise StreamError(_bad_data(text, exc)) from None
-        if event.event == "error" and not (isinstance(value, dict) and value.get("error")):
+        if kind == "error" and not (isinstance(value, dict) and value.get("error")):
             value = wrap_error(value)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             value = value[0]

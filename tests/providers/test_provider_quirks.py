@@ -226,7 +226,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     import os
 
     base = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
-    base.update(env or {}, AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD="1", AGENTLOOP_MAX_RETRIES="0")
+    base.update(env or {}, AGENTLOOP_MAX_RETRIES="0")
     return subprocess.run(
         [sys.executable, "-m", "agentloop", "run", "examples/calculator.py", "What is 2+2?", *args],
         capture_output=True, text=True, env=base, timeout=60, check=False,
