@@ -20,31 +20,39 @@ rights, in ``cwd``. What the plugin does guarantee:
   arguments (run ``sh -c '...'`` explicitly if you mean it; you approve it);
 - a cleared environment with only allow-listed variables (:data:`ENV_ALLOWLIST`),
   so API keys and ``AGENTLOOP_*`` settings never reach the command;
-- a time limit: on timeout the whole process group is killed, and any
-  process left in the group when the command ends is killed too;
+- no process left behind: the command runs under a small wrapper
+  (:mod:`agentloop_shell._reaper`) that is a child subreaper
+  (``prctl(PR_SET_CHILD_SUBREAPER)``), so every process it starts, even in a new
+  session or through a double fork, is killed and reaped when the command ends
+  or times out;
+- resource limits on the command and everything it starts, set with
+  ``setrlimit`` before ``exec``: processes, memory, CPU seconds, file size
+  (see :class:`ShellPlugin`), and no core dumps;
 - an output cap: stdout and stderr (merged) are kept up to ``max_output``
   bytes, the rest is counted and dropped.
 
-POSIX only (it relies on process groups).
+POSIX only; the subreaper needs Linux (elsewhere only the process group is killed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import selectors
 import shlex
 import signal
 import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 
 from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
 from ._offers import agentloop_register_tools as agentloop_register_tools
 
-__all__ = ["ENV_ALLOWLIST", "ShellPlugin", "clean_environment"]
+__all__ = ["DEFAULT_LIMITS", "ENV_ALLOWLIST", "ShellPlugin", "clean_environment"]
 
 ENV_ALLOWLIST: tuple[str, ...] = (
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
@@ -53,8 +61,23 @@ ENV_ALLOWLIST: tuple[str, ...] = (
 """The only environment variables a command sees (when they are set)."""
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+DEFAULT_LIMITS: dict[str, int] = {
+    "max_processes": 256,
+    "max_memory_bytes": 2 * 1024**3,
+    "max_cpu_seconds": 60,
+    "max_file_bytes": 1024**3,
+}
+"""Resource limits of a command unless configured (``None`` for a limit switches it off)."""
+
 _READ_SIZE = 65536
 _DRAIN_SECONDS = 1.0
+_WRAPPER_GRACE = 10.0  # seconds past the timeout before the wrapper itself is killed
+_REAPER = str(Path(__file__).with_name("_reaper.py"))
+_SIGNALS = {
+    signal.SIGXCPU: "the CPU time limit of {max_cpu_seconds} s",
+    signal.SIGXFSZ: "the file size limit of {max_file_bytes} bytes",
+    signal.SIGKILL: "SIGKILL",
+}
 
 
 def clean_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -83,6 +106,16 @@ class ShellPlugin:
             the result says how much.
         cwd: Working directory of commands; None means the current directory at
             call time.
+        max_processes: Most processes (and threads) the command may add to those its
+            user already runs (``RLIMIT_NPROC``). Linux does not apply it to root; under
+            root it is the absolute limit of a command that switches to another user.
+        max_memory_bytes: Data memory of each process (``RLIMIT_DATA``: heap and
+            private mappings; reserved address space does not count).
+        max_cpu_seconds: CPU seconds of each process (``RLIMIT_CPU``); past it the
+            process gets SIGXCPU, a second later SIGKILL.
+        max_file_bytes: Largest file a process may write (``RLIMIT_FSIZE``).
+
+    Each limit defaults to :data:`DEFAULT_LIMITS`; ``None`` switches it off.
 
     Raises:
         ConfigurationError: A limit is out of range or ``cwd`` is not a directory.
@@ -95,7 +128,20 @@ class ShellPlugin:
         timeout: float = 10.0,
         max_output: int = 20_000,
         cwd: str | os.PathLike[str] | None = None,
+        max_processes: int | None = DEFAULT_LIMITS["max_processes"],
+        max_memory_bytes: int | None = DEFAULT_LIMITS["max_memory_bytes"],
+        max_cpu_seconds: int | None = DEFAULT_LIMITS["max_cpu_seconds"],
+        max_file_bytes: int | None = DEFAULT_LIMITS["max_file_bytes"],
     ) -> None:
+        limits = {
+            "max_processes": max_processes,
+            "max_memory_bytes": max_memory_bytes,
+            "max_cpu_seconds": max_cpu_seconds,
+            "max_file_bytes": max_file_bytes,
+        }
+        for name, value in limits.items():
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigurationError(f"{name} must be a positive integer or None, got {value}")
         if not timeout > 0:
             raise ConfigurationError(f"timeout must be positive, got {timeout}")
         if max_output < 1:
@@ -108,6 +154,7 @@ class ShellPlugin:
         self.timeout = float(timeout)
         self.max_output = max_output
         self.cwd = None if cwd is None else str(cwd)
+        self.limits: dict[str, int | None] = limits
         self.run_command: Tool = self._make_tool()
 
     def __repr__(self) -> str:
@@ -135,30 +182,56 @@ class ShellPlugin:
                 (the message then includes the output so far).
         """
         argv = _split(command)
+        status_r, status_w = os.pipe()
+        limits = ["-" if value is None else str(value) for value in self.limits.values()]
+        wrapper = [sys.executable, "-I", "-S", _REAPER, str(status_w), repr(self.timeout)]
         try:
             process = subprocess.Popen(
-                argv,
+                [*wrapper, *limits, "--", *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=self.cwd,
                 env=clean_environment(),
                 start_new_session=True,
+                pass_fds=(status_w,),
             )
-        except FileNotFoundError as exc:
-            raise ToolError(f"command not found: {argv[0]!r}") from exc
         except OSError as exc:
-            raise ToolError(f"could not start {argv[0]!r}: {exc.strerror or exc}") from exc
-        reader = _OutputReader(process, self.max_output)
-        timed_out = _wait(process, self.timeout)
-        _kill_group(process.pid)
-        output = reader.finish()
-        if timed_out:
+            os.close(status_r)
+            raise ToolError(f"could not start the command wrapper: {exc.strerror or exc}") from exc
+        finally:
+            os.close(status_w)
+        with os.fdopen(status_r, "rb") as status_pipe:
+            reader = _OutputReader(process, self.max_output)
+            # the status line comes when the wrapper is done (and its descendants are gone)
+            ready, _, _ = select.select([status_pipe], [], [], self.timeout + _WRAPPER_GRACE)
+            if not ready:  # the wrapper itself is stuck (not yet reaped, so its pid is still
+                _kill_group(process.pid)  # its group's id): kill the whole group
+            status = _status(status_pipe.read())
+            process.wait()
+            output = reader.finish()
+        return self._describe(argv, status, output)
+
+    def _describe(self, argv: list[str], status: dict[str, object], output: str) -> str:
+        """The result text for the wrapper's status, or the ToolError it calls for."""
+        if status.get("error") == "not_found":
+            raise ToolError(f"command not found: {argv[0]!r}")
+        if status.get("error"):
+            raise ToolError(f"could not start {argv[0]!r}: {status.get('message')}")
+        if status.get("timed_out") or "returncode" not in status:
             raise ToolError(
-                f"timed out after {self.timeout:g} s; the command's process group was "
-                f"killed. Output so far:\n{output}"
+                f"timed out after {self.timeout:g} s; the command and every process it "
+                f"started were killed. Output so far:\n{output}"
             )
-        return f"exit code {process.returncode}\n{output}"
+        code = status["returncode"]
+        note = ""
+        if isinstance(code, int) and code < 0 and -code in _SIGNALS:
+            why = _SIGNALS[signal.Signals(-code)].format(**self.limits)
+            note = f" (killed by {signal.Signals(-code).name}: {why})"
+        leftover = status.get("leftover")
+        if leftover:
+            note += f"\n[{leftover} process(es) it left running were killed]"
+        return f"exit code {code}{note}\n{output}"
 
     def _make_tool(self) -> Tool:
         @tool(requires_approval=True, sequential=True)
@@ -197,25 +270,17 @@ def _split(command: str) -> list[str]:
     return argv
 
 
-def _wait(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait for the process to exit without reaping it; return True when it ran out of time.
-
-    Not reaping keeps its pid (the process group id) from being reused before
-    :func:`_kill_group` runs.
-    """
-    deadline = time.monotonic() + timeout
-    delay = 0.001
-    while os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return True
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.05)
-    return False
+def _status(raw: bytes) -> dict[str, object]:
+    """The wrapper's JSON status line; empty when it died before writing one."""
+    try:
+        value = json.loads(raw.decode("utf-8") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _kill_group(pgid: int) -> None:
-    """Kill every process still in the command's process group (its leader is ``pgid``)."""
+    """Kill every process in the wrapper's process group (its leader, not yet reaped, is ``pgid``)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
 

@@ -71,7 +71,7 @@ def test_entry_point_module_offers_nothing() -> None:
     hooks = [name for name in vars(agentloop_shell) if name.startswith("agentloop_")]
     assert hooks == ["agentloop_register_tools"]
     (offered,) = agentloop_shell.agentloop_register_tools()
-    assert offered.name == 'shell'
+    assert offered.name == "shell"
     from importlib.metadata import entry_points
 
     (point,) = [ep for ep in entry_points(group="agentloop") if ep.name == "shell"]
