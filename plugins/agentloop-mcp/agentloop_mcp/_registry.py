@@ -20,7 +20,8 @@ from typing import Any
 from agentloop import ConfigurationError, Tool, ToolCall, ToolResult, Toolset, hookimpl
 
 from ._config import servers_from_config
-from ._server import MCPServer, _Remote
+from ._server import MCPServer
+from ._tools import Remote
 
 __all__ = ["agentloop_call_tool", "agentloop_register_tools", "configured_servers"]
 
@@ -80,7 +81,7 @@ def agentloop_register_tools() -> list[Toolset]:
 def agentloop_call_tool(call: ToolCall, tool: Tool, arguments: dict[str, Any]) -> ToolResult | None:
     """Run calls of MCP tools that reached an agent through the registry."""
     remote = tool.fn
-    if not isinstance(remote, _Remote):
+    if not isinstance(remote, Remote):
         return None
     result: ToolResult | None = remote.server.agentloop_call_tool(
         call=call, tool=tool, arguments=arguments

@@ -9,7 +9,6 @@ schema, then sent over the one background event loop of the process.
 
 from __future__ import annotations
 
-import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,7 +19,6 @@ from agentloop import (
     ConfigurationError,
     Tool,
     ToolCall,
-    ToolDefinitionError,
     ToolResult,
     hookimpl,
 )
@@ -28,8 +26,9 @@ from agentloop import (
 from . import _loop
 from ._endpoint import Endpoint
 from ._errors import MCPServerError, MCPToolError
-from ._naming import default_name, local_name, make_filter, make_prefix
+from ._naming import default_name, make_filter, make_prefix
 from ._results import MappedResult, map_result
+from ._tools import Remote, make_tool
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -37,22 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["MCPServer"]
 
 ToolFilter = Mapping[str, Iterable[str]] | Callable[[str], bool] | None
-
-
-class _Remote:
-    """The ``fn`` of an MCP tool: calling it calls the tool on its server."""
-
-    def __init__(self, server: MCPServer, mcp_name: str) -> None:
-        self.server = server
-        self.mcp_name = mcp_name
-        self.__qualname__ = f"MCPServer({server.name!r}).{mcp_name}"
-        self.__doc__ = None
-
-    def __call__(self, **arguments: Any) -> Any:
-        mapped = self.server.call(self.mcp_name, arguments)
-        if mapped.is_error:
-            raise MCPToolError(mapped.text or "the tool failed", server=self.server.name)
-        return mapped.value
 
 
 class MCPServer:
@@ -258,37 +241,10 @@ class MCPServer:
             ) from None
         tools: dict[str, Tool] = {}
         for listed_tool in listed:
-            made = self._make_tool(listed_tool)
+            made = make_tool(self, listed_tool)
             if made is not None:
                 tools[made.name] = made
         return tools
-
-    def _make_tool(self, listed: Any) -> Tool | None:
-        """One agentloop Tool for one listed MCP tool; None when filtered out or unusable."""
-        if not self.allowed(listed.name):
-            return None
-        name = local_name(self.prefix, listed.name)
-        schema = copy.deepcopy(listed.input_schema) if listed.input_schema else {}
-        schema.setdefault("type", "object")
-        approval = self.requires_approval
-        needs = approval if isinstance(approval, bool) else bool({listed.name, name} & approval)
-        try:
-            return Tool(
-                name=name,
-                description=listed.description or listed.title or "",
-                parameters=schema,
-                fn=_Remote(self, listed.name),
-                requires_approval=needs,
-            )
-        except ToolDefinitionError as exc:
-            warnings.warn(
-                AgentloopWarning(
-                    f"MCP server {self.name!r}: tool {listed.name!r} left out: {exc}; "
-                    "fix the tool's inputSchema in the server (it must be a JSON Schema object)"
-                ),
-                stacklevel=2,
-            )
-            return None
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -383,7 +339,7 @@ class MCPServer:
     ) -> ToolResult | None:
         """Run calls of this server's tools: text, structured value, ``isError`` as an error."""
         remote = tool.fn
-        if not isinstance(remote, _Remote) or remote.server is not self:
+        if not isinstance(remote, Remote) or remote.server is not self:
             return None
         try:
             mapped = self.call(remote.mcp_name, arguments)
