@@ -1,4 +1,4 @@
-"""The HTTP client: requests + sseclient-py, request bodies, retries, timeouts, SSE reading."""
+"""The HTTP client: requests, request bodies, retries, timeouts, and a spec-compliant SSE reader."""
 
 from __future__ import annotations
 
