@@ -46,7 +46,9 @@ class Tool:
     Build one with :func:`tool`. Constructing it directly is possible for a
     hand-written ``parameters`` schema: ``fn`` then receives the validated JSON
     arguments as keyword arguments, unconverted (plus ``context=`` when
-    ``takes_context`` is true).
+    ``takes_context`` is true). The schema is copied (``parameters`` is the
+    copy); with ``strict=True`` it gets the strict rewrite, or is refused with
+    the path of what strict mode cannot express.
 
     Attributes:
         name: The name the model calls the tool by (``^[a-zA-Z0-9_-]{1,64}$``).
