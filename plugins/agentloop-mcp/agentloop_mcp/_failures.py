@@ -117,11 +117,12 @@ def call_failure(
     )
 
 
-def dead_again(server: MCPServer, conn: Connection) -> MCPToolError:
-    """The error for every call after the one allowed restart was used up."""
-    return MCPToolError(
+def dead_again(server: MCPServer, conn: Connection) -> MCPServerError:
+    """The error for every use of the server after its one allowed restart was used up."""
+    return MCPServerError(
         f"MCP server {server.name!r} ({server.endpoint.describe()}) is not running: it died "
         f"again after being restarted once{stderr_note(conn)}; fix the server (run "
         "the command by hand to see why), then close the agent to start it again",
         server=server.name,
+        stderr=conn.stderr.lines() if conn.stderr is not None else (),
     )

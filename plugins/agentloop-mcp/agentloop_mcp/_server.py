@@ -156,9 +156,28 @@ class MCPServer:
         Raises:
             MCPServerError: It cannot be started or reached (the message says why and how to fix).
         """
+        self._live()
+
+    def _live(self) -> Connection:
+        """The running connection: started on first use; a dead one is replaced once per start.
+
+        Raises:
+            MCPServerError: It cannot be started, or it died again after its one restart.
+        """
+        from ._failures import dead_again
+
         with self._lock:
-            if self._conn is None or not self._conn.alive:
-                self._conn = self._open()
+            conn = self._conn
+            if conn is not None and conn.alive and not conn.exited():
+                return conn
+            if conn is not None:
+                if self._restarted:
+                    raise dead_again(self, conn)
+                self._restarted = True
+                _loop.submit(conn.close())
+                self._conn = None
+            self._conn = self._open()
+            return self._conn
 
     def close(self) -> None:
         """Stop the server; the next run starts it again (with a fresh restart allowance)."""
@@ -283,25 +302,11 @@ class MCPServer:
         return mapped
 
     def _connection_for_call(self) -> Connection:
-        """The live connection; a dead one is replaced once per start (then calls fail)."""
-        from ._failures import dead_again
-
-        with self._lock:
-            conn = self._conn
-            if conn is not None and conn.alive and not conn.exited():
-                return conn
-            if conn is not None:
-                if self._restarted:
-                    raise dead_again(self, conn)
-                self._restarted = True
-                _loop.submit(conn.close())
-                self._conn = None
-            try:
-                self.start()
-            except MCPServerError as exc:
-                raise MCPToolError(str(exc), server=self.name) from None
-            assert self._conn is not None
-            return self._conn
+        """The live connection, or the error result a call gets when there is none."""
+        try:
+            return self._live()
+        except MCPServerError as exc:
+            raise MCPToolError(str(exc), server=self.name) from None
 
     # -- hooks ----------------------------------------------------------------------------
 

@@ -6,9 +6,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from mcp_support import SERVERS, alive, demo, tool_messages, wait_dead
 
-from agentloop import Agent
+from agentloop import Agent, AgentloopWarning
 from agentloop.testing import ScriptedModel, tool_call, tool_calls_response
 
 
@@ -73,10 +74,14 @@ def test_a_server_that_dies_mid_call_is_restarted_once_then_its_calls_fail() -> 
             tool_calls_response(tool_call("crash", {}, id="crash2")),
             tool_calls_response(tool_call("pid", {}, id="dead")),
             "the server is gone",
+            "a run without its tools",
         ]
     )
     with Agent(model, plugins=[server], max_tool_retries=5) as agent:
         result = agent.run("go")  # a broken server never ends the run: the model reads errors
+        with pytest.warns(AgentloopWarning, match="died again after being restarted once"):
+            later = agent.run("again")  # the next run starts without the dead server's tools
+        assert later.output == "a run without its tools" and not model.requests[-1].get("tools")
     out = tool_messages(result)
     assert result.output == "the server is gone"
     assert out["crash1"].startswith("error: MCP server 'fragile'")
