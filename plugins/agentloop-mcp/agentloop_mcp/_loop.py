@@ -5,13 +5,15 @@ Every MCP connection of the process lives as a task on this loop, started
 lazily on a daemon thread. Synchronous callers hand it coroutines with
 :func:`run` and block on the answer, so parallel tool calls from several
 threads become concurrent requests on the connections. At interpreter exit
-the registered closers stop every server still running.
+the registered closers stop every server still running. A forked child
+starts its own loop (its parent's servers are not its own).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -90,6 +92,17 @@ def on_exit(closer: Callable[[], Awaitable[None]]) -> Callable[[], None]:
                 _closers.remove(closer)
 
     return remove
+
+
+def _forget_after_fork() -> None:
+    """In a forked child the loop's thread does not exist: start a new loop on first use."""
+    global _loop, _lock
+    _loop, _lock = None, threading.Lock()
+    _closers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _shutdown() -> None:
