@@ -210,8 +210,9 @@ def test_console_sessions(
     argv = shlex.split(command)
     assert argv[0] == "agentloop", f"{page.name}:{line}: only agentloop commands are run"
     env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
-    # the sessions show the agents' own tools; installed plugins are tested in test_examples
-    env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    # installed plugins are autoloaded, as on a user's machine: they offer tools by name only,
+    # so a session shows what it asks for (`-T calculate`, an example's tools=["calculate"])
+    env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
     proc = subprocess.run(
         [sys.executable, "-m", "agentloop", *argv[1:]],
         cwd=ROOT,

@@ -314,6 +314,8 @@ def _add(tools: dict[str, Tool], owners: dict[str, str], tool: Any, owner: str, 
     if not isinstance(tool, Tool):
         raise PluginError(f"plugin {owner!r} offered {tool!r} from {hook}; expected Tool objects")
     if tool.name in tools:
+        if tools[tool.name] is tool and owners[tool.name] == owner:
+            return  # one plugin giving it and offering it by name (a module passed explicitly)
         raise PluginError(
             f"two tools are named {tool.name!r}: one from plugin {owners[tool.name]!r}, "
             f"one from plugin {owner!r}; rename one or block a plugin (Agent(block=[...]))"
