@@ -32,7 +32,7 @@ def list_runs(
     since: float | None = None,
     tool_calls: bool = True,
 ) -> list[dict[str, Any]]:
-    """The latest runs (newest first) matching every filter given.
+    """The latest runs (newest first; with ``query``: most recently logged first) matching every filter.
 
     Args:
         db: The run log.
@@ -63,7 +63,10 @@ def list_runs(
     sql = f"SELECT {columns} FROM {source}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY runs.started_at DESC, runs.n DESC"
+    # a search walks the full-text index newest first (rowid order) instead of sorting matches
+    sql += (
+        " ORDER BY runs_fts.rowid DESC" if query else " ORDER BY runs.started_at DESC, runs.n DESC"
+    )
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = [_summary(row) for row in db.query(sql, params)]
