@@ -15,7 +15,7 @@ from ._errors import MCPServerError, MCPToolError
 if TYPE_CHECKING:
     from ._server import MCPServer
 
-__all__ = ["call_failure", "dead_again", "start_failure", "stderr_note"]
+__all__ = ["call_failure", "dead_again", "scrub", "start_failure", "stderr_note"]
 
 CONNECTION_CLOSED = -32000  # mcp_types.CONNECTION_CLOSED
 
@@ -44,7 +44,7 @@ def start_failure(server: MCPServer, conn: Connection, exc: BaseException) -> MC
         fix = (
             "check that the command is an MCP server speaking stdio (JSON-RPC on stdin/stdout)"
             if server.endpoint.kind == "stdio"
-            else "check that the URL is an MCP endpoint"
+            else "check that the URL is an MCP endpoint (they usually end in /mcp)"
         )
         message = (
             f"{where} did not complete the MCP handshake within {server.startup_timeout:g} s"
@@ -71,7 +71,18 @@ def start_failure(server: MCPServer, conn: Connection, exc: BaseException) -> MC
             f"({describe_exception(root)}); check the URL (MCP endpoints usually end in /mcp), "
             "that the server is running, and its headers (e.g. Authorization)"
         )
-    return MCPServerError(message, server=server.name, stderr=lines)
+    return MCPServerError(scrub(server, message), server=server.name, stderr=lines)
+
+
+def scrub(server: MCPServer, text: str) -> str:
+    """Remove the server's secrets from a message: the full URL, header and env values."""
+    endpoint = server.endpoint
+    if endpoint.url:
+        text = text.replace(endpoint.url, endpoint.describe())
+    for value in [*endpoint.headers.values(), *(endpoint.env or {}).values()]:
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
 
 
 def _is_disconnect(exc: BaseException) -> bool:
@@ -112,7 +123,7 @@ def call_failure(
         )
     message = getattr(root, "message", None) or describe_exception(root)
     return MCPToolError(
-        f"MCP server {server.name!r} rejected the call to {tool!r}: {message}",
+        scrub(server, f"MCP server {server.name!r} rejected the call to {tool!r}: {message}"),
         server=server.name,
     )
 
