@@ -205,6 +205,24 @@ def mapping_converter(key_conv: Convert | None, value_conv: Convert | None) -> C
     return convert
 
 
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+# JSON Schema's type checks, for branches that are only {"type": ...}
+_TYPE_ONLY: dict[Any, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": _is_integer,
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
 class BranchPicker:
     """Converts a union value with the first branch whose schema accepts it.
 
@@ -226,6 +244,10 @@ class BranchPicker:
 
         checks = []
         for node in self._nodes:
+            quick = _TYPE_ONLY.get(node.schema.get("type")) if len(node.schema) == 1 else None
+            if quick is not None:  # {"type": "integer"}: no validator needed per value
+                checks.append(quick)
+                continue
             schema = {"$defs": defs, **node.schema} if defs else dict(node.schema)
             checks.append(compile_validator(transform(schema) if transform else schema).is_valid)
         self._checks = checks

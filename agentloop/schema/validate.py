@@ -137,6 +137,30 @@ def _additional_properties(validator: Any, extra: Any, instance: Any, schema: An
         yield ValidationError(f"Additional properties are not allowed ({shown})")
 
 
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> _Errors:
+    # one pass with a set: jsonschema compares every pair when items do not sort together
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[Any] = set()
+    for index, item in enumerate(instance):
+        key = _identity(item)
+        if key in seen:
+            yield ValidationError(f"item {index} ({_short(item)}) repeats an earlier item")
+            return
+        seen.add(key)
+
+
+def _identity(value: Any) -> Any:
+    """A hashable key equal for JSON-equal values (1 == 1.0, but True != 1)."""
+    if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value  # a str never equals a number, and neither equals the tuples below
+    if isinstance(value, list):
+        return ("array", tuple(_identity(v) for v in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((k, _identity(v)) for k, v in value.items()))
+    return ("literal", value)  # true, false, null
+
+
 _Validator = jsonschema.validators.extend(
     _BASE,
     {
@@ -144,6 +168,7 @@ _Validator = jsonschema.validators.extend(
         "oneOf": _one_of,
         "type": _type,
         "additionalProperties": _additional_properties,
+        "uniqueItems": _unique_items,
     },
 )
 
