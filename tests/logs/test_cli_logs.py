@@ -25,6 +25,7 @@ def test_run_then_continue_sends_the_first_exchange_with_its_tool_calls(
         json_reply(completion(None, tool_calls=[_calc_call("2+3")], finish="tool_calls")),
         json_reply(completion("2+3 is 5.")),
         json_reply(completion("5 times 2 is 10.")),
+        json_reply(completion("10 minus 1 is 9.")),
     )
     first = agentloop(
         "run", CALC, "what is 2+3", "--model", "local:fake-model",
@@ -63,7 +64,15 @@ def test_run_then_continue_sends_the_first_exchange_with_its_tool_calls(
             "logs", "--conversation", run["conversation_id"], "--json", AGENTLOOP_HOME=home
         ).stdout
     )
-    assert [r["prompt"] for r in both] == ["and times 2?", "what is 2+3"]
+    assert [r["prompt"] for r in both] == ["and times 2?", "what is 2+3"]  # -n 3: before the third
+    third = agentloop("run", "--cid", run["conversation_id"], "and minus 1?", AGENTLOOP_HOME=home)
+    assert third.returncode == 0 and "9" in third.stdout, third.stderr
+    assert [m["role"] for m in fake_server.requests[3].json["messages"]][-3:] == [
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert len(fake_server.requests[3].json["messages"]) == 8
     shown = agentloop("logs", "show", run["run_id"][:10], AGENTLOOP_HOME=home)
     assert (
         shown.returncode == 0 and 'tool calculate({"expression": "2+3"}) -> 5 (ok' in shown.stdout
