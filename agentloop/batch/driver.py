@@ -41,7 +41,6 @@ class BatchStats:
         skipped: Items already in the output file (resumed).
         done: Items that finished with an answer in this run.
         failed: Items that finished with an error in this run.
-        running: Items running now (local engine).
         tokens: Tokens used by this run's items.
         durations: Seconds per finished item.
     """
@@ -50,7 +49,6 @@ class BatchStats:
     skipped: int = 0
     done: int = 0
     failed: int = 0
-    running: int = 0
     tokens: int = 0
     durations: list[float] = field(default_factory=list)
 
@@ -161,7 +159,7 @@ def stream_batch(
             stats.add(result)
         raise
     finally:
-        runner.close() if hasattr(runner, "close") else None
+        runner.close()
         writer.close()
 
 

@@ -160,6 +160,9 @@ class LocalEngine:
                 left.append(got)
         return left
 
+    def close(self) -> None:
+        """Nothing to release: the threads end with the items."""
+
     def _next_item(self) -> BatchItem | None:
         with self._lock:
             if self._stopping:

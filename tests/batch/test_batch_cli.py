@@ -22,7 +22,7 @@ def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLOOP_")}
     env["AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.update(extra)
-    return env
+    return {k: v for k, v in env.items() if v}  # "": unset
 
 
 def agentloop(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +45,9 @@ def server() -> Any:
 
 def test_the_example_batch_runs_on_the_offline_model(tmp_path: Path) -> None:
     out = tmp_path / "answers.jsonl"
-    proc = agentloop("batch", "examples/calculator.py", str(EXAMPLE), "-o", str(out), "--json")
+    # the calculator example takes its tool from the installed agentloop-calculator plugin
+    example = ("batch", "examples/calculator.py", str(EXAMPLE), "-o", str(out), "--json")
+    proc = agentloop(*example, AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD="")
     assert proc.returncode == 0, proc.stderr
     lines = read_jsonl(out)
     assert [line["id"] for line in sorted(lines, key=lambda x: x["id"])] == sorted(
@@ -56,7 +58,7 @@ def test_the_example_batch_runs_on_the_offline_model(tmp_path: Path) -> None:
     summary = json.loads(proc.stdout)
     assert (summary["done"], summary["failed"], summary["malformed"]) == (6, 0, 0)
     assert "batch: 6 done, 0 failed" in proc.stderr and "p95" in proc.stderr
-    again = agentloop("batch", "examples/calculator.py", str(EXAMPLE), "-o", str(out), "--json")
+    again = agentloop(*example, AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD="")
     assert json.loads(again.stdout)["skipped"] == 6 and len(read_jsonl(out)) == 6
 
 

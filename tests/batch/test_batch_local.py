@@ -188,3 +188,18 @@ def test_answer_helper_is_deterministic(server: Any) -> None:
     agent = echo_agent(server.base_url)
     assert agent.run("same").to_dict()["output"] == agent.run("same").to_dict()["output"]
     assert callable(answer)
+
+
+def test_a_stop_interrupts_a_run_waiting_for_the_rate_limit(server: Any) -> None:
+    import threading
+
+    from agentloop.errors import RunCancelled
+
+    agent = echo_agent(server.base_url)
+    limiter = RateLimiter(rpm=1)  # one request a minute
+    limiter.reserve()  # ... and it was just used
+    scope = CancelScope()
+    threading.Timer(0.05, scope.cancel).start()
+    with pytest.raises(RunCancelled):
+        run_item(agent, BatchItem(id="a", prompt="x"), scope=scope, limiter=limiter)
+    assert server.requests == []  # it never went out
