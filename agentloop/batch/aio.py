@@ -100,19 +100,23 @@ async def _cancel(
     events: Generator[RunEvent, None, None] | None = None,
 ) -> RunResult | None:
     """Cancel the run and wait (uncancellably) until its thread let go; return the partial result."""
-    if future.cancel():  # never started on a thread
-        if events is not None:
-            events.close()
-        return None
     scope.cancel()
-    done = await _settle(waiting)
+    if future.cancel():  # it never got a thread
+        if events is None:
+            return None
+        done = await _settle(asyncio.wrap_future(_executor().submit(_next, events)))
+    else:
+        done = await _settle(waiting)
     error = done.exception()
     if error is not None:
         return partial_result(error)
+    value = done.result()
     if events is None:
-        return done.result()  # type: ignore[no-any-return]  # arun: it finished anyway
-    if isinstance(done.result(), RunFinished):
-        return done.result().result  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return]  # arun: it finished before the cancel
+    if isinstance(value, RunFinished):
+        return value.result
+    if value is _END:
+        return None
     # the step in flight ended normally: the next one sees the cancel and ends the run
     done = await _settle(asyncio.wrap_future(_executor().submit(_next, events)))
     error = done.exception()
