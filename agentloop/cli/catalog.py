@@ -124,8 +124,14 @@ def _describe(offer: Any, registry: Any, options: dict[str, dict[str, Any]]) -> 
         entry["definitions"] = None
         entry["needs"] = missing
     else:
-        tools = registry.resolve([offer.name], {offer.name: options.get(offer.name, {})})
-        entry["definitions"] = [tool.definition for tool, _ in tools]
+        from agentloop.errors import AgentloopError
+
+        try:
+            tools = registry.resolve([offer.name], {offer.name: options.get(offer.name, {})})
+        except AgentloopError as exc:  # e.g. a POSIX-only toolset elsewhere: listed, not fatal
+            entry["definitions"], entry["error"] = None, str(exc)
+        else:
+            entry["definitions"] = [tool.definition for tool, _ in tools]
     return entry
 
 

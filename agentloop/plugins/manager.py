@@ -101,7 +101,8 @@ class AgentloopPluginManager(pluggy.PluginManager):
         self.chosen: set[int] = set()
 
 
-_CACHE: dict[tuple[str, str, str | None, str | None], InstalledPlugin] = {}
+_CACHE: dict[tuple[str, str, int], InstalledPlugin] = {}
+_SCANS: dict[tuple[tuple[str, int], ...], list[tuple[Any, Any]]] = {}
 _WARNED: set[tuple[str, str, str | None, str | None]] = set()
 _LOCK = threading.Lock()
 
@@ -189,32 +190,62 @@ def load_installed(pm: AgentloopPluginManager, *, warn: bool = True) -> list[Ins
     Returns:
         Every entry point not blocked, in discovery order (broken ones with ``problem`` set).
     """
+    seen: list[InstalledPlugin] = []
+    for ep, dist in _entry_points():
+        if pm.is_blocked(ep.name) or ep.name in pm.installed:
+            continue
+        entry = _load(ep, dist)
+        pm.installed[ep.name] = entry
+        seen.append(entry)
+        if entry.problem is None and not pm.has_plugin(ep.name):
+            pm.register(entry.plugin, name=ep.name)
+        elif entry.problem is not None and warn:
+            _warn_once(entry)
+    return seen
+
+
+def _entry_points() -> list[tuple[Any, Any]]:
+    """The ``agentloop`` entry points and their distributions, in pluggy's discovery order.
+
+    Scanning every installed distribution's metadata costs milliseconds, so the
+    scan is kept per process while ``sys.path`` and its folders stay the same
+    (installing a distribution changes its folder's mtime: the next agent scans again).
+    """
     import importlib.metadata
 
-    seen: list[InstalledPlugin] = []
-    for dist in list(importlib.metadata.distributions()):
-        for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP or pm.is_blocked(ep.name) or ep.name in pm.installed:
-                continue
-            entry = _load(ep, dist)
-            pm.installed[ep.name] = entry
-            seen.append(entry)
-            if entry.problem is None and not pm.has_plugin(ep.name):
-                pm.register(entry.plugin, name=ep.name)
-            elif entry.problem is not None and warn:
-                _warn_once(entry)
-    return seen
+    key = tuple((entry, _mtime(entry)) for entry in sys.path)
+    with _LOCK:
+        cached = _SCANS.get(key)
+    if cached is not None:
+        return cached
+    found = [
+        (ep, dist)
+        for dist in importlib.metadata.distributions()
+        for ep in dist.entry_points
+        if ep.group == ENTRY_POINT_GROUP
+    ]
+    with _LOCK:
+        _SCANS[key] = found
+    return found
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _load(ep: Any, dist: Any) -> InstalledPlugin:
     """Load and check one entry point (cached per process: a broken import is tried once)."""
-    name = dist.metadata["Name"] if dist is not None else None
-    key = (ep.name, ep.value, name, getattr(dist, "version", None))
+    key = (ep.name, ep.value, id(dist))
     with _LOCK:
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    info = {"name": ep.name, "value": ep.value, "distribution": name, "version": key[3]}
+    name = dist.metadata["Name"] if dist is not None else None
+    version = getattr(dist, "version", None)
+    info = {"name": ep.name, "value": ep.value, "distribution": name, "version": version}
     try:
         plugin = ep.load()
     except Exception as exc:
