@@ -105,8 +105,25 @@ def decide(
         calls = _choose_calls(text, tools, tool_choice, done)
         if calls:
             return Reply(content=None, calls=tuple(calls[:1] if not parallel_tool_calls else calls))
+        missing = _missing_reply(text, tools) if free and not results else None
+        if missing is not None:
+            return Reply(content=_formatted(missing, text, results, response_format))
     answer = _answer(text, results, tools)
     return Reply(content=_formatted(answer, text, results, response_format))
+
+
+def _missing_reply(text: str, tools: list[Mapping[str, Any]]) -> str | None:
+    """What to say when the tool the message asks for needs a number it does not give."""
+    fills = _Fills()
+    tool, best = _best(text, tools, fills)
+    missing = missing_numbers(tool, text, fills) if best >= THRESHOLD else []
+    if not missing:
+        return None
+    names = ", ".join(repr(name) for name in missing)
+    return (
+        f"I cannot call {tool['name']}: your message gives no number for {names}, and I "
+        "will not make one up. Say the number (e.g. 'add 2 and 3')."
+    )
 
 
 def _number_problems(text: str, tools: list[Mapping[str, Any]]) -> list[str]:
@@ -237,7 +254,24 @@ def plan_calls(text: str, tools: list[Mapping[str, Any]], fills: _Fills) -> list
         if len(calls) > 1:
             return calls
     tool, whole = _best(text, tools, fills)
-    return [(str(tool["name"]), fills.arguments(tool, text))] if whole >= THRESHOLD else []
+    if whole < THRESHOLD or missing_numbers(tool, text, fills):
+        return []  # a number the message does not give is never made up
+    return [(str(tool["name"]), fills.arguments(tool, text))]
+
+
+def missing_numbers(tool: Mapping[str, Any], text: str, fills: _Fills) -> list[str]:
+    """The required number parameters of ``tool`` that ``text`` gives no number for."""
+    params = tool.get("parameters") or {}
+    props = params.get("properties") or {}
+    have = fills.filled(tool, text).from_text
+    return [
+        str(name)
+        for name in params.get("required") or ()
+        if name not in have
+        and isinstance(props.get(name), Mapping)
+        and _takes_numbers({"type": props[name].get("type")})
+        and "enum" not in props[name]
+    ]
 
 
 def _calls_per_part(
@@ -251,6 +285,8 @@ def _calls_per_part(
         if part_score >= THRESHOLD:
             if not fills.complete(tool, part) and fills.complete(tool, text):
                 return []
+            if missing_numbers(tool, part, fills):
+                return []  # the part is not a request of its own: read the whole message
             previous = (tool, part)
             calls.append((str(tool["name"]), fills.arguments(tool, part)))
         elif previous and fills.complete(previous[0], part) and fills.complete(*previous):

@@ -220,3 +220,23 @@ def test_ambiguous_writing_is_never_read_as_a_number(
     assert token.value is None and token.problem
     reading = read_arithmetic(f"What is {text} + 1?")
     assert reading.spans == () and reading.problems
+
+
+@pytest.mark.parametrize("prompt", ["add 3", "add 2nd and 3", "add the 1st and 2nd"])
+def test_a_number_the_message_does_not_give_is_never_made_up(prompt: str) -> None:
+    calls, output = ask(prompt, add)
+    assert calls == []  # not add(3, 0)
+    assert output.startswith("I cannot call add: your message gives no number for")
+
+
+def test_a_forced_call_still_happens_without_a_misread_number() -> None:
+    from agentloop.offline.model import OfflineModel
+
+    definition = {"type": "function", "function": dict(add.definition["function"])}
+    response = OfflineModel().create(
+        messages=[{"role": "user", "content": "add 1,5 and 2"}],
+        tools=[definition],
+        tool_choice="required",
+    )
+    (call,) = response.tool_calls
+    assert {1, 5, 15, 1.5}.isdisjoint(json.loads(call.arguments).values())  # no piece of 1,5
