@@ -5,14 +5,16 @@ through the ``agentloop`` entry point (``otel``) and each run emits:
 
 * ``invoke_agent {agent}`` around the run (``INTERNAL``);
 * ``chat {model}`` per model call (``CLIENT``), a child of the run's span;
-* ``execute_tool {tool}`` per tool call (``INTERNAL``), a child of the run's span and the
-  current span while the tool runs (so the tool's own spans nest under it).
+* ``execute_tool {tool}`` per tool call that runs or is answered by a plugin, i.e. whose
+  arguments validated (``INTERNAL``), a child of the run's span and the current span while the
+  tool runs (so the tool's own spans nest under it).
 
 Attributes: ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.agent.name``,
 ``gen_ai.request.model`` (and ``temperature``/``max_tokens``/``top_p`` when set),
 ``gen_ai.response.model``, ``gen_ai.response.id``, ``gen_ai.response.finish_reasons``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``gen_ai.tool.name``,
-``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``server.address``/``server.port``. A failure
+``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``gen_ai.tool.description``,
+``server.address``/``server.port``. A failure
 sets the span's status to ``ERROR`` with ``error.type``. Message contents (the conventions'
 opt-in ``gen_ai.system_instructions``, ``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.tool.call.arguments``, ``gen_ai.tool.call.result``) are recorded only when asked for:
@@ -34,7 +36,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentloop.errors import redact
-from agentloop.events import ToolCallFinished, ToolCallStarted
 from agentloop.hookspecs import hookimpl
 from agentloop.tracing.recorder import env_secrets
 
@@ -198,38 +199,46 @@ class OtelPlugin:
 
     # -- tool calls ------------------------------------------------------------------------
 
-    @hookimpl
-    def agentloop_stream_event(self, context: Any, event: Any) -> None:
-        """Start ``execute_tool {tool}`` when a call starts; end it with its result."""
-        if isinstance(event, ToolCallStarted):
-            run = self._runs.get(context.run_id)
-            if run is None:
-                return
-            attributes = {
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": event.tool_name,
-                "gen_ai.tool.call.id": event.call.id,
-                "gen_ai.tool.type": "function",
-            }
-            if self.capture_content:
-                attributes["gen_ai.tool.call.arguments"] = self._redact(event.call.arguments)
-            span = self._child(run, f"execute_tool {event.tool_name}", attributes)
-            with self._lock:
-                run.tools[event.call.id] = span
-        elif isinstance(event, ToolCallFinished):
-            run = self._runs.get(context.run_id)
-            if run is None:
-                return
-            with self._lock:
-                span = run.tools.pop(event.call.id, None)
-            if span is None:
-                return
-            result = event.result
-            if self.capture_content and span.is_recording():
-                span.set_attribute("gen_ai.tool.call.result", self._redact(str(result.content)))
-            if result.is_error:
-                self._status(span, result.status, self._redact(str(result.content))[:500])
-            span.end()
+    # The tool hooks, not agentloop_stream_event: a run with no stream observer skips building
+    # and dispatching its events, so this plugin, loaded but idle, leaves that fast path alone.
+
+    @hookimpl(tryfirst=True)
+    def agentloop_before_tool_call(self, context: Any, call: Any, tool: Any) -> None:
+        """Start ``execute_tool {tool}`` (before any plugin may answer or deny the call)."""
+        run = self._runs.get(context.run_id)
+        if run is None:
+            return
+        name = getattr(tool, "name", None) or call.name
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.call.id": call.id,
+            "gen_ai.tool.type": "function",
+        }
+        description = getattr(tool, "description", None)
+        if description:
+            attributes["gen_ai.tool.description"] = str(description)[:500]
+        if self.capture_content:
+            attributes["gen_ai.tool.call.arguments"] = self._redact(call.arguments)
+        span = self._child(run, f"execute_tool {name}", attributes)
+        with self._lock:
+            run.tools[call.id] = span
+
+    @hookimpl(tryfirst=True)
+    def agentloop_after_tool_call(self, context: Any, call: Any, result: Any) -> None:
+        """End ``execute_tool {tool}``; an error, denial or timeout is its status."""
+        run = self._runs.get(context.run_id)
+        if run is None:
+            return
+        with self._lock:
+            span = run.tools.pop(call.id, None)
+        if span is None:
+            return
+        if self.capture_content and span.is_recording():
+            span.set_attribute("gen_ai.tool.call.result", self._redact(str(result.content)))
+        if result.is_error:
+            self._status(span, result.status, self._redact(str(result.content))[:500])
+        span.end()
 
     @hookimpl(wrapper=True)
     def agentloop_call_tool(self, context: Any, call: Any) -> Iterator[None]:

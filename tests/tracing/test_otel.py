@@ -135,6 +135,7 @@ def test_a_run_is_an_invoke_agent_span_with_chat_and_execute_tool_children(
         "gen_ai.tool.name": "add",
         "gen_ai.tool.call.id": "call_a",
         "gen_ai.tool.type": "function",
+        "gen_ai.tool.description": "Add two numbers.",
     }
     assert ok.status.status_code == StatusCode.UNSET
     (failed,) = names["execute_tool boom"]
@@ -179,6 +180,15 @@ def test_a_failed_model_call_is_an_error_status(fake_server: FakeServer) -> None
         assert span.status.status_code == StatusCode.ERROR
         assert span.attributes["error.type"] == "BadRequestError"
         assert "bad request" in span.status.description
+
+
+def test_the_idle_plugin_leaves_the_runs_fast_path_alone() -> None:
+    from agentloop.testing import ScriptedModel, text_response
+
+    agent = Agent(ScriptedModel([text_response("hi")]), plugins=[OtelPlugin()], load_plugins=False)
+    # no stream-event observer: the loop builds and dispatches no run events for this agent
+    assert agent.plugin_manager.hook.agentloop_stream_event.get_hookimpls() == []
+    assert agent.run("hi").output == "hi"
 
 
 def test_nothing_happens_until_a_tracer_provider_is_configured(fake_server: FakeServer) -> None:
