@@ -166,3 +166,18 @@ def test_list_changed_refreshes_the_cached_tool_list() -> None:
         assert tool_messages(result)["x"] == "extra!"
     finally:
         server.close()
+
+
+def test_the_servers_schema_is_sanitized_per_provider_like_any_other(server: MCPServer) -> None:
+    from agentloop.providers.registry import provider_tool_definitions
+
+    order = next(t for t in server.tools() if t.name == "place_order")
+    (sent,) = provider_tool_definitions("gemini:gemini-2.5-flash", [order.definition])
+    parameters = sent["function"]["parameters"]
+    assert "$defs" not in json.dumps(parameters)  # Gemini takes no $ref: inlined
+    assert parameters["properties"]["ship_to"]["properties"]["country"]["enum"] == [
+        "FR",
+        "DE",
+        "US",
+    ]
+    assert order.parameters["properties"]["ship_to"] == {"$ref": "#/$defs/Address"}  # unchanged
