@@ -9,7 +9,8 @@ public hooks (:class:`~agentloop.tracing.recorder.TraceRecorder`), never by code
 * :mod:`~agentloop.tracing.jsonl`: the ``--trace`` file (``JsonlTrace``, ``read_trace``);
 * :mod:`~agentloop.tracing.viewer` and :mod:`~agentloop.tracing.page`: the HTML viewer;
 * :mod:`~agentloop.tracing.otel`: OpenTelemetry GenAI spans (with ``agentloop[otel]``);
-* :mod:`~agentloop.tracing.cassette` and :mod:`~agentloop.tracing.tape`: record and replay of
+* :mod:`~agentloop.tracing.cassette`, :mod:`~agentloop.tracing.diff` and
+  :mod:`~agentloop.tracing.tape`: record and replay of
   HTTP traffic as transport adapters on :attr:`ChatClient.transport
   <agentloop.client.chat.ChatClient.transport>`.
 
