@@ -67,8 +67,8 @@ _EXPORTS: dict[str, str] = {
     "hookspec": "hookspecs",
     # tools
     "Tool": "tools",
-    "ToolOption": "plugins.registry",
-    "Toolset": "plugins.registry",
+    "ToolOption": "plugins.toolsets",
+    "Toolset": "plugins.toolsets",
     "tool": "tools",
     # client
     "ChatClient": "client.chat",
@@ -163,8 +163,8 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.messages import Usage as Usage
     from agentloop.messages import UsageEvent as UsageEvent
     from agentloop.offline.model import OfflineModel as OfflineModel
-    from agentloop.plugins.registry import ToolOption as ToolOption
-    from agentloop.plugins.registry import Toolset as Toolset
+    from agentloop.plugins.toolsets import ToolOption as ToolOption
+    from agentloop.plugins.toolsets import Toolset as Toolset
     from agentloop.protocols import Model as Model
     from agentloop.providers.registry import ChatModel as ChatModel
     from agentloop.providers.registry import resolve_model as resolve_model

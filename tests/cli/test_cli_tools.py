@@ -172,6 +172,10 @@ def test_plugins_marks_broken_ones_and_exits_non_zero(tmp_path: Path) -> None:
     assert by_name["broken_hook"]["status"] == "broken"
     assert by_name["broken_hook"]["version"] == "0.2"
     assert "pip uninstall agentloop-broken-hook" in by_name["broken_hook"]["fix"]
+    strict = by_name["strict_hooks"]  # listed without calling agentloop_tools(agent=None)
+    assert strict["status"] == "ok", strict
+    assert strict["hooks"] == ["agentloop_run_start", "agentloop_tools"]
+    assert "agentloop_tools is not asked for installed plugins" in strict["notes"][0]
     test = by_name["testplugin"]
     assert test["status"] == "ok" and test["distribution"] == "agentloop-testplugin"
     assert test["hooks"] == ["agentloop_model_request", "agentloop_register_tools"]
