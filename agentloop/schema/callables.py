@@ -16,7 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import docstring_parser
+import docstring_parser.epydoc
 import docstring_parser.google
+import docstring_parser.numpydoc
+import docstring_parser.rest
 
 from agentloop.errors import ToolDefinitionError
 
@@ -81,14 +84,23 @@ def parse_docstring(text: str) -> docstring_parser.Docstring:
         docstring_parser.ParseError: The docstring is malformed.
     """
     if _GOOGLE_SECTION.fullmatch(text.partition("\n")[0]):
-        return docstring_parser.parse(_google_without_summary(text), style=_Style.GOOGLE)
+        return _PARSERS[_Style.GOOGLE](_google_without_summary(text))
     styles = [style for style, marker in _MARKERS.items() if marker.search(text)]
     if len(styles) > 1:
         return docstring_parser.parse(text)
     try:
-        return docstring_parser.parse(text, style=styles[0] if styles else _Style.REST)
+        return _PARSERS[styles[0] if styles else _Style.REST](text)
     except docstring_parser.ParseError:
         return docstring_parser.parse(text)
+
+
+# One parser object per style, made once (docstring_parser.parse builds a new one per call).
+_PARSERS: dict[Any, Callable[[str], docstring_parser.Docstring]] = {
+    _Style.GOOGLE: docstring_parser.google.GoogleParser().parse,
+    _Style.NUMPYDOC: docstring_parser.numpydoc.NumpydocParser().parse,
+    _Style.REST: docstring_parser.rest.parse,
+    _Style.EPYDOC: docstring_parser.epydoc.parse,
+}
 
 
 def _google_without_summary(text: str) -> str:

@@ -8,27 +8,20 @@ stays optional.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime as dt
 import decimal
 import enum
 import functools
-import inspect
-import itertools
 import pathlib
-import textwrap
 import typing
 import uuid
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-import docstring_parser
-
-from agentloop.schema.callables import parse_docstring
 from agentloop.schema.constraints import apply, field_default, is_field_info
 from agentloop.schema.convert import ConversionError, Convert, Node, allows_null, describe
+from agentloop.schema.fielddocs import class_description, field_docs
 from agentloop.schema.jsonable import to_jsonable
 
 
@@ -119,7 +112,7 @@ def enum_node(builder: SchemaBuilder, cls: type[enum.Enum], where: str) -> Node:
         kinds = {"integer"}
     schema: dict[str, Any] = {"type": kinds.pop() if len(kinds) == 1 else sorted(kinds)}
     schema["enum"] = values
-    schema = describe(schema, _own_doc(cls))
+    schema = describe(schema, class_description(cls))
 
     def convert(value: Any) -> enum.Enum:
         try:
@@ -128,74 +121,6 @@ def enum_node(builder: SchemaBuilder, cls: type[enum.Enum], where: str) -> Node:
             raise ConversionError(str(exc)) from None
 
     return Node(schema, convert)
-
-
-def _own_doc(cls: type) -> str | None:
-    parsed = _class_doc(cls)
-    if parsed is None:
-        return None
-    parts = [p for p in (parsed.short_description, parsed.long_description) if p]
-    return "\n\n".join(parts) or None
-
-
-def _class_doc(cls: type) -> docstring_parser.Docstring | None:
-    """The parsed docstring written in ``cls`` itself (not dataclass's generated one)."""
-    doc = cls.__dict__.get("__doc__")
-    if not doc or not isinstance(doc, str) or doc.startswith(f"{cls.__name__}("):
-        return None
-    try:
-        return parse_docstring(inspect.cleandoc(doc))
-    except docstring_parser.ParseError:
-        return None
-
-
-def _attribute_docs(cls: type) -> dict[str, str]:
-    """Field descriptions: the class docstring's ``Attributes:`` section, then the string
-    literal right under a field (an attribute docstring, which wins), base classes first."""
-    docs: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if klass.__module__ not in ("builtins", "typing", "typing_extensions", "enum"):
-            docs.update(_own_field_docs(klass))
-    return docs
-
-
-_FIELD_DOCS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def _own_field_docs(cls: type) -> dict[str, str]:
-    """The field descriptions written in ``cls`` itself; read once per class."""
-    cached = _FIELD_DOCS.get(cls)
-    if cached is None:
-        parsed = _class_doc(cls)
-        cached = (
-            {p.arg_name: p.description for p in parsed.params if p.description} if parsed else {}
-        )
-        cached.update(_docstrings_under_fields(cls))
-        _FIELD_DOCS[cls] = cached
-    return cached
-
-
-def _docstrings_under_fields(cls: type) -> dict[str, str]:
-    """``{field: text}`` for each ``name: type`` (or ``name = ...``) followed by a string
-    literal in the class body, read from the source."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError, SyntaxError):  # no source (REPL, C, generated classes)
-        tree = None
-    docs: dict[str, str] = {}
-    body = tree.body[0].body if tree and isinstance(tree.body[0], ast.ClassDef) else []
-    for stmt, after in itertools.pairwise(body):
-        target: ast.expr | None = stmt.target if isinstance(stmt, ast.AnnAssign) else None
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-            target = stmt.targets[0]
-        literal = after.value if isinstance(after, ast.Expr) else None
-        if (
-            isinstance(target, ast.Name)
-            and isinstance(literal, ast.Constant)
-            and isinstance(literal.value, str)
-        ):
-            docs[target.id] = inspect.cleandoc(literal.value)
-    return docs
 
 
 def structured_kind(cls: type) -> str | None:
@@ -220,7 +145,7 @@ def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) ->
     if kind == "pydantic":
         return _pydantic_node(builder, cls, where)
     hints = builder.class_hints(cls, where)
-    docs = _attribute_docs(cls)
+    docs = field_docs(cls)
     props: dict[str, Any] = {}
     convs: dict[str, Convert | None] = {}
     fills: dict[str, Callable[[], Any]] = {}
@@ -246,7 +171,7 @@ def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) ->
             required.append(name)
     schema = {"type": "object", "properties": props, "required": required}
     schema["additionalProperties"] = False
-    schema = describe(schema, _own_doc(cls))
+    schema = describe(schema, class_description(cls))
     optional = frozenset(props) - set(required)
     build = dict if kind == "typeddict" else cls
     strict_optional = optional if builder.strict else frozenset()

@@ -93,3 +93,15 @@ def test_local_class_in_a_tool() -> None:
 def test_class_without_source_has_no_attribute_docs() -> None:
     made = dataclasses.make_dataclass("Made", [("x", int)])
     assert type_adapter(made).json_schema["properties"] == {"x": {"type": "integer"}}
+
+
+class Outer:
+    @dataclasses.dataclass
+    class Inner:
+        depth: int
+        """How deep."""
+
+
+def test_nested_class_attribute_docstrings() -> None:
+    props = type_adapter(Outer.Inner).json_schema["properties"]
+    assert props["depth"]["description"] == "How deep."
