@@ -1,5 +1,6 @@
-"""Shared by the tools-area tests: every schema agentloop compiles is checked against the
-Draft 2020-12 meta-schema (use the ``check_every_schema`` fixture)."""
+"""Shared by the tools-area tests: every schema agentloop compiles, and every strict schema
+it sends, is checked against the Draft 2020-12 meta-schema (use the ``check_every_schema``
+fixture)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 import agentloop.schema.build
 import agentloop.schema.handwritten
+import agentloop.schema.hints
+import agentloop.schema.strict
 import agentloop.schema.validate
 
 CHECKED: list[dict[str, Any]] = []
@@ -29,6 +32,16 @@ def check_every_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(agentloop.schema.validate, "compile_validator", checked)
     monkeypatch.setattr(agentloop.schema.build, "compile_validator", checked)
     monkeypatch.setattr(agentloop.schema.handwritten, "compile_validator", checked)
+    make_strict = agentloop.schema.strict.make_strict
+
+    def checked_strict(schema: Any, **options: Any) -> Any:
+        out = make_strict(schema, **options)
+        jsonschema.Draft202012Validator.check_schema(out)
+        CHECKED.append(out)
+        return out
+
+    for module in (agentloop.schema.build, agentloop.schema.hints, agentloop.schema.handwritten):
+        monkeypatch.setattr(module, "make_strict", checked_strict)
     yield
 
 
