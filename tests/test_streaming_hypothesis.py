@@ -94,3 +94,30 @@ def test_any_byte_split_of_sse_parses_the_same(pieces: list[str], data: Any) -> 
     assert chunks[-1] == DONE
     got = [c["choices"][0]["delta"]["content"] for c in chunks[:-1]]
     assert got == pieces
+
+
+ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+EXTRA = st.sampled_from(["", ": comment", "event: message", "id: 7", "retry: 10"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=5), st.data())
+def test_any_mix_of_line_endings_and_fields_split_anywhere(pieces: list[str], data: Any) -> None:
+    """Every line ending, chosen per line, with comments and other fields between."""
+    out = []
+    for p in pieces:
+        for extra in data.draw(st.lists(EXTRA, max_size=2)):
+            if extra:
+                out.append(extra + data.draw(ENDS))
+        line = json.dumps({"choices": [{"delta": {"content": p}}]}, ensure_ascii=False)
+        end = data.draw(ENDS)
+        # the blank line: after a CR, an LF would only complete that CRLF (one line ending)
+        blank = data.draw(st.sampled_from(["\r", "\r\n"]) if end == "\r" else ENDS)
+        out.append(f"data: {line}{end}{blank}")
+    tail = data.draw(st.sampled_from(["", "data: [DONE]\n\n", 'data: {"lost": 1}']))
+    body = ("".join(out) + tail).encode()
+    points = sorted(data.draw(st.lists(st.integers(1, len(body) - 1), max_size=20)))
+    bounds = [0, *points, len(body)]
+    parts = [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    chunks = [c for c in iter_chunks(iter(parts)) if c is not DONE]
+    assert [c["choices"][0]["delta"]["content"] for c in chunks] == pieces
