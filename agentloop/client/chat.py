@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import requests
 import requests.adapters
 
-from agentloop.client.failures import Failure, Failures
+from agentloop.client.failures import Failure, Failures, no_data
 from agentloop.client.params import (
     build_body,
     check_base_url,
@@ -32,7 +32,7 @@ from agentloop.client.params import (
 from agentloop.client.retry import Clock, RetryPolicy
 from agentloop.client.sse import drain, iter_chunks, read_all, read_body
 from agentloop.client.timeouts import DEFAULT_TIMEOUT, Deadline, Timeout, as_timeout
-from agentloop.client.watchdog import DeadlineAdapter, arm, disarm
+from agentloop.client.watchdog import arm, deadline_session, disarm
 from agentloop.errors import (
     APIConnectionError,
     APIError,
@@ -108,7 +108,7 @@ class ChatClient:
         self._extra_headers = check_headers(headers)
         self._secrets = (self._api_key, *secret_values(self._extra_headers))
         self._failures = Failures(self.base_url, self._secrets, self._policy)
-        self._session = session if session is not None else _new_session()
+        self._session = session if session is not None else deadline_session()
         self._owns_session = session is None
 
     # -- public API ---------------------------------------------------------------------
@@ -367,7 +367,7 @@ class ChatClient:
                 raise StreamError(f"the stream broke: {exc}") from exc
             raise Failure(exc, retryable=True) from exc
         if not started():
-            raise _no_data(received[0])
+            raise no_data(received[0])
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -389,31 +389,6 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(self._extra_headers)
         return headers
-
-
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    adapter = DeadlineAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _no_data(received: int) -> Failure:
-    """The failure of a 200 stream that ended before any event (an empty body is not retried)."""
-    if received:
-        error = StreamError(
-            f"the stream ended before any data: {received} bytes but no event, no "
-            "finish_reason, no [DONE] (the connection dropped, or the server failed mid-answer)"
-        )
-        return Failure(error, retryable=True)
-    error = StreamError(
-        "the server answered 200 with an empty stream (no event, no [DONE]): it failed "
-        "after starting the response, so the reason is only in its log. llama.cpp's server "
-        'does this for streamed requests with tools and tool_choice "auto" (use the '
-        "llamacpp: provider, which sends those unstreamed, or stream=False)"
-    )
-    return Failure(error, retryable=False)
 
 
 def _abort(resp: requests.Response) -> None:

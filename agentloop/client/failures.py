@@ -18,7 +18,14 @@ import requests
 
 from agentloop.client.retry import RetryPolicy
 from agentloop.client.timeouts import Deadline
-from agentloop.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, redact
+from agentloop.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    StreamError,
+    redact,
+)
 from agentloop.messages import ChatResponse
 from agentloop.wire.assembly import parse_response
 from agentloop.wire.decode import loads
@@ -30,7 +37,7 @@ from agentloop.wire.errors import (
     status_from_error,
 )
 
-__all__ = ["Failure", "Failures"]
+__all__ = ["Failure", "Failures", "connection_reason", "no_data"]
 
 
 class Failure(Exception):
@@ -181,3 +188,24 @@ def _inner(node: BaseException) -> BaseException | None:
     if node.args and isinstance(node.args[0], BaseException):
         return node.args[0]
     return node.__cause__ or node.__context__
+
+
+def no_data(received: int) -> Failure:
+    """The failure of a 200 stream that ended before any event (an empty body is not retried).
+
+    Args:
+        received: How many bytes the body had.
+    """
+    if received:
+        error = StreamError(
+            f"the stream ended before any data: {received} bytes but no event, no "
+            "finish_reason, no [DONE] (the connection dropped, or the server failed mid-answer)"
+        )
+        return Failure(error, retryable=True)
+    error = StreamError(
+        "the server answered 200 with an empty stream (no event, no [DONE]): it failed "
+        "after starting the response, so the reason is only in its log. llama.cpp's server "
+        'does this for streamed requests with tools and tool_choice "auto" (use the '
+        "llamacpp: provider, which sends those unstreamed, or stream=False)"
+    )
+    return Failure(error, retryable=False)

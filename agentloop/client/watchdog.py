@@ -20,11 +20,12 @@ import threading
 import time
 from typing import Any
 
+import requests
 import requests.adapters
 import urllib3.connection
 import urllib3.connectionpool
 
-__all__ = ["DeadlineAdapter", "Watch", "arm", "disarm"]
+__all__ = ["DeadlineAdapter", "Watch", "arm", "deadline_session", "disarm"]
 
 _local = threading.local()
 
@@ -163,3 +164,12 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         """Create the pool manager as requests does, with watched connection pools."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def deadline_session() -> requests.Session:
+    """A new ``requests.Session`` whose HTTP and HTTPS requests go through :class:`DeadlineAdapter`."""
+    session = requests.Session()
+    adapter = DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
