@@ -7,11 +7,12 @@ call's deadline (requests alone has no overall deadline, so a server that
 trickles a byte now and then would otherwise hold a call forever), and the
 whole body by a size limit.
 
-:func:`iter_events` reads Server-Sent Events as the specification (and the
-official ``openai`` client) does, where sseclient-py does not: every line
-ending (LF, CRLF, CR, in any mix, split at any byte) ends a line, a blank line
+:func:`frame_events` cuts Server-Sent Events as the specification (and the
+official ``openai`` client) does, where sseclient-py's own framing does not: every
+line ending (LF, CRLF, CR, in any mix, split at any byte) ends a line, a blank line
 ends an event, and an event the connection cut before its blank line is
-discarded. :func:`iter_chunks` applies PROTOCOL.md 3.5: ``[DONE]`` ends the
+discarded. :func:`iter_events` hands those complete events to sseclient-py, which
+reads their fields. :func:`iter_chunks` applies PROTOCOL.md 3.5: ``[DONE]`` ends the
 stream, empty data (a keep-alive) is skipped, and data that is not JSON is a
 :class:`~agentloop.errors.StreamError` (dropping it would lose part of the
 answer without a word), unless the event is ``error``.
@@ -19,10 +20,12 @@ answer without a word), unless the event is ``error``.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import sseclient
 import urllib3.exceptions
 
 from agentloop.client.timeouts import Deadline
@@ -218,47 +221,27 @@ def frame_events(source: Iterable[bytes]) -> Iterator[bytes]:
 def iter_events(source: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     """Yield ``(event type, data)`` for every complete event of an SSE byte stream.
 
-    Comments, ``id`` and ``retry`` are skipped; an event without ``data`` is not
-    dispatched; its type defaults to ``message``.
+    :func:`frame_events` cuts the bytes into complete events the way the specification
+    says; sseclient-py then reads each event's fields (``data`` lines joined, ``event``,
+    comments, ``id`` and ``retry`` skipped). An event without data is not dispatched;
+    its type defaults to ``message``.
 
     Raises:
         StreamError: An event is not valid UTF-8.
     """
-    for block in frame_events(source):
-        for raw in block.split(b"\n\n"):
-            if not raw:
-                continue
-            if raw[:6] == b"data: " and b"\n" not in raw:  # the common case: one data line
-                yield "message", _text(raw[6:])
-                continue
-            event = _parse_event(raw)
-            if event is not None:
-                yield event
-
-
-def _parse_event(raw: bytes) -> tuple[str, str] | None:
-    data: list[bytes] = []
-    kind = b""
-    for line in raw.split(b"\n"):
-        if not line or line[:1] == b":":
-            continue
-        name, sep, value = line.partition(b":")
-        if sep and value[:1] == b" ":
-            value = value[1:]
-        if name == b"data":
-            data.append(value)
-        elif name == b"event":
-            kind = value
-    if not data:
-        return None
-    return _text(kind) or "message", _text(b"\n".join(data))
-
-
-def _text(data: bytes) -> str:
+    client = sseclient.SSEClient(frame_events(source))
+    client._logger = _QUIET  # its debug lines quote the server's bytes
     try:
-        return data.decode("utf-8")
+        for event in client.events():
+            yield event.event or "message", event.data
     except UnicodeDecodeError as exc:
         raise StreamError("the stream is not valid UTF-8") from exc
+
+
+_QUIET = logging.getLogger("agentloop.client.sse.sseclient")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+_QUIET.disabled = True
 
 
 def iter_chunks(source: Iterable[bytes]) -> Iterator[Any]:
