@@ -9,10 +9,9 @@ keeps the common case free. :mod:`agentloop.schema.hints` builds the nodes.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "BranchPicker",
@@ -53,9 +52,11 @@ class ConversionError(Exception):
         return ConversionError(self.message, (key, *self.path))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """The schema of one hint and how to convert a valid JSON value back.
+
+    A NamedTuple rather than a frozen dataclass: one schema builds dozens of them,
+    and a tuple is several times cheaper to create.
 
     Attributes:
         schema: The JSON Schema (never mutated after creation).
