@@ -23,6 +23,7 @@ from typing import Any
 __all__ = ["Memory", "add_memory_options"]
 
 _SETTINGS = ("model", "base_url", "max_steps", "tool_choice")
+_AGENT_OPTIONS = ("tools", "tool_options", "system")
 
 
 def add_memory_options(sub: Any) -> None:
@@ -95,6 +96,9 @@ class Memory:
                 setattr(args, name, stored[name])
         if stored.get("stream") is False:
             args.no_stream = True
+        for name in _AGENT_OPTIONS:  # -T, --tool-option, -s of the conversation (cli.agents)
+            if not getattr(args, name, None) and stored.get(name):
+                setattr(args, name, stored[name])
         memory = cls(args, cid, history)
         memory.continuing = True
         return memory
@@ -135,6 +139,8 @@ class Memory:
         for name in _SETTINGS:
             stored[name] = getattr(settings, name, None)
         stored["stream"] = getattr(settings, "stream", None)
+        for name in _AGENT_OPTIONS:
+            stored[name] = getattr(self.args, name, None)
         return stored
 
 

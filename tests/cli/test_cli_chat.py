@@ -163,6 +163,7 @@ def test_history_is_kept_across_chats(home: Path) -> None:
     first.expect("you> ")
     first.type(b"What is 10-3?\r")
     first.expect("= 7")
+    first.expect("you> ")  # Ctrl-D must reach readline, not the tty's line discipline
     first.type(b"\x04")  # Ctrl-D quits
     assert first.close() == 0
     second = Terminal(["chat", "-T", "calculate", "--no-log"], home)
@@ -199,5 +200,6 @@ def test_approval_prompt_shows_the_exact_arguments(home: Path, tmp_path: Path) -
     term.expect("Allow delete_file(path='other.txt')? [y/N]")
     term.type(b"n\r")
     term.expect("! denied: the user did not approve this call")
+    term.expect("you> ")
     term.type(b"/exit\r")
     assert term.close() == 0

@@ -301,3 +301,17 @@ def test_keys_set_unknown_provider(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "unknown provider 'opnai' (did you mean 'openai'?)" in one_error_line(proc.stderr)
     assert not (tmp_path / "keys.json").exists()
+
+
+def test_continuing_a_conversation_keeps_its_tools_and_system(tmp_path: Path) -> None:
+    env = plugins_on(AGENTLOOP_HOME=str(tmp_path / "home"))
+    first = agentloop(
+        "run", "-T", "calculate", "-s", "Be exact.", "What is 2+3?", cwd=tmp_path, **env
+    )
+    assert first.returncode == 0, first.stderr
+    proc = agentloop("run", "-c", "What is 10*2?", "--json", cwd=tmp_path, **env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["messages"][0] == {"role": "system", "content": "Be exact."}
+    assert [s["tool_name"] for s in result["steps"] if s["kind"] == "tool"] == ["calculate"]
+    assert "20" in result["output"]
