@@ -110,6 +110,9 @@ class ChatClient:
         self._failures = Failures(self.base_url, self._secrets, self._policy)
         self._session = session if session is not None else deadline_session()
         self._owns_session = session is None
+        self._env: dict[str, Any] = {}
+        if self._owns_session:
+            self._env = _read_environment_once(self._session, self._url, self._api_key)
 
     # -- public API ---------------------------------------------------------------------
 
@@ -245,6 +248,7 @@ class ChatClient:
                 timeout=timeout,
                 stream=True,
                 allow_redirects=False,
+                **self._env,
             )
         except requests.exceptions.RequestException as exc:
             if watch is not None and watch.fired:
@@ -397,3 +401,23 @@ def _abort(resp: requests.Response) -> None:
     with contextlib.suppress(Exception):  # released to the pool already, or not a socket
         resp.raw.shutdown()
     resp.close()
+
+
+def _read_environment_once(
+    session: requests.Session, url: str, api_key: str | None
+) -> dict[str, Any]:
+    """Read what ``requests`` would read from the environment on every request, once.
+
+    With ``trust_env`` on, every request scans the environment for proxies and
+    ``NO_PROXY``, looks for CA bundle variables and stats ``~/.netrc``: most of the
+    library's own cost on a local server. A client's URL never changes, so the client
+    reads them when it is made and passes them on each request instead.
+
+    Returns:
+        ``proxies``, ``verify`` and ``cert`` for ``Session.post``.
+    """
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    if api_key is None and session.auth is None:
+        session.auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    return {key: found[key] for key in ("proxies", "verify", "cert")}

@@ -230,7 +230,7 @@ def iter_events(source: Iterable[bytes]) -> Iterator[tuple[str, str]]:
         StreamError: An event is not valid UTF-8.
     """
     client = sseclient.SSEClient(frame_events(source))
-    client._logger = _QUIET  # its debug lines quote the server's bytes
+    client._logger = _QUIET  # type: ignore[attr-defined]  # its debug lines quote server bytes
     try:
         for event in client.events():
             yield event.event or "message", event.data
