@@ -51,14 +51,14 @@ button.more { font-size:12px; border:1px solid var(--line); background:#fff; bor
 .timeline .bar.tool { background:var(--tool); } .timeline .bar.error { background:var(--err); }
 .timeline .bar.denied { background:var(--deny); }
 .timeline .lane { display:flex; gap:2px; }
-.timeline-body { max-height:70vh; overflow:auto; }
+.timeline-body { max-height:45vh; overflow:auto; }
 table.usage { border-collapse:collapse; width:100%; font-size:12px; }
 table.usage td, table.usage th { border-bottom:1px solid var(--line); padding:3px 6px; text-align:right; }
 table.usage td:first-child, table.usage th:first-child { text-align:left; }
 table.usage tr.total td { font-weight:700; }
-.usage-body { max-height:40vh; overflow:auto; }
+.usage-body { max-height:30vh; overflow:auto; }
 .muted { color:var(--muted); }
-.side { display:flex; flex-direction:column; gap:18px; min-width:0; }
+.side { display:flex; flex-direction:column; gap:18px; min-width:0; position:sticky; top:12px; align-self:start; }
 """
 
 SCRIPT = r"""
