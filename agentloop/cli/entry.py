@@ -10,6 +10,7 @@
     agentloop models                providers and what each needs
     agentloop keys set PROVIDER     store an API key in the user's key store
     agentloop serve                 serve a model over the chat-completions API
+    agentloop view RUN_ID|TRACE     a run as one self-contained HTML page
     agentloop --version
 
 TARGET is ``path/to/file.py``, ``file.py:name``, ``package.module`` or
