@@ -210,3 +210,22 @@ def test_the_entry_point_registers_the_plugin() -> None:
     (ep,) = [e for e in entry_points(group="agentloop") if e.name == "otel"]
     assert ep.value == "agentloop.tracing.otel:plugin"
     assert isinstance(ep.load(), OtelPlugin)
+
+
+def test_without_opentelemetry_the_entry_point_loads_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from agentloop.tracing import otel
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "opentelemetry" else real(name, *a),
+    )
+    absent = otel._plugin()
+    assert not [name for name in dir(absent) if name.startswith("agentloop_")]
+    agent = Agent(plugins=[absent], load_plugins=False)
+    assert agent.run("What is 2 + 3?").output
