@@ -222,7 +222,9 @@ class Agent:
             KeyboardInterrupt: Propagates at once, with ``.agentloop_result`` set.
         """
         final: RunResult | None = None
-        events = self._events(prompt, history, deps, stream=self.stream_mode is True, session=session)
+        events = self._events(
+            prompt, history, deps, stream=self.stream_mode is True, session=session
+        )
         for event in events:
             if isinstance(event, RunFinished):
                 final = event.result
