@@ -7,16 +7,23 @@ threads at once.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentloop.arguments import (
+    DEFAULT_TOOL_TIMEOUT,
+    Prompt,
+    as_tool,
+    check_limits,
+    initial_messages,
+    normalize_tool_choice,
+    resolve_model_arg,
+)
 from agentloop.context import RunContext
-from agentloop.errors import ConfigurationError, RunError
+from agentloop.errors import RunError
 from agentloop.events import RunFinished
 from agentloop.loop.engine import run_events
 from agentloop.loop.output import OutputSpec, wire_name
-from agentloop.loop.state import _copy_json
 from agentloop.messages import Message, ModelProfile
 from agentloop.plugins.manager import make_plugin_manager
 from agentloop.plugins.registry import ToolSelection
@@ -39,29 +46,6 @@ if TYPE_CHECKING:
     from agentloop.tools import Tool
 
 __all__ = ["DEFAULT_TOOL_TIMEOUT", "Agent", "RunResult", "Step"]
-
-Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
-_KEYWORD_CHOICES = ("auto", "none", "required")
-_COUNTS = (
-    "max_steps",
-    "max_parallel_tools",
-    "max_tool_retries",
-    "output_retries",
-    "max_repeated_calls",
-    "max_result_chars",
-    "max_tokens_total",
-    "max_tool_calls_per_turn",
-    "max_context_tokens",
-)
-_OPTIONAL_COUNTS = (
-    "max_repeated_calls",
-    "max_result_chars",
-    "max_tokens_total",
-    "max_tool_calls_per_turn",
-    "max_context_tokens",
-)
-DEFAULT_TOOL_TIMEOUT = 300.0
-"""Seconds a tool call may take when neither the tool nor the agent says (``None`` opts out)."""
 
 
 class Agent:
@@ -174,13 +158,13 @@ class Agent:
         self.max_context_tokens = max_context_tokens
         self.compact_history = compact_history
         self.output_retries = output_retries
-        _check_limits(self)
-        self.model: Model = _resolve(model, base_url=base_url, api_key=api_key)
+        check_limits(self)
+        self.model: Model = resolve_model_arg(model, base_url=base_url, api_key=api_key)
         self.instructions = instructions
         tools = list(tools) if not isinstance(tools, str) else [tools]
-        self.tools: tuple[Tool, ...] = tuple(_as_tool(t) for t in tools if not isinstance(t, str))
+        self.tools: tuple[Tool, ...] = tuple(as_tool(t) for t in tools if not isinstance(t, str))
         self.tool_selection = ToolSelection([t for t in tools if isinstance(t, str)], tool_options)
-        self.tool_choice = _tool_choice(tool_choice)
+        self.tool_choice = normalize_tool_choice(tool_choice)
         self.output_type = output_type
         profile = getattr(self.model, "profile", None) or ModelProfile()
         self.output_spec = OutputSpec.for_type(output_type, profile)
@@ -188,16 +172,30 @@ class Agent:
         self.name = name
         self.stream_mode = stream
         self.reset_tool_choice = reset_tool_choice
+        self.plugin_manager: pluggy.PluginManager = self._plugins(
+            plugins, approver, profile, load_plugins=load_plugins, block=block
+        )
+        self.hook = self.plugin_manager.hook
+
+    def _plugins(
+        self,
+        plugins: Sequence[object],
+        approver: Callable[[ToolCall, Tool], bool] | None,
+        profile: Any,
+        *,
+        load_plugins: bool,
+        block: Iterable[str],
+    ) -> pluggy.PluginManager:
+        """This agent's plugin manager: its own tools, approver and context window first."""
         internal: dict[str, object] = {"agentloop.agent-tools": AgentTools(self.tools)}
         if approver is not None:
             internal["agentloop.approver"] = ApproverCallback(approver)
         if self.max_context_tokens is not None or getattr(profile, "context_tokens", None):
             # only with a budget: a request hook makes the loop copy every request
             internal["agentloop.context"] = ContextWindow()
-        self.plugin_manager: pluggy.PluginManager = make_plugin_manager(
+        return make_plugin_manager(
             plugins=plugins, named=internal, load_entrypoints=load_plugins, blocked=block
         )
-        self.hook = self.plugin_manager.hook
 
     def run(
         self,
@@ -379,7 +377,7 @@ class Agent:
             return self._session_events(
                 prompt, history, deps, stream=stream, spec=spec, session=session
             )
-        messages = _initial_messages(self.instructions, prompt, history)
+        messages = initial_messages(self.instructions, prompt, history)
         return run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
 
     def _session_events(
@@ -396,8 +394,8 @@ class Agent:
         from agentloop.sessions.base import run_with_session, session_history
 
         read = session_history(session, history)
-        messages = _initial_messages(self.instructions, prompt, read)
-        skip = len(messages) - len(read) - len(_initial_messages(None, prompt, None))
+        messages = initial_messages(self.instructions, prompt, read)
+        skip = len(messages) - len(read) - len(initial_messages(None, prompt, None))
         events = run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
         return run_with_session(events, session, read, skip)
 
@@ -405,96 +403,3 @@ class Agent:
         model = getattr(self.model, "name", type(self.model).__name__)
         tools = [t.name for t in self.tools] + list(self.tool_selection.names)
         return f"Agent(name={self.name!r}, model={model!r}, tools={tools})"
-
-
-def _resolve(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
-    if isinstance(model, str):
-        from agentloop.providers.registry import resolve_model
-
-        return resolve_model(model, base_url=base_url, api_key=api_key)
-    client_module = sys.modules.get("agentloop.client.chat")  # never import requests from here
-    if client_module is not None and isinstance(model, client_module.ChatClient):
-        raise ConfigurationError(
-            "a ChatClient needs a model name: pass ChatModel(client, 'MODEL') "
-            "(from agentloop import ChatModel) or a model string such as 'local:MODEL'"
-        )
-    if not callable(getattr(model, "create", None)) or not callable(getattr(model, "stream", None)):
-        raise ConfigurationError(
-            f"model must be a model string or an object with create() and stream(), got {model!r}"
-        )
-    return model  # type: ignore[no-any-return]
-
-
-def _check_limits(agent: Agent) -> None:
-    """Raise ConfigurationError for a limit out of range (None means "no limit" where allowed)."""
-    for name in _COUNTS:
-        least = 0 if name.endswith("_retries") else 1
-        _check_count(name, getattr(agent, name), least, optional=name in _OPTIONAL_COUNTS)
-    tool_timeout = agent.tool_timeout
-    if tool_timeout is not None and not (
-        isinstance(tool_timeout, (int, float))
-        and not isinstance(tool_timeout, bool)
-        and tool_timeout > 0
-    ):
-        raise ConfigurationError(
-            f"tool_timeout must be a positive number of seconds or None, got {tool_timeout!r}"
-        )
-
-
-def _check_count(name: str, value: Any, least: int, *, optional: bool) -> None:
-    """Raise ConfigurationError unless ``value`` is an int >= ``least`` (or None if optional)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        allowed = " or None" if optional else ""
-        raise ConfigurationError(f"{name} must be an integer >= {least}{allowed}, got {value!r}")
-
-
-def _as_tool(value: Any) -> Tool:
-    from agentloop.tools import Tool, tool
-
-    if isinstance(value, Tool):
-        return value
-    if isinstance(value, Agent):
-        return value.as_tool()
-    if callable(value):
-        return tool(value)
-    raise ConfigurationError(
-        f"tools=[...] takes @tool objects, functions or tool names, got {value!r}"
-    )
-
-
-def _tool_choice(choice: Any) -> Any:
-    if choice is None or isinstance(choice, Mapping):
-        return dict(choice) if choice is not None else None
-    if not isinstance(choice, str) or not choice:
-        raise ConfigurationError(f"tool_choice must be a string or a dict, got {choice!r}")
-    if choice in _KEYWORD_CHOICES:
-        return choice
-    return {"type": "function", "function": {"name": choice}}
-
-
-def _wire(message: Mapping[str, Any] | Message) -> dict[str, Any]:
-    if isinstance(message, Message):
-        return message.to_dict()
-    if not isinstance(message, Mapping) or "role" not in message:
-        raise ConfigurationError(f"a message must be a dict with a 'role', got {message!r}")
-    return _copy_json(dict(message))  # type: ignore[no-any-return]
-
-
-def _initial_messages(
-    instructions: str | None, prompt: Prompt, history: Iterable[Any] | None
-) -> list[dict[str, Any]]:
-    """System message (unless the history already starts with it), history, then the prompt."""
-    messages = [_wire(m) for m in history or ()]
-    if isinstance(prompt, str):
-        messages.append({"role": "user", "content": prompt})
-    elif isinstance(prompt, (Mapping, Message)):
-        messages.append(_wire(prompt))
-    else:
-        messages.extend(_wire(m) for m in prompt)
-    if instructions is not None:
-        first = messages[0] if messages else {}
-        if not (first.get("role") == "system" and first.get("content") == instructions):
-            messages.insert(0, {"role": "system", "content": instructions})
-    return messages

@@ -37,7 +37,19 @@ LAYERS: dict[str, set[str]] = {
         "tools",
     },
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
-    "agent": {*DATA, "hookspecs", "tools", "loop", "plugins", "providers", "sessions", "batch"},
+    # what Agent(...) accepts, checked before any run
+    "arguments": {*DATA, "tools", "loop", "providers"},
+    "agent": {
+        *DATA,
+        "arguments",
+        "hookspecs",
+        "tools",
+        "loop",
+        "plugins",
+        "providers",
+        "sessions",
+        "batch",
+    },
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA},
     "config": {"errors", "providers"},
