@@ -223,7 +223,7 @@ def test_deeply_nested_body_is_400_not_500(server: ModelServer, depth: int) -> N
 
 
 def test_nesting_exactly_at_the_limit_is_allowed() -> None:
-    from agentloop.server.app import _depth_exceeds
+    from agentloop.server.framing import depth_exceeds as _depth_exceeds
 
     def nested(depth: int) -> Any:
         value: Any = {}
