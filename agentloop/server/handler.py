@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Handler", "ModelServer"]
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 class ModelServer(ThreadingHTTPServer):
     """An HTTP server answering chat-completions requests with one model.
