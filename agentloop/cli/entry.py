@@ -123,7 +123,7 @@ def _add_commands(
     model: argparse.ArgumentParser,
     looping: argparse.ArgumentParser,
 ) -> None:
-    """Add the run, chat, tools, plugins and serve commands."""
+    """Add the run and chat commands, then the others."""
     from agentloop.cli.agents import add_agent_options  # -T, --tool-option, --block, -s
 
     run = sub.add_parser(
@@ -153,6 +153,14 @@ def _add_commands(
     chat.add_argument("target", metavar="TARGET", nargs="?", help=_TARGET_HELP)
     add_agent_options(chat)
     chat.set_defaults(handler="chat")
+    _add_info_commands(sub, common, model)
+
+
+def _add_info_commands(
+    sub: Any, common: argparse.ArgumentParser, model: argparse.ArgumentParser
+) -> None:
+    """Add the tools, plugins and serve commands."""
+    from agentloop.cli.agents import add_agent_options
 
     tools = sub.add_parser(
         "tools",

@@ -94,19 +94,7 @@ def read_body(
         limit_s = deadline.bound(read_timeout)
         if sock is not None and limit_s != read_timeout:
             sock.settimeout(limit_s)
-        try:
-            data = read1(_READ_SIZE)
-        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
-            left = deadline.remaining()
-            if read_timeout is None or (left is not None and left < read_timeout / 2):
-                raise deadline.expired() from exc
-            raise APITimeoutError(
-                f"no data from the server for {read_timeout:g} s (read timeout)"
-            ) from exc
-        except Exception as exc:  # noqa: BLE001 - also http.client's state after a close()
-            raise APIConnectionError(
-                f"the connection broke while reading the response: {type(exc).__name__}"
-            ) from exc
+        data = _read_once(read1, deadline, read_timeout)
         if not data:
             if direct:
                 raw.release_conn()
@@ -132,6 +120,25 @@ def read_body(
             if not data:
                 continue
         yield data
+
+
+def _read_once(
+    read1: Callable[[int], bytes], deadline: Deadline, read_timeout: float | None
+) -> bytes:
+    """One bounded read; a timeout or a broken connection becomes the client's own error."""
+    try:
+        return read1(_READ_SIZE)
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+        left = deadline.remaining()
+        if read_timeout is None or (left is not None and left < read_timeout / 2):
+            raise deadline.expired() from exc
+        raise APITimeoutError(
+            f"no data from the server for {read_timeout:g} s (read timeout)"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - also http.client's state after a close()
+        raise APIConnectionError(
+            f"the connection broke while reading the response: {type(exc).__name__}"
+        ) from exc
 
 
 def read_all(
