@@ -17,17 +17,17 @@ _EXPORTS: dict[str, str] = {
     # data
     "ChatResponse": "messages",
     "Choice": "messages",
-    "FinishEvent": "messages",
+    "FinishEvent": "deltas",
     "Message": "messages",
     "Model": "protocols",
     "ModelProfile": "messages",
-    "RefusalDelta": "messages",
-    "TextDelta": "messages",
+    "RefusalDelta": "deltas",
+    "TextDelta": "deltas",
     "ToolCall": "messages",
-    "ToolCallDelta": "messages",
+    "ToolCallDelta": "deltas",
     "ToolResult": "messages",
     "Usage": "messages",
-    "UsageEvent": "messages",
+    "UsageEvent": "deltas",
     "RunContext": "context",
     # errors
     "APIConnectionError": "errors",
@@ -111,6 +111,11 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.agent import Agent as Agent
     from agentloop.client.chat import ChatClient as ChatClient
     from agentloop.context import RunContext as RunContext
+    from agentloop.deltas import FinishEvent as FinishEvent
+    from agentloop.deltas import RefusalDelta as RefusalDelta
+    from agentloop.deltas import TextDelta as TextDelta
+    from agentloop.deltas import ToolCallDelta as ToolCallDelta
+    from agentloop.deltas import UsageEvent as UsageEvent
     from agentloop.errors import AbortRun as AbortRun
     from agentloop.errors import AgentloopError as AgentloopError
     from agentloop.errors import AgentloopWarning as AgentloopWarning
@@ -152,16 +157,11 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.hookspecs import hookspec as hookspec
     from agentloop.messages import ChatResponse as ChatResponse
     from agentloop.messages import Choice as Choice
-    from agentloop.messages import FinishEvent as FinishEvent
     from agentloop.messages import Message as Message
     from agentloop.messages import ModelProfile as ModelProfile
-    from agentloop.messages import RefusalDelta as RefusalDelta
-    from agentloop.messages import TextDelta as TextDelta
     from agentloop.messages import ToolCall as ToolCall
-    from agentloop.messages import ToolCallDelta as ToolCallDelta
     from agentloop.messages import ToolResult as ToolResult
     from agentloop.messages import Usage as Usage
-    from agentloop.messages import UsageEvent as UsageEvent
     from agentloop.offline.model import OfflineModel as OfflineModel
     from agentloop.plugins.toolsets import ToolOption as ToolOption
     from agentloop.plugins.toolsets import Toolset as Toolset

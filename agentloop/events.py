@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentloop.messages import TextDelta, ToolCall, ToolResult
+from agentloop.deltas import TextDelta
+from agentloop.messages import ToolCall, ToolResult
 from agentloop.result import RunResult, Step
 
 __all__ = [

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pluggy
 
-    from agentloop.messages import ChatResponse, StreamEvent
+    from agentloop.deltas import StreamEvent
+    from agentloop.messages import ChatResponse
 
 __all__ = ["ChatStreamLike", "Model", "RunSpec"]
 

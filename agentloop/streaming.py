@@ -20,19 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
+from agentloop.deltas import FinishEvent, RefusalDelta, StreamEvent, TextDelta, UsageEvent
 from agentloop.errors import StreamError
-from agentloop.messages import (
-    ROLES,
-    ChatResponse,
-    Choice,
-    FinishEvent,
-    RefusalDelta,
-    StreamEvent,
-    TextDelta,
-    Usage,
-    UsageEvent,
-    to_int,
-)
+from agentloop.messages import ROLES, ChatResponse, Choice, Usage, to_int
 from agentloop.wire.assembly import (
     ChoiceState,
     call_entries,

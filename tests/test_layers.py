@@ -9,28 +9,29 @@ from __future__ import annotations
 import layers
 import pytest
 
-DATA = {"errors", "messages", "context", "result", "events", "protocols", "version"}
+DATA = {"errors", "messages", "deltas", "context", "result", "events", "protocols", "version"}
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
     "version": set(),
     "messages": set(),
+    "deltas": {"messages"},
     "result": {"messages"},
     # a RunError carries the partial RunResult (a type-only import)
     "errors": {"result", "messages"},
-    "protocols": {"messages"},
+    "protocols": {"messages", "deltas"},
     "context": {"messages", "errors"},
-    "events": {"messages", "result", "errors"},
+    "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context"},
     "tools": {"schema", "errors", "context", "messages"},
     "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols"},
-    "wire": {"errors", "messages"},
-    "streaming": {"wire", "errors", "messages"},
-    "client": {"wire", "streaming", "errors", "messages", "version", "protocols"},
-    "offline": {"wire", "streaming", "messages", "errors", "protocols"},
-    "providers": {"client", "offline", "wire", "streaming", "messages", "errors", "protocols"},
-    "server": {"wire", "streaming", "messages", "errors", "protocols"},
+    "wire": {"errors", "messages", "deltas"},
+    "streaming": {"wire", "errors", "messages", "deltas"},
+    "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols"},
+    "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
+    "providers": {"client", "offline", "wire", "streaming", "messages", "deltas", "errors", "protocols"},
+    "server": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     # testing.replay hands over to tracing.tape
-    "testing": {"wire", "streaming", "messages", "errors", "protocols", "tracing"},
+    "testing": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "tracing"},
     "plugins": {
         *DATA,
         "hookspecs",

@@ -17,6 +17,7 @@ from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentloop.context import RunContext
+from agentloop.deltas import TextDelta
 from agentloop.errors import (
     AgentloopWarning,
     ConfigurationError,
@@ -32,7 +33,7 @@ from agentloop.errors import (
 )
 from agentloop.events import StepFinished
 from agentloop.loop.threads import ToolThreads
-from agentloop.messages import ChatResponse, TextDelta, Usage, unique_call_ids
+from agentloop.messages import ChatResponse, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
 from agentloop.result import RunResult, Step
 

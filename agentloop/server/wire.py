@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from agentloop.deltas import RefusalDelta, TextDelta, ToolCallDelta
 from agentloop.errors import (
     APIConnectionError,
     APIStatusError,
@@ -18,13 +19,7 @@ from agentloop.errors import (
     BadRequestError,
     StreamError,
 )
-from agentloop.messages import (
-    ChatResponse,
-    RefusalDelta,
-    TextDelta,
-    ToolCallDelta,
-    plain_json,
-)
+from agentloop.messages import ChatResponse, plain_json
 from agentloop.protocols import ChatStreamLike
 from agentloop.wire.build import (
     ChunkWriter,

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from agentloop.deltas import ToolCallDelta
 from agentloop.errors import APIStatusError
 from agentloop.messages import (
     ROLES,
@@ -20,7 +21,6 @@ from agentloop.messages import (
     Choice,
     Message,
     ToolCall,
-    ToolCallDelta,
     Usage,
     arguments_text,
     normalize_finish_reason,

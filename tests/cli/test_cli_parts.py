@@ -201,8 +201,8 @@ def test_main_interrupt(
 
 
 def test_status_line_never_overwrites_a_partial_answer_line() -> None:
+    from agentloop.deltas import TextDelta
     from agentloop.events import StepFinished
-    from agentloop.messages import TextDelta
     from agentloop.result import Step
 
     out, err = FakeTTY(), FakeTTY()

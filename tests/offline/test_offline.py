@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from offline_support import calls_of, fn_tool, user
 
 import agentloop
+from agentloop.deltas import FinishEvent, TextDelta, ToolCallDelta, UsageEvent
 from agentloop.errors import BadRequestError
-from agentloop.messages import FinishEvent, TextDelta, ToolCallDelta, UsageEvent
 from agentloop.offline.model import OfflineModel, completion_chunks, count_tokens
 from agentloop.protocols import Model
 

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from agentloop.messages import ToolCallDelta
+from agentloop.deltas import ToolCallDelta
 from agentloop.streaming import ChatStream
 from agentloop.wire.assembly import parse_response
 from agentloop.wire.build import (
