@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentloop.cli.argtypes import count, positive_int, print_line, rate
+
 __all__ = ["AgentFromTarget", "add_parser", "batch_command"]
 
 EXIT_INTERRUPTED = 130
@@ -37,13 +39,13 @@ def add_parser(sub: Any, shared: Any) -> None:
     parser.add_argument("target", metavar="TARGET", help="file.py, file.py:name or module:name")
     parser.add_argument("input", metavar="INPUT", help="JSONL file of inputs")
     parser.add_argument("-o", "--output", required=True, help="JSONL file of results (appended)")
-    parser.add_argument("--workers", type=_positive, default=4, help="runs at once (default 4)")
+    parser.add_argument("--workers", type=positive_int, default=4, help="runs at once (default 4)")
     parser.add_argument(
-        "--retries", type=_count, default=2, help="reruns of an item after a transient API error"
+        "--retries", type=count, default=2, help="reruns of an item after a transient API error"
     )
-    parser.add_argument("--rpm", type=_rate, help="requests per minute, shared by all workers")
-    parser.add_argument("--tpm", type=_rate, help="tokens per minute, shared by all workers")
-    parser.add_argument("--max-steps", type=_positive, help="model calls allowed per run")
+    parser.add_argument("--rpm", type=rate, help="requests per minute, shared by all workers")
+    parser.add_argument("--tpm", type=rate, help="tokens per minute, shared by all workers")
+    parser.add_argument("--max-steps", type=positive_int, help="model calls allowed per run")
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="where to run")
     parser.add_argument("--address", help="Ray cluster address (e.g. auto); default: a local Ray")
     parser.add_argument("--force", action="store_true", help="resume into another batch's output")
@@ -96,7 +98,7 @@ def batch_command(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         raise ConfigurationError(f"no such input file: {args.input}") from None
     for problem in problems:
-        _note(f"{args.input} line {problem.line}: {problem.message} (skipped)")
+        print_line(f"{args.input} line {problem.line}: {problem.message} (skipped)")
     if args.engine == "ray":
         from agentloop.batch.ray_engine import import_ray
 
@@ -108,7 +110,7 @@ def batch_command(args: argparse.Namespace) -> int:
     )
     agent = recipe()
     if recipe.notice:
-        _note(recipe.notice)
+        print_line(recipe.notice)
     fingerprint = {"agent": agent_fingerprint(agent, args.target), "input": input_hash}
     stats = BatchStats()
     bar: list[ProgressBar] = []
@@ -150,7 +152,7 @@ def batch_command(args: argparse.Namespace) -> int:
             bar[0].close()
     _summary(args, stats, time.monotonic() - began, len(problems), format_summary)
     if interrupted:
-        _note(f"interrupted: finished items are in {args.output}; rerun the command to resume")
+        print_line(f"interrupted: finished items are in {args.output}; rerun the command to resume")
         return EXIT_INTERRUPTED
     return 1 if stats.failed or problems else 0
 
@@ -162,7 +164,7 @@ def _summary(args: Any, stats: Any, elapsed: float, malformed: int, fmt: Any) ->
         data = {**stats.to_dict(), "malformed": malformed, "seconds": round(elapsed, 3)}
         sys.stdout.write(json.dumps(data) + "\n")
         sys.stdout.flush()
-    _note(fmt(stats, elapsed, malformed))
+    print_line(fmt(stats, elapsed, malformed))
 
 
 def _absolute_target(target: str) -> str:
@@ -173,41 +175,3 @@ def _absolute_target(target: str) -> str:
     if where.endswith(".py") or os.sep in where:
         where = str(Path(where).resolve())
     return f"{where}{sep}{name}"
-
-
-def _note(line: str) -> None:
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value

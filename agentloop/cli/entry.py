@@ -37,6 +37,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from agentloop.cli.argtypes import port, positive_int, print_line
+
 __all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
 
 # Modules that add subcommands: each defines ``add_parser(sub, shared: SharedOptions)`` and
@@ -99,7 +101,7 @@ def _shared_options() -> SharedOptions:
     model.add_argument("--model", help="offline or provider:model (env AGENTLOOP_MODEL)")
     model.add_argument("--base-url", help="server base URL (env AGENTLOOP_BASE_URL)")
     looping = argparse.ArgumentParser(add_help=False)
-    looping.add_argument("--max-steps", type=_positive_int, help="model calls allowed per run")
+    looping.add_argument("--max-steps", type=positive_int, help="model calls allowed per run")
     looping.add_argument("--tool-choice", help="auto, required, none, or a tool name")
     looping.add_argument("--no-stream", action="store_true", help="do not stream model replies")
     looping.add_argument(
@@ -187,7 +189,7 @@ def _add_info_commands(
 
     serve = sub.add_parser("serve", parents=[common, model], help="serve a model over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 = any)")
+    serve.add_argument("--port", type=port, default=8000, help="port (default 8000; 0 = any)")
     serve.add_argument("--api-key", help="require this bearer key from clients")
     serve.add_argument("--model-name", help="the model id clients use (default: the model's name)")
     serve.add_argument(
@@ -242,7 +244,7 @@ def _one_line_warnings() -> None:
 
     def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
         if isinstance(category, type) and issubclass(category, AgentloopWarning):
-            _print_line(f"agentloop: warning: {message}")
+            print_line(f"agentloop: warning: {message}")
         else:
             previous(message, category, filename, lineno, *rest)
 
@@ -335,32 +337,4 @@ def _debug_hint(exc: Exception, debug: bool) -> str:
 
 def _print_error(message: str) -> None:
     line = "agentloop: interrupted" if message == "interrupted" else f"agentloop: error: {message}"
-    _print_line(line)
-
-
-def _print_line(line: str) -> None:
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
-    return value
+    print_line(line)
