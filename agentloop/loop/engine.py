@@ -49,7 +49,8 @@ def run_events(
     """
     run = RunState.start(agent, messages, deps=deps, stream=stream)
     try:
-        run.hook.agentloop_run_start(context=run.context)
+        if "agentloop_run_start" in run.implemented:
+            run.hook.agentloop_run_start(context=run.context)
         while True:
             run.check_limits()
             request = run.build_request()

@@ -58,6 +58,15 @@ _STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+# Observer hooks the loop skips for a run when no plugin implements them (read once per run).
+_SKIPPABLE = (
+    "agentloop_run_start",
+    "agentloop_model_response",
+    "agentloop_after_tool_call",
+    "agentloop_run_end",
+)
+
+
 class RunState:
     """Everything one run owns: transcript, steps, usage, tools, counters, thread pool.
 
@@ -83,6 +92,9 @@ class RunState:
         self._pool: ToolThreads | None = None
         # read once per run: no implementation means no call (each one costs microseconds)
         self._observed = bool(self.hook.agentloop_stream_event.get_hookimpls())
+        self.implemented = frozenset(
+            name for name in _SKIPPABLE if getattr(self.hook, name).get_hookimpls()
+        )
         profile = getattr(agent.model, "profile", None)
         # sent only with tools, and only to models whose profile takes it
         self._parallel_ok = getattr(profile, "supports_parallel_tool_calls", True)
@@ -232,7 +244,8 @@ class RunState:
         can be answered exactly once.
         """
         response = _with_unique_ids(response, f"call_{self.context.run_id[:8]}")
-        self.hook.agentloop_model_response(context=self.context, response=response)
+        if "agentloop_model_response" in self.implemented:
+            self.hook.agentloop_model_response(context=self.context, response=response)
         self.append(response.message.to_dict())
         return response
 
@@ -323,7 +336,8 @@ class RunState:
     def end(self, result: RunResult, error: BaseException | None) -> None:
         """Call ``agentloop_run_end``; its exceptions become warnings, never the outcome."""
         try:
-            self.hook.agentloop_run_end(context=self.context, result=result, error=error)
+            if "agentloop_run_end" in self.implemented:
+                self.hook.agentloop_run_end(context=self.context, result=result, error=error)
         except Exception as exc:
             warnings.warn(
                 AgentloopWarning(f"agentloop_run_end hook failed: {type(exc).__name__}: {exc}"),

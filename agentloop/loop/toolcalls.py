@@ -200,7 +200,11 @@ def _finish(run: RunState, item: _Pending) -> Iterator[RunEvent]:
     if item.result is None:
         item.result = _await_result(run, item)
     result = item.result
-    if item.tool is not None and result.status != "cancelled":
+    if (
+        item.tool is not None
+        and result.status != "cancelled"
+        and "agentloop_after_tool_call" in run.implemented
+    ):
         try:
             replaced = run.hook.agentloop_after_tool_call(
                 context=run.context, call=item.call, tool=item.tool, result=result
