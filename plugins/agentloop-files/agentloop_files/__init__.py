@@ -22,7 +22,6 @@ import contextlib
 import fnmatch
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,12 +35,12 @@ from ._paths import (
     check_regular,
     describe_os_error,
     open_beneath,
-    open_folder,
     relative_name,
     resolve_path,
 )
 from ._reading import BINARY_PROBE_BYTES, read_text
 from ._regex import RegexTimeout, RegexWorker
+from ._writing import replace_file
 
 __all__ = ["MAX_DEPTH", "MAX_PATTERN_CHARS", "MAX_SEARCH_SECONDS", "FilesPlugin", "PathOutsideRoot"]
 
@@ -267,7 +266,7 @@ class FilesPlugin:
             raise ToolError(f"{path!r} is a folder; give a file path")
         existed = os.path.lexists(real)
         try:
-            self._replace(real, data, path)
+            replace_file(self.root, real, data, path)
         except OSError as exc:
             raise ToolError(describe_os_error(exc, path)) from None
         verb = "overwrote" if existed else "created"
@@ -394,46 +393,6 @@ class FilesPlugin:
                 f"{path!r} has {info.st_nlink} hard links, so it may be a file from outside "
                 "the workspace; refusing to read it (FilesPlugin(allow_hardlinks=True) allows it)"
             )
-
-    def _replace(self, real: str, data: bytes, path: str) -> None:
-        """Write ``data`` to a new file beside ``real``, then rename it over ``real``."""
-        parent_real = os.path.dirname(real)
-        parent = open_folder(self.root, parent_real, create=True)
-        leaf = os.path.basename(real)
-        temp = f".{leaf}.{secrets.token_hex(6)}.tmp"
-        try:
-            mode = _existing_mode(parent, leaf, path)
-            fd = os.open(
-                temp,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                mode,
-                dir_fd=parent,
-            )
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(temp, leaf, src_dir_fd=parent, dst_dir_fd=parent)
-            except BaseException:
-                _unlink_quietly(temp, parent)
-                raise
-        finally:
-            os.close(parent)
-
-
-def _existing_mode(parent: int, leaf: str, path: str) -> int:
-    """Return the permission bits to keep, refusing to replace anything but a regular file."""
-    try:
-        info = os.stat(leaf, dir_fd=parent, follow_symlinks=False)
-    except FileNotFoundError:
-        return 0o644
-    if not stat.S_ISREG(info.st_mode):
-        raise ToolError(f"{path!r} exists and is not a regular file; refusing to replace it")
-    return stat.S_IMODE(info.st_mode)
-
-
-def _unlink_quietly(name: str, dir_fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(name, dir_fd=dir_fd)
 
 
 def _matches(pattern: str, rel: str) -> bool:
