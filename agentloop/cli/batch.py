@@ -84,21 +84,11 @@ class AgentFromTarget:
 
 def batch_command(args: argparse.Namespace) -> int:
     """Run the batch; return the exit code."""
-    from agentloop.batch import BatchStats, read_items, stream_batch
+    from agentloop.batch import BatchStats, stream_batch
     from agentloop.batch.items import agent_fingerprint
     from agentloop.batch.progress import ProgressBar, format_summary
-    from agentloop.errors import ConfigurationError
 
-    if args.address and args.engine != "ray":
-        raise ConfigurationError("--address is for --engine ray")
-    if Path(args.input).resolve() == Path(args.output).resolve():
-        raise ConfigurationError("INPUT and --output are the same file")
-    try:
-        items, problems, input_hash = read_items(args.input)
-    except FileNotFoundError:
-        raise ConfigurationError(f"no such input file: {args.input}") from None
-    for problem in problems:
-        print_line(f"{args.input} line {problem.line}: {problem.message} (skipped)")
+    items, problems, input_hash = _read_input(args)
     if args.engine == "ray":
         from agentloop.batch.ray_engine import import_ray
 
@@ -155,6 +145,24 @@ def batch_command(args: argparse.Namespace) -> int:
         print_line(f"interrupted: finished items are in {args.output}; rerun the command to resume")
         return EXIT_INTERRUPTED
     return 1 if stats.failed or problems else 0
+
+
+def _read_input(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """Check the options that name files, read INPUT, and report its malformed lines."""
+    from agentloop.batch import read_items
+    from agentloop.errors import ConfigurationError
+
+    if args.address and args.engine != "ray":
+        raise ConfigurationError("--address is for --engine ray")
+    if Path(args.input).resolve() == Path(args.output).resolve():
+        raise ConfigurationError("INPUT and --output are the same file")
+    try:
+        items, problems, input_hash = read_items(args.input)
+    except FileNotFoundError:
+        raise ConfigurationError(f"no such input file: {args.input}") from None
+    for problem in problems:
+        print_line(f"{args.input} line {problem.line}: {problem.message} (skipped)")
+    return items, problems, input_hash
 
 
 def _summary(args: Any, stats: Any, elapsed: float, malformed: int, fmt: Any) -> None:
