@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+bash scripts/install-test-deps.sh
 # the test extra, plus Ray for the Ray engine's tests (tests/batch: they fail without it)
 python -m pip install -q -e ".[test,ray]"
 # A real distribution with an `agentloop` entry point, for the plugin-discovery tests.

