@@ -1,5 +1,7 @@
 """Argument types the commands share, and the one way a command writes a line to stderr.
 
+Agentloop's own warnings (a broken plugin, a failing run log) are such lines too.
+
 Standard library only: command modules import this at load time.
 """
 
@@ -8,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["count", "integer", "port", "positive_int", "print_line", "rate"]
+__all__ = ["count", "integer", "one_line_warnings", "port", "positive_int", "print_line", "rate"]
 
 
 def integer(least: int, most: int | None, what: str) -> Callable[[str], int]:
@@ -50,3 +53,23 @@ def print_line(line: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def one_line_warnings() -> None:
+    """Show agentloop's warnings (a broken installed plugin, a failing run log) as one line."""
+    import warnings
+
+    from agentloop.errors import AgentloopWarning
+
+    previous = warnings.showwarning
+    if getattr(previous, "agentloop_one_line", False):
+        return
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+        if isinstance(category, type) and issubclass(category, AgentloopWarning):
+            print_line(f"agentloop: warning: {message}")
+        else:
+            previous(message, category, filename, lineno, *rest)
+
+    show.agentloop_one_line = True  # type: ignore[attr-defined]
+    warnings.showwarning = show  # type: ignore[assignment]

@@ -37,7 +37,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from agentloop.cli.argtypes import port, positive_int, print_line
+from agentloop.cli.argtypes import one_line_warnings, port, positive_int, print_line
 
 __all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
 
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 success, 1 failure, 2 usage error, 130 interrupted.
     """
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
-    _one_line_warnings()
+    one_line_warnings()
     previous = _handle_sigterm()
     try:
         args = build_parser().parse_args(argv)
@@ -230,26 +230,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _one_line_warnings() -> None:
-    """Show agentloop's warnings (a broken installed plugin, ...) as one line on stderr."""
-    import warnings
-
-    from agentloop.errors import AgentloopWarning
-
-    previous = warnings.showwarning
-    if getattr(previous, "agentloop_one_line", False):
-        return
-
-    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
-        if isinstance(category, type) and issubclass(category, AgentloopWarning):
-            print_line(f"agentloop: warning: {message}")
-        else:
-            previous(message, category, filename, lineno, *rest)
-
-    show.agentloop_one_line = True  # type: ignore[attr-defined]
-    warnings.showwarning = show  # type: ignore[assignment]
 
 
 def _handle_sigterm() -> Any:

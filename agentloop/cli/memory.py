@@ -14,11 +14,11 @@ This module imports only the standard library at load time.
 from __future__ import annotations
 
 import argparse
-import sys
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
+
+from agentloop.cli.argtypes import one_line_warnings, print_line
 
 __all__ = ["Memory", "add_memory_options"]
 
@@ -109,7 +109,7 @@ class Memory:
         from agentloop.logs.paths import log_path, logging_enabled
         from agentloop.sessions import InMemorySession, SQLiteSession
 
-        _one_line_warnings()
+        one_line_warnings()
         self.session = InMemorySession(self.conversation_id, self.history)
         if self.args.no_log or not logging_enabled() or getattr(settings, "log", None) is False:
             return
@@ -164,22 +164,4 @@ def _absolute(target: Any) -> Any:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"agentloop: warning: {message}\n")
-
-
-def _one_line_warnings() -> None:
-    """Show agentloop's warnings (e.g. a failing run log) as one line on stderr."""
-    from agentloop.errors import AgentloopWarning
-
-    previous = warnings.showwarning
-    if getattr(previous, "agentloop_one_line", False):
-        return
-
-    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
-        if isinstance(category, type) and issubclass(category, AgentloopWarning):
-            _warn(str(message))
-        else:
-            previous(message, category, filename, lineno, *rest)
-
-    show.agentloop_one_line = True  # type: ignore[attr-defined]
-    warnings.showwarning = show  # type: ignore[assignment]
+    print_line(f"agentloop: warning: {message}")
