@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "ToolError": "errors",
     "ToolRetriesExceeded": "errors",
     # hooks
+    "read_config_table": "config",
     "hookimpl": "hookspecs",
     "hookspec": "hookspecs",
     # tools
@@ -110,6 +111,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares them)
     from agentloop.agent import Agent as Agent
     from agentloop.client.chat import ChatClient as ChatClient
+    from agentloop.config import read_config_table as read_config_table
     from agentloop.context import RunContext as RunContext
     from agentloop.deltas import FinishEvent as FinishEvent
     from agentloop.deltas import RefusalDelta as RefusalDelta

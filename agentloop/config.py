@@ -33,7 +33,14 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError
 
-__all__ = ["CONFIG_KEYS", "CONFIG_TABLES", "Settings", "load_settings", "read_table", "read_tools"]
+__all__ = [
+    "CONFIG_KEYS",
+    "CONFIG_TABLES",
+    "Settings",
+    "load_settings",
+    "read_config_table",
+    "read_tools",
+]
 
 #: Every setting, with the type a config file must give it.
 CONFIG_KEYS: dict[str, type] = {
@@ -48,7 +55,7 @@ CONFIG_KEYS: dict[str, type] = {
     "log": bool,
 }
 
-#: Tables a config file may also hold, read by their owners with :func:`read_table`
+#: Tables a config file may also hold, read by their owners with :func:`read_config_table`
 #: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers; ``[tool_options.TOOLSET]``:
 #: settings of toolsets chosen by name), and ``tools``: the list of tool names a
 #: CLI run without TARGET gets (read with :func:`read_tools`).
@@ -263,8 +270,12 @@ def _read_config_file(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
     return None, {}
 
 
-def read_table(name: str, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
+def read_config_table(name: str, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
     """Return the config file and its ``[name]`` table (one of :data:`CONFIG_TABLES`), or ``{}``.
+
+    The config file is ``agentloop.toml``, else ``[tool.agentloop]`` of ``pyproject.toml``, in
+    ``cwd`` (default: the current directory). Plugins read their own table with it
+    (``from agentloop import read_config_table``).
 
     Raises:
         ConfigurationError: The config file does not parse, or ``[name]`` is not a table.

@@ -93,7 +93,7 @@ def build_agent(args: argparse.Namespace, *, config_tools: Sequence[str] = ()) -
     """
     from agentloop.agent import Agent
     from agentloop.cli.target import load_target
-    from agentloop.config import read_table
+    from agentloop.config import read_config_table
     from agentloop.plugins.manager import BLOCK_ENV
     from agentloop.plugins.registry import ToolSelection
 
@@ -110,7 +110,7 @@ def build_agent(args: argparse.Namespace, *, config_tools: Sequence[str] = ()) -
     system = getattr(args, "system", None)
     if system is not None:
         agent.instructions = system
-    path, table = read_table("tool_options", Path.cwd())
+    path, table = read_config_table("tool_options", Path.cwd())
     options = merge_options(
         agent.tool_selection.options,
         _config_options(table, path),

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import re
 import threading
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from agentloop import ConfigurationError, Tool, ToolCall, ToolResult, Toolset, hookimpl
+from agentloop import Tool, ToolCall, ToolResult, Toolset, hookimpl, read_config_table
 
 from ._config import servers_from_config
 from ._server import MCPServer
@@ -30,30 +29,13 @@ _servers: dict[tuple[str, str, str], MCPServer] = {}
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def _read_mcp_table(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
-    for name in ("agentloop.toml", "pyproject.toml"):
-        path = cwd / name
-        if not path.is_file():
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"cannot read config file {path}: {exc}") from None
-        settings = data.get("tool", {}).get("agentloop")
-        if settings is None and name == "pyproject.toml":
-            continue
-        table = (settings if settings is not None else data).get("mcp", {})
-        return path, table if isinstance(table, dict) else {}
-    return None, {}
-
-
 def configured_servers(cwd: Path | None = None) -> list[MCPServer]:
     """The servers of the config file's ``[mcp.servers]``, one object per entry per process.
 
     Raises:
         ConfigurationError: The config file or an entry is malformed.
     """
-    path, table = _read_mcp_table(Path.cwd() if cwd is None else cwd)
+    path, table = read_config_table("mcp", cwd)
     if not table:
         return []
     servers = []
