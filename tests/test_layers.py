@@ -9,10 +9,21 @@ from __future__ import annotations
 import layers
 import pytest
 
-DATA = {"errors", "messages", "deltas", "context", "result", "events", "protocols", "version"}
+DATA = {
+    "errors",
+    "messages",
+    "deltas",
+    "context",
+    "result",
+    "events",
+    "protocols",
+    "version",
+    "userdirs",
+}
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
     "version": set(),
+    "userdirs": set(),
     "messages": set(),
     "deltas": {"messages"},
     "result": {"messages"},
@@ -28,7 +39,17 @@ LAYERS: dict[str, set[str]] = {
     "streaming": {"wire", "errors", "messages", "deltas"},
     "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols"},
     "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
-    "providers": {"client", "offline", "wire", "streaming", "messages", "deltas", "errors", "protocols"},
+    "providers": {
+        "client",
+        "offline",
+        "wire",
+        "streaming",
+        "messages",
+        "deltas",
+        "errors",
+        "protocols",
+        "userdirs",
+    },
     "server": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     # testing.replay hands over to tracing.tape
     "testing": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "tracing"},

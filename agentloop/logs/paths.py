@@ -15,37 +15,25 @@ The database is ``logs.db`` in that folder; ``agentloop logs off`` creates the f
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from agentloop.userdirs import HOME_ENV, user_dir
+
 __all__ = ["DB_NAME", "HOME_ENV", "OFF_MARKER", "data_dir", "log_path", "logging_enabled"]
 
-HOME_ENV = "AGENTLOOP_HOME"
 DB_NAME = "logs.db"
 OFF_MARKER = "logs-off"
 
 
 def data_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
-    """The folder of agentloop's user data (not created here).
+    """The folder of agentloop's user data (not created here; see :mod:`agentloop.userdirs`).
 
     Args:
         env: The environment (default ``os.environ``).
         platform: ``sys.platform`` (for tests).
     """
-    env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    if env.get(HOME_ENV, "").strip():
-        return Path(env[HOME_ENV].strip()).expanduser()
-    home = Path(env.get("HOME") or Path.home())
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / "agentloop"
-    if platform.startswith("win"):
-        base = env.get("LOCALAPPDATA") or env.get("APPDATA") or str(home / "AppData" / "Local")
-        return Path(base) / "agentloop"
-    base = env.get("XDG_DATA_HOME", "").strip() or str(home / ".local" / "share")
-    return Path(base) / "agentloop"
+    return user_dir("data", env, platform)
 
 
 def log_path(env: Mapping[str, str] | None = None) -> Path:

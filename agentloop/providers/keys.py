@@ -22,31 +22,21 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from agentloop.errors import ConfigurationError
+from agentloop.userdirs import HOME_ENV, user_dir
 
 __all__ = ["HOME_ENV", "KEYS_FILE", "config_dir", "delete_key", "key_store_path", "load_keys",
            "save_key", "stored_key"]  # fmt: skip
 
-HOME_ENV = "AGENTLOOP_HOME"
 KEYS_FILE = "keys.json"
 
 
 def config_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
-    """The folder of agentloop's user configuration (not created here)."""
-    env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    if env.get(HOME_ENV, "").strip():
-        return Path(env[HOME_ENV].strip()).expanduser()
-    home = Path(env.get("HOME") or Path.home())
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / "agentloop"
-    if platform.startswith("win"):
-        return Path(env.get("APPDATA") or home / "AppData" / "Roaming") / "agentloop"
-    return Path(env.get("XDG_CONFIG_HOME", "").strip() or home / ".config") / "agentloop"
+    """The folder of agentloop's user configuration (not created here; see :mod:`agentloop.userdirs`)."""
+    return user_dir("config", env, platform)
 
 
 def key_store_path(env: Mapping[str, str] | None = None) -> Path:
