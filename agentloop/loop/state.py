@@ -58,10 +58,13 @@ _STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
-# Observer hooks the loop skips for a run when no plugin implements them (read once per run).
+# Hooks the loop skips for a run when no plugin implements them (read once per run). With no
+# ``agentloop_model_request``, nothing can change a request, so the transcript is not copied.
 _SKIPPABLE = (
     "agentloop_run_start",
+    "agentloop_model_request",
     "agentloop_model_response",
+    "agentloop_stream_event",
     "agentloop_after_tool_call",
     "agentloop_run_end",
 )
@@ -91,7 +94,6 @@ class RunState:
         self.stop_reason = "stop"
         self._pool: ToolThreads | None = None
         # read once per run: no implementation means no call (each one costs microseconds)
-        self._observed = bool(self.hook.agentloop_stream_event.get_hookimpls())
         self.implemented = frozenset(
             name for name in _SKIPPABLE if getattr(self.hook, name).get_hookimpls()
         )
@@ -150,7 +152,7 @@ class RunState:
         if self.output_spec is not None:
             request["response_format"] = self.output_spec.response_format
             self.output_spec.add_instructions(request["messages"])
-        if self.hook.agentloop_model_request.get_hookimpls():
+        if "agentloop_model_request" in self.implemented:
             request = _copy_json(request)
             self.hook.agentloop_model_request(context=self.context, request=request)
         if self.agent.max_tokens_total is not None:
@@ -307,7 +309,7 @@ class RunState:
 
     def emit(self, event: RunEvent) -> RunEvent:
         """Send ``event`` to ``agentloop_stream_event`` and return it for yielding."""
-        if self._observed:
+        if "agentloop_stream_event" in self.implemented:
             self.hook.agentloop_stream_event(context=self.context, event=event)
         return event
 
