@@ -24,6 +24,7 @@ __all__ = [
     "normalize_finish_reason",
     "plain_json",
     "unique_call_ids",
+    "depth_exceeds",
 ]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
@@ -388,3 +389,25 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain_json(v) for v in value]
     return value
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests dicts and lists deeper than ``limit`` levels.
+
+    Iterative, so it never recurses however deep the value is: every bound on the nesting
+    of JSON from a model, a server or a client (tool arguments, response bodies, SSE data,
+    ``agentloop serve`` requests) is this one check.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False

@@ -32,7 +32,7 @@ LAYERS: dict[str, set[str]] = {
     "protocols": {"messages", "deltas"},
     "context": {"messages", "errors"},
     "events": {"messages", "deltas", "result", "errors"},
-    "schema": {"errors", "context"},
+    "schema": {"errors", "context", "messages"},
     "tools": {"schema", "errors", "context", "messages"},
     "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols"},
     "wire": {"errors", "messages", "deltas"},

@@ -20,6 +20,7 @@ import jsonschema.validators
 from jsonschema.exceptions import ValidationError
 
 from agentloop.errors import ToolArgumentError
+from agentloop.messages import depth_exceeds
 
 __all__ = [
     "check_schema",
@@ -206,23 +207,6 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in the model's JSON (then an error for it)."""
 
 
-def nesting_problem(value: Any, limit: int) -> str | None:
-    """Say why ``value`` nests deeper than ``limit`` levels, or None; iterative, never recurses."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return f"nested deeper than {limit} levels"
-        stack.extend((child, depth + 1) for child in children)
-    return None
-
-
 def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
     """Decode the model's JSON text; raise ToolArgumentError (for the model) when malformed.
 
@@ -235,9 +219,9 @@ def decode_json(text: str | bytes | bytearray, *, what: str, owner: str) -> Any:
         value = json.loads(
             text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys
         )
-        problem = nesting_problem(value, MAX_JSON_DEPTH)
-        if problem is None:
+        if not depth_exceeds(value, MAX_JSON_DEPTH):
             return value
+        problem = f"nested deeper than {MAX_JSON_DEPTH} levels"
     except (ValueError, UnicodeDecodeError) as exc:
         problem = str(exc)
     except RecursionError:  # deeper than the decoder's own stack allows

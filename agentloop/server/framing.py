@@ -9,6 +9,7 @@ from __future__ import annotations
 from email.message import Message
 from typing import Any
 
+from agentloop.messages import depth_exceeds
 from agentloop.server.wire import error_body, parse_request
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "depth_exceeds", "framing_refusal", "parse_bounded"]
@@ -70,15 +71,3 @@ def parse_bounded(raw: bytes) -> dict[str, Any]:
         body = error_body(message=message, type="invalid_request_error", code="nested_too_deeply")
         raise BadRequestError(message, status_code=400, body=body) from None
     return request
-
-
-def depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether lists and dicts in ``value`` nest more than ``limit`` levels (no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentloop.messages import depth_exceeds
+
 __all__ = ["MAX_DEPTH", "depth_exceeds", "loads"]
 
 MAX_DEPTH = 100
@@ -43,20 +45,3 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     if brackets > max_depth and depth_exceeds(value, max_depth):
         raise ValueError(f"JSON nested deeper than {max_depth} levels")
     return value
-
-
-def depth_exceeds(value: Any, max_depth: int) -> bool:
-    """Whether ``value`` nests dicts and lists deeper than ``max_depth`` (iterative)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if level >= max_depth:
-            return True
-        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
-    return False
