@@ -19,11 +19,13 @@ DATA = {
     "protocols",
     "version",
     "userdirs",
+    "tokens",
 }
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
     "version": set(),
     "userdirs": set(),
+    "tokens": set(),
     "messages": set(),
     "deltas": {"messages"},
     "result": {"messages"},

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import time
 import uuid
 import warnings
@@ -36,6 +35,7 @@ from agentloop.loop.threads import ToolThreads
 from agentloop.messages import ChatResponse, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
 from agentloop.result import RunResult, Step
+from agentloop.tokens import estimate_tokens, estimate_tools_tokens
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
@@ -162,8 +162,8 @@ class RunState:
     def _fit_budget(self, request: dict[str, Any], budget: int) -> None:
         """Bound the reply by what is left of the token budget; refuse a prompt that cannot fit.
 
-        The prompt is estimated at one token per four characters of its text (the same rule
-        as the offline model); what is left after it becomes the request's ``max_tokens``
+        The prompt is estimated by :mod:`agentloop.tokens` (about four characters a token, the
+        rule the context window uses too); what is left after it becomes the request's ``max_tokens``
         (or ``max_completion_tokens`` when that is what the request uses), unless smaller.
         """
         left = budget - self.usage.total_tokens
@@ -392,23 +392,11 @@ def stop_reason_of(exc: BaseException) -> str:
 
 
 def estimate_prompt_tokens(request: Mapping[str, Any]) -> int:
-    """About how many tokens ``request`` spends on its prompt: ceil(characters / 4).
+    """About how many tokens ``request`` spends on its prompt: its messages and tools.
 
-    Counts message texts, tool-call arguments and the tool definitions (the parts a
-    server tokenizes); a rough, deliberately simple estimate, used only for the budget.
+    The rule of :mod:`agentloop.tokens` (the context window counts the same way); a rough,
+    deliberately simple estimate, used only for the budget.
     """
-    chars = 0
-    for message in request.get("messages", ()):
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(
-                len(str(part.get("text", ""))) for part in content if isinstance(part, dict)
-            )
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") or {}
-            chars += len(str(function.get("name", ""))) + len(str(function.get("arguments", "")))
-    if request.get("tools"):
-        chars += len(json.dumps(request["tools"], separators=(",", ":")))
-    return -(-chars // 4)
+    return estimate_tokens(request.get("messages", ())) + estimate_tools_tokens(
+        request.get("tools")
+    )

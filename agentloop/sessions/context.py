@@ -26,11 +26,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentloop.hookspecs import hookimpl
+from agentloop.tokens import estimate_tokens, estimate_tools_tokens
 
 __all__ = ["ContextWindow", "context_budget", "estimate_tokens", "trim_messages"]
 
-CHARS_PER_TOKEN = 4
-MESSAGE_OVERHEAD = 4
 PINNED_ROLES = ("system", "developer")
 SUMMARY_PREFIX = "Summary of the earlier conversation (older messages were compacted): "
 SUMMARY_INSTRUCTIONS = (
@@ -38,15 +37,6 @@ SUMMARY_INSTRUCTIONS = (
     "number, name, decision, tool result and open question it will need; be concise."
 )
 _STATE = "agentloop.context"
-
-
-def estimate_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
-    """A tokenizer-free estimate of the tokens ``messages`` take (about 4 characters each)."""
-    total = 0
-    for message in messages:
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
-        total += len(text) // CHARS_PER_TOKEN + MESSAGE_OVERHEAD
-    return total
 
 
 def trim_messages(
@@ -118,7 +108,7 @@ def context_budget(agent: Any, request: Mapping[str, Any]) -> int | None:
         return None
     reply = request.get("max_completion_tokens") or request.get("max_tokens") or 0
     tools = request.get("tools")
-    fixed = len(json.dumps(tools, default=str)) // CHARS_PER_TOKEN if tools else 0
+    fixed = estimate_tools_tokens(tools)
     return max(int(window) - int(reply) - fixed, 0)
 
 
