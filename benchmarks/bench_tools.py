@@ -85,6 +85,31 @@ ARGUMENTS = json.dumps(
         "private": False,
     }
 )
+# A hand-written schema as an MCP server sends it: patterns, a nested object, a $ref.
+SEARCH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string", "minLength": 1},
+        "repo": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+        "slug": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+        "filters": {"$ref": "#/$defs/Filters"},
+    },
+    "required": ["query", "repo"],
+    "$defs": {
+        "Filters": {
+            "type": "object",
+            "properties": {"lang": {"type": "string"}, "stars": {"type": "integer"}},
+        }
+    },
+}
+SEARCH_ARGUMENTS = json.dumps(
+    {
+        "query": "json schema",
+        "repo": "python-jsonschema/jsonschema",
+        "slug": "draft-2020-12-support",
+        "filters": {"lang": "python", "stars": 100},
+    }
+)
 RESULT = {"id": 123, "title": "Planning", "attendees": ["a@example.com", "b@example.com"]}
 
 
@@ -119,6 +144,15 @@ def main(quick: bool = False) -> list[Row]:
             raise ValueError
         return create_event(**decoded)
 
+    search = Tool(name="search", parameters=SEARCH_SCHEMA, fn=lambda **kw: kw)
+    search_validator = jsonschema.Draft202012Validator(SEARCH_SCHEMA)
+
+    def bare_search() -> Any:
+        data = json.loads(SEARCH_ARGUMENTS)
+        if not search_validator.is_valid(data):
+            raise ValueError
+        return data
+
     rows: list[Row] = [
         (
             "tools: @tool decoration (10 params)",
@@ -137,6 +171,12 @@ def main(quick: bool = False) -> list[Row]:
             _best(lambda: t.invoke(decoded), 200 * scale),
             _best(bare_invoke_dict, 200 * scale),
             "jsonschema.is_valid+call",
+        ),
+        (
+            "tools: invoke hand-written schema (MCP-like)",
+            _best(lambda: search.invoke(SEARCH_ARGUMENTS), 200 * scale),
+            _best(bare_search, 200 * scale),
+            "json.loads+jsonschema.is_valid",
         ),
         (
             "tools: format_result(dict)",
