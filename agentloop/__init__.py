@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "BadRequestError": "errors",
     "BatchInputError": "errors",
     "ConfigurationError": "errors",
+    "ContextWindowExceeded": "errors",
     "ConversationNotFoundError": "errors",
     "InternalServerError": "errors",
     "LoopDetected": "errors",
@@ -129,6 +130,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import BadRequestError as BadRequestError
     from agentloop.errors import BatchInputError as BatchInputError
     from agentloop.errors import ConfigurationError as ConfigurationError
+    from agentloop.errors import ContextWindowExceeded as ContextWindowExceeded
     from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
     from agentloop.errors import EngineError as EngineError
     from agentloop.errors import InternalServerError as InternalServerError

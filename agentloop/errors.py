@@ -23,6 +23,7 @@ is hit)::
      │   │   └─ APITimeoutError
      │   ├─ APIStatusError (.status_code, .body, .request_id)
      │   │   ├─ BadRequestError (400)
+     │   │   │   └─ ContextWindowExceeded (.window)  the request is longer than the model's context
      │   │   ├─ AuthenticationError (401, Gemini's 400 API_KEY_INVALID)
      │   │   ├─ PermissionDeniedError (403)
      │   │   ├─ NotFoundError (404)
@@ -62,6 +63,7 @@ __all__ = [
     "BadRequestError",
     "BatchInputError",
     "ConfigurationError",
+    "ContextWindowExceeded",
     "ConversationNotFoundError",
     "EngineError",
     "InternalServerError",
@@ -221,6 +223,27 @@ class APIStatusError(APIError):
 
 class BadRequestError(APIStatusError):
     """400: the request was malformed or used a parameter the endpoint rejects."""
+
+
+class ContextWindowExceeded(BadRequestError):
+    """The server refused the request as longer than the model's context window.
+
+    Attributes:
+        window: The context window in tokens, parsed from the server's message or known
+            from the endpoint's profile; None when neither says.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        window: int | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body, request_id=request_id)
+        self.window = window
 
 
 class AuthenticationError(APIStatusError):

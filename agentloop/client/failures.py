@@ -9,6 +9,7 @@ exception (secrets redacted) and what the retry decision needs.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from agentloop.errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    ContextWindowExceeded,
     StreamError,
     redact,
 )
@@ -37,7 +39,35 @@ from agentloop.wire.errors import (
     status_from_error,
 )
 
-__all__ = ["Failure", "Failures", "connection_reason", "no_data"]
+__all__ = ["Failure", "Failures", "connection_reason", "diagnose", "no_data"]
+
+# A context-length rejection, whoever sent it: OpenAI and vLLM ("maximum context length is N"),
+# llama-cpp-python ("exceed context window of N"), llama-server (exceed_context_size_error,
+# "n_ctx": N), Mistral ("N maximum context length"), Anthropic-style gateways ("prompt is too long").
+_CONTEXT = re.compile(
+    r"(?i)context[_ ](length|window|size)|maximum context|prompt is too long|too many tokens"
+)
+_WINDOW = (
+    re.compile(r"(?i)maximum context length is (\d+)"),
+    re.compile(r"(?i)context (?:window|size|length) of (\d+)"),
+    re.compile(r"(?i)(\d+) (?:tokens? )?maximum context length"),
+    re.compile(r"(?i)\bn_ctx['\"]?\s*[:=]\s*(\d+)"),
+    re.compile(r"(?i)(?:>|limit of|maximum of) (\d+)(?: tokens)?"),
+)
+# Server configuration errors that come back as opaque 400s -> the flag that fixes them.
+_SERVER_FLAGS = (
+    (
+        re.compile(r"(?i)enable-auto-tool-choice|tool-call-parser"),
+        "the vLLM server was started without tool calling: restart it with "
+        "--enable-auto-tool-choice --tool-call-parser PARSER (hermes, llama3_json, mistral, ...)",
+    ),
+    (
+        re.compile(r"(?i)requires --jinja|--jinja flag|template[^.]{0,60}(does not|doesn't) support"
+                   r" tools|tools?[^.]{0,40}not supported by[^.]{0,20}template"),
+        "the llama.cpp server's chat template has no tool support: start llama-server with "
+        "--jinja (and --chat-template-file FILE when the model's own template has no tools)",
+    ),
+)
 
 
 class Failure(Exception):
@@ -102,8 +132,10 @@ class Failures:
         if 300 <= resp.status_code < 400:
             target = redact(resp.headers.get("location", "?"), *self.secrets)
             prefix = f"redirect to {target} not followed: "
-        error = make_status_error(
-            resp.status_code, body, request_id=self.request_id(resp.headers), prefix=prefix
+        error = diagnose(
+            make_status_error(
+                resp.status_code, body, request_id=self.request_id(resp.headers), prefix=prefix
+            )
         )
         detail = error_detail(body)
         retryable = self.policy.should_retry_status(resp.status_code, resp.headers, detail)
@@ -157,6 +189,44 @@ class Failures:
 
     def _clean(self, exc: BaseException) -> str:
         return redact(str(exc), *self.secrets)[:300]
+
+
+def diagnose(error: APIStatusError) -> APIStatusError:
+    """Name the cause of a known rejection: a context overflow, a server flag left unset.
+
+    Args:
+        error: The status error as the server worded it.
+
+    Returns:
+        A :class:`ContextWindowExceeded` for a context-length rejection (its window parsed
+        from the message when it says), an error of the same class whose message is one
+        line naming the server flag to set for a known configuration error, or ``error``.
+    """
+    if error.status_code not in (400, 413, 422, 500):
+        return error
+    text = f"{error} {error.body}"
+    detail = error.body if isinstance(error.body, Mapping) else {}
+    if _CONTEXT.search(text) or detail.get("type") == "exceed_context_size_error":
+        window = next((int(m.group(1)) for p in _WINDOW if (m := p.search(text))), None)
+        size = f"of {window} tokens " if window else ""
+        return ContextWindowExceeded(
+            f"the request is longer than the model's context window {size}({error}); "
+            'shorten the history or use Agent(max_context_tokens="auto") to trim it',
+            status_code=error.status_code,
+            body=error.body,
+            request_id=error.request_id,
+            window=window,
+        )
+    for pattern, fix in _SERVER_FLAGS:
+        if pattern.search(text):
+            diagnosed = type(error)(
+                f"{fix} (server said {error.status_code}: {str(error)[:160]})",
+                status_code=error.status_code,
+                body=error.body,
+                request_id=error.request_id,
+            )
+            return diagnosed
+    return error
 
 
 def connection_reason(exc: BaseException) -> str:
