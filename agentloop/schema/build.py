@@ -33,7 +33,7 @@ from agentloop.schema.callables import (
     read_doc,
 )
 from agentloop.schema.classes import with_default
-from agentloop.schema.constraints import apply, field_default, is_field_info
+from agentloop.schema.constraints import annotated_default, apply, field_default, is_field_info
 from agentloop.schema.convert import (
     ConversionError,
     Convert,
@@ -274,6 +274,12 @@ def _parameters(
             default = _MISSING if found.required else found.default
             fill = found.factory or (None if found.required else functools.partial(_same, default))
             recorded = found.factory is None
+        if default is _MISSING and fill is None:  # `x: Annotated[int, Field(default=1)]`
+            inner = annotated_default(hint)
+            if inner is not None:
+                default = _MISSING if inner.factory else inner.default
+                fill = inner.factory or functools.partial(_same, default)
+                recorded = inner.factory is None
         if default is None and not allows_null(schema):  # `x: int = None` accepts null too
             convert, schema = or_none(convert), nullable(schema)
         text = text or docs.get(p.name)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from agentloop.schema.constraints import apply, field_default, is_field_info
+from agentloop.schema.constraints import annotated_default, apply, field_default, is_field_info
 from agentloop.schema.convert import ConversionError, Convert, Node, allows_null, describe
 from agentloop.schema.fielddocs import class_description, field_docs
 from agentloop.schema.jsonable import to_jsonable
@@ -162,6 +162,12 @@ def structured_node(builder: SchemaBuilder, cls: type, kind: str, where: str) ->
             default = dataclasses.MISSING if found.required or found.factory else found.default
             if not found.required:
                 fills[name] = found.factory or functools.partial(_same, found.default)
+        elif default is dataclasses.MISSING and is_required:
+            inner = annotated_default(hints.get(name))  # `x: Annotated[int, Field(default=1)]`
+            if inner is not None:
+                is_required = False
+                default = dataclasses.MISSING if inner.factory else inner.default
+                fills[name] = inner.factory or functools.partial(_same, inner.default)
         schema = describe(schema, text or docs.get(name))
         if default is not dataclasses.MISSING:
             schema = with_default(schema, default)

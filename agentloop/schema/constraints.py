@@ -19,10 +19,19 @@ import dataclasses
 import math
 import numbers
 import re
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["Constraints", "FieldDefault", "apply", "field_default", "is_field_info", "read"]
+__all__ = [
+    "Constraints",
+    "FieldDefault",
+    "annotated_default",
+    "apply",
+    "field_default",
+    "is_field_info",
+    "read",
+]
 
 Fail = Callable[[str, str], Exception]
 
@@ -131,7 +140,7 @@ def read(
         elif isinstance(getattr(item, "documentation", None), str):  # Doc / annotated_types.doc
             out.description = item.documentation
         elif is_field_info(item):
-            _field_info(item, where, fail, out, as_default=False)
+            _field_info(item, where, fail, out)
         elif _family(item):
             _family_item(item, where, fail, out)
         elif getattr(type(item), "__is_annotated_types_grouped_metadata__", False):
@@ -148,16 +157,36 @@ def field_default(info: Any, where: str, fail: Fail) -> FieldDefault:
         ToolDefinitionError: (from ``fail``) as :func:`read`.
     """
     out = Constraints()
-    _field_info(info, where, fail, out, as_default=True)
+    _field_info(info, where, fail, out)
     factory = getattr(info, "default_factory", None)
-    if getattr(info, "default_factory_takes_data", False):
-        raise fail(where, "a default_factory that takes the validated data is not supported")
     is_required = getattr(info, "is_required", None)
     required = is_required() if callable(is_required) else info.default is Ellipsis
     return FieldDefault(required=required, default=info.default, factory=factory, constraints=out)
 
 
-def _field_info(info: Any, where: str, fail: Fail, out: Constraints, *, as_default: bool) -> None:
+def annotated_default(hint: Any) -> FieldDefault | None:
+    """The default that ``Field(default=...)`` metadata of ``Annotated`` gives, or None.
+
+    As pydantic: several ``Field`` objects merge and the last that sets a default (or a
+    ``default_factory``) wins; a default after ``=`` wins over all of them, so callers
+    use this only when the parameter or field has none. The constraints are left
+    empty: :func:`read` collects them with the rest of the metadata.
+    """
+    if typing.get_origin(hint) is not typing.Annotated:
+        return None
+    found = None
+    for item in hint.__metadata__:
+        if is_field_info(item) and not _undefined(item):
+            found = item
+    if found is None:
+        return None
+    factory = found.default_factory
+    return FieldDefault(
+        required=False, default=found.default, factory=factory, constraints=Constraints()
+    )
+
+
+def _field_info(info: Any, where: str, fail: Fail, out: Constraints) -> None:
     name = type(info).__name__
     for alias in ("alias", "validation_alias"):
         if getattr(info, alias, None) is not None:
@@ -166,12 +195,8 @@ def _field_info(info: Any, where: str, fail: Fail, out: Constraints, *, as_defau
                 f"{name}({alias}=...) is not supported for tools; name the parameter or "
                 "field what the model should send",
             )
-    if not as_default and not _undefined(info):
-        raise fail(
-            where,
-            f"a default inside Annotated[..., {name}(...)] is not supported; give the default "
-            "after `=` instead",
-        )
+    if getattr(info, "default_factory_takes_data", False):
+        raise fail(where, "a default_factory that takes the validated data is not supported")
     if isinstance(info.description, str):
         out.description = info.description
     if getattr(info, "title", None):

@@ -220,7 +220,6 @@ REJECTED: list[tuple[Any, str]] = [
     (Annotated[int, pydantic.AfterValidator(_must_not_run)], r"AfterValidator\(func="),
     (Annotated[int, pydantic.BeforeValidator(_must_not_run)], "BeforeValidator"),
     (Annotated[int, Field(alias="y")], r"alias=\.\.\.\) is not supported"),
-    (Annotated[int, Field(default=3)], "give the default after `=`"),
     (Annotated[int, Field(json_schema_extra=lambda s: None)], "json_schema_extra=<function>"),
 ]
 
