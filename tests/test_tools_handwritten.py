@@ -32,6 +32,19 @@ def _echo(**kwargs: Any) -> dict[str, Any]:
     return kwargs
 
 
+def _closed(schema: Any) -> Any:
+    """A copy of ``schema`` whose objects with properties say additionalProperties: false
+    (strict mode refuses an object that does not: it would accept other keys)."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _closed(v) for k, v in schema.items()}
+    if "properties" in out:
+        out.setdefault("additionalProperties", False)
+    return out
+
+
 def test_parameters_are_copied_not_kept_by_reference() -> None:
     given = copy.deepcopy(SEARCH)
     t = Tool(name="search", description="Search.", parameters=given, fn=_echo)
@@ -43,9 +56,9 @@ def test_parameters_are_copied_not_kept_by_reference() -> None:
 
 
 def test_strict_rewrite_is_applied_and_the_caller_dict_is_untouched() -> None:
-    given = copy.deepcopy(SEARCH)
+    given = _closed(SEARCH)
     t = Tool(name="search", description="Search.", parameters=given, fn=_echo, strict=True)
-    assert given == SEARCH
+    assert given == _closed(SEARCH)
     sent = t.definition["function"]
     assert sent["strict"] is True
     params = sent["parameters"]
@@ -78,6 +91,7 @@ def test_strict_rewrite_is_applied_and_the_caller_dict_is_untouched() -> None:
 
 def test_root_without_type_is_accepted_when_it_has_properties() -> None:
     given = {"properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    given["additionalProperties"] = False
     for strict in (False, True):
         t = Tool(name="t", parameters=given, fn=_echo, strict=strict)
         assert t.parameters["type"] == "object"
@@ -114,7 +128,7 @@ def test_strict_refuses_what_it_cannot_express_naming_the_path(
     parameters: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ToolDefinitionError, match=r"tool 't': strict=True: " + message):
-        Tool(name="t", parameters=parameters, fn=_echo, strict=True)
+        Tool(name="t", parameters=_closed(parameters), fn=_echo, strict=True)
     Tool(name="t", parameters=parameters, fn=_echo)  # fine without strict
 
 
@@ -165,7 +179,7 @@ def _keys(schema: Any) -> set[str]:
 
 
 def test_strict_turns_one_of_into_any_of() -> None:
-    t = Tool(name="t", parameters=SHAPES, fn=_echo, strict=True)
+    t = Tool(name="t", parameters=_closed(SHAPES), fn=_echo, strict=True)
     shape = t.parameters["properties"]["shape"]
     assert "oneOf" not in _keys(t.parameters) and "discriminator" not in _keys(t.parameters)
     assert [b["required"] for b in shape["anyOf"]] == [["kind", "r"], ["kind", "side"]]

@@ -56,8 +56,8 @@ def handwritten_schema(
             _raw=True,
         )
     try:
-        sent = make_strict(schema)
-        checked = make_strict(schema, for_model=False)
+        sent = make_strict(schema, missing_is_open=True)
+        checked = make_strict(schema, for_model=False, missing_is_open=True)
     except ValueError as exc:
         raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
     required = set(schema.get("required", ()))
