@@ -328,16 +328,17 @@ class RunCancelled(RunError):
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Return ``text`` with every non-empty secret replaced by ``[REDACTED]``.
+    """Return ``text`` with every secret replaced by ``[REDACTED]`` (the one rule of :mod:`agentloop.secrets`).
 
     Args:
         text: Any text that may echo a secret (an error body, a header dump).
-        *secrets: The secrets to hide; ``None`` and short strings are ignored.
+        *secrets: More secrets to hide; ``None`` and short strings are ignored. Every key the
+            process knows (environment, key store, config file, the clients' credentials) and
+            every credential-shaped string is hidden as well.
 
     Returns:
         The text with each secret replaced.
     """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[REDACTED]")
-    return text
+    from agentloop.secrets import redact as _redact
+
+    return _redact(text, *secrets)

@@ -12,10 +12,19 @@ newer than this agentloop knows is refused (never downgraded).
 
 Failures become one-line :class:`~agentloop.StorageError` messages that name the file and the
 fix (:func:`storage_error`).
+
+A file another process keeps locked for longer than the busy timeout is given up on once: the
+next writes to it in this process try once without waiting (and fail at once while the lock is
+still held), so a run pays one busy timeout, not one per write. A write that succeeds again
+clears that. ``AGENTLOOP_BUSY_TIMEOUT`` (seconds) sets the default busy timeout.
+
+New files and folders are private: a database is created with mode 0600 (SQLite gives its
+``-wal`` and ``-shm`` files the same mode) in a folder created with mode 0700.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -27,8 +36,21 @@ from agentloop.errors import StorageError
 
 __all__ = ["BUSY_TIMEOUT", "SCHEMA_TABLE", "Database", "connect", "storage_error", "transaction"]
 
-BUSY_TIMEOUT = 30.0
 SCHEMA_TABLE = "agentloop_schema"
+
+
+def _busy_timeout() -> float:
+    try:
+        value = float(os.environ.get("AGENTLOOP_BUSY_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
+    return value if 0 <= value < 1e6 else 30.0
+
+
+BUSY_TIMEOUT = _busy_timeout()
+# files a write waited the whole busy timeout for (this process tries them without waiting)
+_GIVEN_UP: set[str] = set()
+_GIVEN_UP_LOCK = threading.Lock()
 
 _FIXES = {
     "corrupt": "move it away (agentloop creates a new one) or restore a backup",
@@ -89,7 +111,7 @@ def connect(
     memory = str(path) == ":memory:"
     try:
         if not memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         conn = sqlite3.connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
@@ -106,7 +128,19 @@ def connect(
     except (sqlite3.Error, OSError) as exc:
         conn.close()
         raise storage_error(exc, path) from exc
-    return Database(path, conn)
+    return Database(path, conn, timeout)
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing database file with mode 0600 (and missing folders with mode 0700)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it in between
+        return
+    os.close(fd)
 
 
 def _set_wal(conn: sqlite3.Connection, timeout: float) -> None:
@@ -171,27 +205,56 @@ class Database:
         conn: The connection (autocommit mode; use :meth:`transaction` to write).
     """
 
-    def __init__(self, path: str | Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: str | Path, conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT
+    ) -> None:
         self.path = str(path)
         self.conn = conn
+        self.timeout = timeout
         self.lock = threading.RLock()
+        self._key = self.path if self.path == ":memory:" else os.path.abspath(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error), one thread at a time.
 
         ``IMMEDIATE`` takes the write lock up front, so two writers wait for each other (busy
-        timeout) instead of one failing halfway with "database is locked".
+        timeout) instead of one failing halfway with "database is locked". A file given up on
+        (see the module's docs) is tried once, without waiting.
         """
-        with self.lock, transaction(self.conn):
-            yield self.conn
+        with self.lock:
+            hurry = self._key in _GIVEN_UP and self._key != ":memory:"
+            if hurry:
+                self.conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                with transaction(self.conn):
+                    yield self.conn
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    with _GIVEN_UP_LOCK:
+                        _GIVEN_UP.add(self._key)
+                raise
+            else:
+                if hurry:
+                    with _GIVEN_UP_LOCK:
+                        _GIVEN_UP.discard(self._key)
+            finally:
+                if hurry:
+                    self.conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        """Run one read-only statement and return every row (as ``sqlite3.Row``)."""
+        """Run one read-only statement and return every row (as ``sqlite3.Row``).
+
+        Raises:
+            StorageError: The file is damaged (corrupt pages), locked or gone.
+        """
         with self.lock:
-            cursor = self.conn.execute(sql, tuple(params))
-            cursor.row_factory = sqlite3.Row
-            return cursor.fetchall()
+            try:
+                cursor = self.conn.execute(sql, tuple(params))
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from exc
 
     def close(self) -> None:
         """Close the connection."""

@@ -116,17 +116,24 @@ class Memory:
         from agentloop.logs import RunLog
 
         path, secrets = log_path(), [getattr(settings, "api_key", None)]
+        opened: list[Any] = []
         try:
+            # both files open and written once before the recorder is registered: a failure
+            # (a newer schema, a lock held past the busy timeout) then really means "not logged"
             log = RunLog(path)
-            self._closing.append(log)
-            recorder = log.recorder(conversation_id=self.conversation_id, secrets=secrets)
-            agent.plugin_manager.register(recorder, "agentloop-cli-log")
+            opened.append(log)
             session = SQLiteSession(path, self.conversation_id, secrets=secrets)
-            self._closing.append(session)
+            opened.append(session)
             session.set_metadata({"cli": self._settings(settings)})
-            self.session = session
         except StorageError as exc:
+            for item in opened:
+                item.close()
             _warn(f"{exc}; this run is not logged (--no-log runs without the log)")
+            return
+        self._closing += opened
+        recorder = log.recorder(conversation_id=self.conversation_id, secrets=secrets)
+        agent.plugin_manager.register(recorder, "agentloop-cli-log")
+        self.session = session
 
     def close(self) -> None:
         """Close the log and session files."""

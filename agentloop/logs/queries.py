@@ -10,10 +10,14 @@ import json
 import re
 from typing import Any
 
-from agentloop.errors import ConfigurationError
+from agentloop.errors import ConfigurationError, StorageError
 from agentloop.storage import Database
 
 __all__ = ["fts_query", "get_run", "list_runs", "tool_calls_of"]
+
+# SQLite's LIMIT is a signed 64-bit integer; ids are uuid hex (longer input cannot name a run)
+_MAX_LIMIT = 2**62
+_MAX_ID = 200
 
 _SUMMARY = (
     "n, id, conversation_id, started_at, finished_at, agent, model, provider, prompt, answer, "
@@ -68,8 +72,8 @@ def list_runs(
         " ORDER BY runs_fts.rowid DESC" if query else " ORDER BY runs.started_at DESC, runs.n DESC"
     )
     if limit:
-        sql += f" LIMIT {int(limit)}"
-    rows = [_summary(row) for row in db.query(sql, params)]
+        sql += f" LIMIT {min(int(limit), _MAX_LIMIT)}"
+    rows = [_summary(row, db) for row in db.query(sql, params)]
     if tool_calls:
         for row in rows:
             row["tool_calls"] = tool_calls_of(db, row.pop("_n"))
@@ -89,6 +93,11 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
     Raises:
         ConfigurationError: No run (or more than one) has that id.
     """
+    if len(run_id) > _MAX_ID:
+        raise ConfigurationError(
+            f"no run has the id {run_id[:40]!r}... ({len(run_id)} characters) in {db.path} "
+            "(list runs with: agentloop logs -n 10)"
+        )
     rows = db.query(f"SELECT {_SUMMARY} FROM runs WHERE id = ?", (run_id,))
     if not rows and len(run_id) >= 4:
         pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -100,11 +109,11 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"{problem} the id {run_id!r} in {db.path} (list runs with: agentloop logs -n 10)"
         )
-    run = _summary(rows[0])
+    run = _summary(rows[0], db)
     n = run.pop("_n")
     events = db.query("SELECT seq, type, time, data FROM events WHERE run = ? ORDER BY seq", (n,))
     run["events"] = [
-        {"seq": e["seq"], "type": e["type"], "time": e["time"], **json.loads(e["data"])}
+        {**_object(db, e["data"], "events"), "seq": e["seq"], "type": e["type"], "time": e["time"]}
         for e in events
     ]
     return run
@@ -118,7 +127,7 @@ def tool_calls_of(db: Database, n: int) -> list[dict[str, Any]]:
     keys = ("step", "call_id", "name", "arguments", "status", "is_error", "content", "duration")
     out = []
     for row in rows:
-        data = json.loads(row["data"])
+        data = _object(db, row["data"], "events")
         out.append({k: data.get(k) for k in keys})
     return out
 
@@ -131,7 +140,7 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def _summary(row: Any) -> dict[str, Any]:
+def _summary(row: Any, db: Database) -> dict[str, Any]:
     error = row["error"]
     return {
         "_n": row["n"],
@@ -145,7 +154,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "prompt": row["prompt"],
         "answer": row["answer"],
         "stop_reason": row["stop_reason"],
-        "error": json.loads(error) if error else None,
+        "error": _object(db, error, "runs.error") if error else None,
         "usage": {
             "prompt_tokens": row["prompt_tokens"],
             "completion_tokens": row["completion_tokens"],
@@ -156,3 +165,19 @@ def _summary(row: Any) -> dict[str, Any]:
         "duration": row["duration"],
         "gap": row["gap"],
     }
+
+
+def _object(db: Database, text: Any, where: str) -> dict[str, Any]:
+    """A stored JSON object; a row edited or damaged by hand is the file's fault, named."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise StorageError(
+            f"cannot use {db.path}: a row of {where} is not a JSON object (the file was edited or "
+            "damaged); delete that run's rows, or move the file away (agentloop creates a new one)",
+            path=db.path,
+            reason="corrupt",
+        )
+    return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from agentloop.logs.paths import log_path
 from agentloop.logs.schema import COMPONENT, MIGRATIONS
+from agentloop.secrets import Redactor
 from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
 from agentloop.tracing.events import TraceEvent
 from agentloop.tracing.recorder import TraceRecorder
@@ -51,6 +52,8 @@ class RunLog:
         self._runs: dict[str, int] = {}
         self._requests: dict[str, TraceEvent] = {}  # model_request events awaiting their step
         self._lock = threading.Lock()
+        # the one redaction rule, again here: write_all imports events no recorder redacted
+        self._redactor = Redactor()
 
     def recorder(
         self,
@@ -63,8 +66,8 @@ class RunLog:
 
         Args:
             conversation_id: Stored with each run (``logs --conversation ID``).
-            secrets: Strings never to store (the API key); ``*_API_KEY``/``*_TOKEN``/
-                ``*_SECRET`` environment values are always redacted.
+            secrets: More strings never to store; every key the process knows (environment,
+                key store, config file, the client's credential) is never stored either.
             include_content: False stores shapes, usage and timings but no texts.
         """
         return TraceRecorder(
@@ -118,7 +121,10 @@ class RunLog:
             raise storage_error(exc, self.path) from exc
 
     def _write_in(self, conn: Any, event: TraceEvent) -> None:
-        data = event.data
+        data = self._redactor.value(dict(event.data))
+        event = TraceEvent(
+            type=event.type, run_id=event.run_id, seq=event.seq, time=event.time, data=data
+        )
         if event.type == "run_started":
             n = conn.execute(
                 "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "

@@ -7,8 +7,11 @@ Schema (component ``sessions`` in ``agentloop_schema``)::
                        PRIMARY KEY (session_id, position))
 
 ``add_messages`` is one ``BEGIN IMMEDIATE`` transaction: it checks how many messages the
-session holds, then inserts at the next positions, so concurrent writers (threads, processes)
-never lose a row and never interleave.
+session holds, then inserts after the highest position (not at the count: a row deleted by
+hand must not make the next insert collide), so concurrent writers (threads, processes) never
+lose a row and never interleave. Every stored text passes through the one redaction rule
+(:mod:`agentloop.secrets`); a row that is not JSON (edited by hand) is a one-line
+:class:`~agentloop.StorageError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agentloop.errors import ConfigurationError, ConversationNotFoundError, redact
+from agentloop.errors import ConfigurationError, ConversationNotFoundError, StorageError
+from agentloop.secrets import Redactor
 from agentloop.sessions.base import conflict
 from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
 
@@ -44,7 +48,8 @@ class SQLiteSession:
     Args:
         path: The database file (created with its folder when missing).
         session_id: The conversation's id (any string; a new id starts an empty session).
-        secrets: Strings never to store (replaced by ``[REDACTED]``), e.g. the API key.
+        secrets: More strings never to store (replaced by ``[REDACTED]``); every key the
+            process knows is never stored either (see :mod:`agentloop.secrets`).
         timeout: Seconds a write waits for other writers before failing as "locked".
 
     Raises:
@@ -63,7 +68,7 @@ class SQLiteSession:
             raise ConfigurationError(f"session_id must be a non-empty string, got {session_id!r}")
         self.path = str(path)
         self.session_id = session_id
-        self.secrets = tuple(s for s in secrets if s and len(s) >= 4)
+        self.redactor = Redactor(secrets)
         self.db: Database = connect(
             path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
         )
@@ -74,7 +79,7 @@ class SQLiteSession:
             "SELECT message FROM session_messages WHERE session_id = ? ORDER BY position",
             (self.session_id,),
         )
-        return [json.loads(row["message"]) for row in rows]
+        return [self._loads(row["message"], "session_messages") for row in rows]
 
     def add_messages(
         self, messages: Sequence[Mapping[str, Any]], *, after: int | None = None
@@ -89,15 +94,16 @@ class SQLiteSession:
         rows = [self._dumps(m) for m in messages]
         try:
             with self.db.transaction() as conn:
-                count = conn.execute(
-                    "SELECT count(*) FROM session_messages WHERE session_id = ?",
+                count, top = conn.execute(
+                    "SELECT count(*), coalesce(max(position) + 1, 0) FROM session_messages "
+                    "WHERE session_id = ?",
                     (self.session_id,),
-                ).fetchone()[0]
+                ).fetchone()
                 if after is not None and count != after:
                     raise conflict(self.session_id, after, count, self.path)
                 conn.executemany(
                     "INSERT INTO session_messages VALUES (?, ?, ?, ?)",
-                    [(self.session_id, count + i, row, now) for i, row in enumerate(rows)],
+                    [(self.session_id, top + i, row, now) for i, row in enumerate(rows)],
                 )
                 self._touch(conn, now)
         except Exception as exc:
@@ -117,7 +123,8 @@ class SQLiteSession:
     def metadata(self) -> dict[str, Any]:
         """What was stored with :meth:`set_metadata` (``{}`` when nothing was)."""
         rows = self._read("SELECT metadata FROM sessions WHERE id = ?", (self.session_id,))
-        return json.loads(rows[0]["metadata"] or "{}") if rows else {}
+        data = self._loads(rows[0]["metadata"] or "{}", "sessions") if rows else {}
+        return data if isinstance(data, dict) else {}
 
     def set_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Store JSON metadata with the session (the CLI keeps a conversation's settings)."""
@@ -154,8 +161,22 @@ class SQLiteSession:
             raise storage_error(exc, self.path) from exc
 
     def _dumps(self, value: Any) -> str:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-        return redact(text, *self.secrets) if self.secrets else text
+        return json.dumps(
+            self.redactor.value(value), ensure_ascii=False, separators=(",", ":"), default=str
+        )
+
+    def _loads(self, text: Any, table: str) -> Any:
+        """A stored JSON value; a damaged row is the file's fault, named with its fix."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            raise StorageError(
+                f"cannot use {self.path}: a row of {table} of session {self.session_id[:80]!r} "
+                "is not JSON (the file was edited or damaged); delete that row, start a new "
+                "conversation, or move the file away (agentloop creates a new one)",
+                path=self.path,
+                reason="corrupt",
+            ) from None
 
     def __repr__(self) -> str:
         return f"SQLiteSession({self.path!r}, {self.session_id!r})"

@@ -128,11 +128,23 @@ class TraceEvent:
                 f"trace event has format version {version!r}; this agentloop reads up to "
                 f"{TRACE_VERSION} (upgrade agentloop)"
             )
+        wrong = [
+            f"{key} {raw[key]!r}"
+            for key, ok in (
+                ("type", isinstance(raw["type"], str)),
+                ("run_id", isinstance(raw["run_id"], str)),
+                ("seq", isinstance(raw["seq"], int) and not isinstance(raw["seq"], bool)),
+                ("time", isinstance(raw["time"], int | float) and not isinstance(raw["time"], bool)),
+            )
+            if not ok
+        ]
+        if wrong:
+            raise TraceError(f"trace event has a wrong envelope: {', '.join(wrong)[:200]}")
         data = {k: v for k, v in raw.items() if k not in ENVELOPE}
         return cls(
-            type=str(raw["type"]),
-            run_id=str(raw["run_id"]),
-            seq=int(raw["seq"]),
+            type=raw["type"],
+            run_id=raw["run_id"],
+            seq=raw["seq"],
             time=float(raw["time"]),
             data=data,
         )

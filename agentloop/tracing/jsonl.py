@@ -15,14 +15,20 @@ from pathlib import Path
 from typing import IO
 
 from agentloop.errors import ConfigurationError
+from agentloop.secrets import Redactor
 from agentloop.tracing.events import TraceError, TraceEvent
 
 __all__ = ["JsonlTrace", "dump_line", "iter_trace", "read_trace", "write_trace"]
 
 
-def dump_line(event: TraceEvent) -> str:
-    """One event as one JSON line (no newline); non-JSON values become their ``repr``."""
-    return json.dumps(event.to_dict(), ensure_ascii=False, default=repr)
+def dump_line(event: TraceEvent, redactor: Redactor | None = None) -> str:
+    """One event as one JSON line (no newline); non-JSON values become their ``repr``.
+
+    Every string passes through ``redactor`` (default: a :class:`~agentloop.secrets.Redactor`
+    with every key the process knows), so no writer of trace lines can keep a secret.
+    """
+    value = (redactor or Redactor()).value(event.to_dict())
+    return json.dumps(value, ensure_ascii=False, default=repr)
 
 
 class JsonlTrace:
@@ -44,10 +50,11 @@ class JsonlTrace:
                 f"cannot write the trace file {self.path}: {exc.strerror}"
             ) from exc
         self._lock = threading.Lock()
+        self._redactor = Redactor()
 
     def __call__(self, event: TraceEvent) -> None:
         """Write one event and flush it."""
-        line = dump_line(event)
+        line = dump_line(event, self._redactor)
         with self._lock:
             if not self._file.closed:
                 self._file.write(line + "\n")
@@ -68,20 +75,33 @@ class JsonlTrace:
 def iter_trace(path: str | Path) -> Iterator[TraceEvent]:
     """Yield the events of a trace file in file order; blank lines are skipped.
 
+    Lines end at ``\n`` only: the writer keeps U+2028, U+2029 and other line separators of
+    Unicode inside strings as they are (``ensure_ascii=False``).
+
     Raises:
-        TraceError: A line is not JSON or not a trace event (the path and line are named).
+        TraceError: A line is not UTF-8, not JSON or not a trace event (the path, the line and
+            the fix are named).
         FileNotFoundError: There is no such file.
     """
-    with open(path, encoding="utf-8") as file:
-        for number, line in enumerate(file, 1):
-            if not line.strip():
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, 1):  # binary files split on b"\n" only
+            if not raw.strip():
                 continue
-            try:
-                yield TraceEvent.from_dict(json.loads(line))
-            except ValueError as exc:
-                raise TraceError(f"{path}:{number}: not a JSON object ({exc})") from None
-            except TraceError as exc:
-                raise TraceError(f"{path}:{number}: {exc}") from None
+            yield _event(path, number, raw)
+
+
+def _event(path: str | Path, number: int, raw: bytes) -> TraceEvent:
+    fix = "the file was cut or edited; remove that line or record the run again"
+    try:
+        return TraceEvent.from_dict(json.loads(raw.decode("utf-8")))
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}:{number}: not UTF-8 text ({fix})") from None
+    except RecursionError:
+        raise TraceError(f"{path}:{number}: nested too deeply ({fix})") from None
+    except ValueError as exc:
+        raise TraceError(f"{path}:{number}: not a JSON object ({exc}; {fix})") from None
+    except TraceError as exc:
+        raise TraceError(f"{path}:{number}: {exc} ({fix})") from None
 
 
 def read_trace(path: str | Path) -> list[TraceEvent]:

@@ -9,28 +9,21 @@ sink can mark the gap if it wants to).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from agentloop.errors import AgentloopWarning, redact
+from agentloop.errors import AgentloopWarning
 from agentloop.events import StepFinished, ToolCallFinished
 from agentloop.hookspecs import hookimpl
+from agentloop.secrets import Redactor, env_secrets
 from agentloop.tracing.events import EVENT_FIELDS, TraceEvent
 
 __all__ = ["Sink", "TraceRecorder", "env_secrets"]
 
 Sink = Callable[[TraceEvent], None]
-_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
-
-
-def env_secrets(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """The values of environment variables that hold keys (``*_API_KEY``, ``*_TOKEN``, ...)."""
-    env = os.environ if env is None else env
-    return tuple(v for k, v in env.items() if k.upper().endswith(_SECRET_SUFFIXES) and len(v) >= 4)
 
 
 class _Run:
@@ -60,8 +53,10 @@ class TraceRecorder:
 
     Args:
         sink: Called with each :class:`TraceEvent`, in order, from the run's thread.
-        secrets: Strings to redact from every recorded text (API keys, tokens). The values of
-            ``*_API_KEY``, ``*_TOKEN`` and ``*_SECRET`` environment variables are always added.
+        secrets: More strings to redact from every recorded value (ids, texts, parameters).
+            Every key the process knows is always redacted as well (see
+            :mod:`agentloop.secrets`: the environment's keys, the key store, the config file,
+            the credential the client sends).
         include_content: False leaves message texts, arguments and results out (only their
             shapes, names, usage and timings are recorded).
         conversation_id: Recorded in ``run_started`` (for the run log's conversations).
@@ -79,7 +74,7 @@ class TraceRecorder:
         conversation_id: str | None = None,
     ) -> None:
         self.sink = sink
-        self.secrets = tuple(s for s in (*secrets, *env_secrets()) if s and len(s) >= 4)
+        self.redactor = Redactor(secrets)
         self.include_content = include_content
         self.conversation_id = conversation_id
         self._runs: dict[str, _Run] = {}
@@ -128,7 +123,7 @@ class TraceRecorder:
             messages=self._content(messages[start:]),
             messages_from=start,
             message_count=len(messages),
-            params=_redact_all(params, self.secrets),
+            params=params,
         )
 
     @hookimpl
@@ -201,7 +196,7 @@ class TraceRecorder:
         summary = result.to_dict() if result is not None else {}
         failure = None
         if error is not None:
-            failure = {"type": type(error).__name__, "message": redact(str(error), *self.secrets)}
+            failure = {"type": type(error).__name__, "message": str(error)}
         self._emit(
             context,
             "run_finished",
@@ -225,7 +220,8 @@ class TraceRecorder:
             run_id=context.run_id,
             seq=run.seq,
             time=time.time(),
-            data={key: data.get(key) for key in EVENT_FIELDS[kind]},
+            # every field (ids included: a server may echo a key in them) through one rule
+            data=self.redactor.value({key: data.get(key) for key in EVENT_FIELDS[kind]}),
         )
         run.seq += 1
         try:
@@ -234,29 +230,15 @@ class TraceRecorder:
             run.alive = False
             warnings.warn(
                 AgentloopWarning(
-                    f"the trace sink failed ({type(exc).__name__}: {redact(str(exc), *self.secrets)}); "
+                    f"the trace sink failed ({type(exc).__name__}: {self.redactor.text(str(exc))}); "
                     f"run {context.run_id} is not recorded from event {kind!r} on"
                 ),
                 stacklevel=2,
             )
 
     def _text(self, value: Any) -> Any:
-        if value is None or not self.include_content:
-            return None
-        return redact(value, *self.secrets) if isinstance(value, str) else value
+        return None if value is None or not self.include_content else value
 
     def _content(self, value: Any) -> Any:
-        if not self.include_content:
-            return None
-        return _redact_all(value, self.secrets)
-
-
-def _redact_all(value: Any, secrets: tuple[str, ...]) -> Any:
-    """``value`` with every secret removed from its strings and keys, copied as plain JSON."""
-    if isinstance(value, str):
-        return redact(value, *secrets) if secrets else value
-    if isinstance(value, Mapping):
-        return {_redact_all(str(k), secrets): _redact_all(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact_all(v, secrets) for v in value]
-    return value
+        # copied as plain JSON (and redacted) by _emit
+        return value if self.include_content else None

@@ -24,6 +24,7 @@ from agentloop.errors import (
     RateLimitError,
     redact,
 )
+from agentloop.secrets import redact_value as _redact_value
 from agentloop.wire.decode import loads
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "status_from_error",
 ]
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 _MAX_MESSAGE = 500
@@ -93,13 +93,7 @@ def redact_value(value: Any, *secrets: str | None) -> Any:
         The same structure with secrets and ``Bearer`` tokens replaced, in
         values and in object keys alike.
     """
-    if isinstance(value, str):
-        return _BEARER.sub(r"\1[REDACTED]", redact(value, *secrets))
-    if isinstance(value, Mapping):
-        return {redact_value(k, *secrets): redact_value(v, *secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_value(v, *secrets) for v in value]
-    return value
+    return _redact_value(value, *secrets)
 
 
 def parse_error_body(raw: bytes, *secrets: str | None) -> Any:
