@@ -20,26 +20,29 @@ DATA = {
     "version",
     "userdirs",
     "tokens",
+    "secrets",
 }
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
     "version": set(),
     "userdirs": set(),
+    # the one redaction rule: every writer and every error message uses it
+    "secrets": set(),
     "tokens": set(),
     "messages": set(),
     "deltas": {"messages"},
     "result": {"messages"},
     # a RunError carries the partial RunResult (a type-only import)
-    "errors": {"result", "messages"},
+    "errors": {"result", "messages", "secrets"},
     "protocols": {"messages", "deltas"},
     "context": {"messages", "errors"},
     "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context", "messages"},
     "tools": {"schema", "errors", "context", "messages"},
     "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols"},
-    "wire": {"errors", "messages", "deltas"},
+    "wire": {"errors", "messages", "deltas", "secrets"},
     "streaming": {"wire", "errors", "messages", "deltas"},
-    "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols"},
+    "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols", "secrets"},
     "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     "providers": {
         "client",
@@ -51,6 +54,7 @@ LAYERS: dict[str, set[str]] = {
         "errors",
         "protocols",
         "userdirs",
+        "secrets",
     },
     "server": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     # testing.replay hands over to tracing.tape
@@ -76,9 +80,9 @@ LAYERS: dict[str, set[str]] = {
     },
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA},
-    "config": {"errors", "providers"},
+    "config": {"errors", "providers", "secrets"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
-    "storage": {"errors"},
+    "storage": {"errors", "secrets"},
     # sessions and the context window (a built-in plugin, registered by the agent)
     "sessions": {*DATA, "hookspecs", "storage"},
     # the run log: a sink of the trace recorder
