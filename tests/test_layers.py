@@ -21,6 +21,8 @@ DATA = {
     "userdirs",
     "tokens",
     "secrets",
+    "jsondata",
+    "runspec",
 }
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
@@ -29,12 +31,16 @@ LAYERS: dict[str, set[str]] = {
     # the one redaction rule: every writer and every error message uses it
     "secrets": set(),
     "tokens": set(),
+    # copying wire data, and the lenient conversion to plain JSON values
+    "jsondata": set(),
     "messages": set(),
     "deltas": {"messages"},
-    "result": {"messages"},
+    "result": {"messages", "jsondata"},
     # a RunError carries the partial RunResult (a type-only import)
     "errors": {"result", "messages", "secrets"},
     "protocols": {"messages", "deltas"},
+    # the run seam: the frozen RunSpec and RunLimits every driver of runs takes
+    "runspec": {"errors", "protocols", "tools"},
     "context": {"messages", "errors"},
     "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context", "messages"},
@@ -65,11 +71,12 @@ LAYERS: dict[str, set[str]] = {
         "tools",
     },
     "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
-    # what Agent(...) accepts, checked before any run
-    "arguments": {*DATA, "tools", "loop", "providers"},
+    # what Agent(...) accepts, checked before any run (and the deprecated old name)
+    "agent_options": {*DATA, "tools", "providers"},
+    "arguments": {"agent_options", "runspec"},
     "agent": {
         *DATA,
-        "arguments",
+        "agent_options",
         "hookspecs",
         "tools",
         "loop",
@@ -77,12 +84,17 @@ LAYERS: dict[str, set[str]] = {
         "providers",
         "sessions",
         "batch",
+        "aio",
     },
+    # arun/astream: a run driven on a worker thread under a CancelScope (batch.scope)
+    "aio": {*DATA, "batch"},
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
-    "batch": {*DATA},
+    "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
     "config": {"errors", "providers", "secrets"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
-    "storage": {"errors", "secrets"},
+    "storage": {"errors", "secrets", "postgres"},
+    # the PostgreSQL backend of the store (psycopg imported only when a URL is opened)
+    "postgres": {"errors", "secrets"},
     # sessions and the context window (a built-in plugin, registered by the agent)
     "sessions": {*DATA, "hookspecs", "storage"},
     # the run log: a sink of the trace recorder
