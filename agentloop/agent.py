@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentloop.arguments import (
-    DEFAULT_TOOL_TIMEOUT,
+from agentloop.agent_options import (
     Prompt,
     as_tool,
-    check_limits,
     initial_messages,
+    limits_from,
     normalize_tool_choice,
     resolve_model_arg,
 )
@@ -25,9 +24,10 @@ from agentloop.events import RunFinished
 from agentloop.loop.engine import run_events
 from agentloop.loop.output import OutputSpec, wire_name
 from agentloop.messages import Message, ModelProfile
-from agentloop.plugins.manager import make_plugin_manager
+from agentloop.plugins.manager import call_each, make_plugin_manager
 from agentloop.plugins.registry import ToolSelection
 from agentloop.result import RunResult, Step
+from agentloop.runspec import DEFAULT_TOOL_TIMEOUT, LIMIT_NAMES, RunLimits, RunSpec
 
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from agentloop.sessions import Session
     from agentloop.tools import Tool
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT", "Agent", "RunResult", "Step"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "Agent", "RunLimits", "RunResult", "RunSpec", "Step"]
 
 
 class Agent:
@@ -109,12 +109,28 @@ class Agent:
             model (or a plugin's ``agentloop_compact_history``) instead of dropping it.
         base_url: Passed to ``resolve_model`` for model strings.
         api_key: Passed to ``resolve_model`` for model strings.
+        limits: All the limits above at once, as a :class:`~agentloop.RunLimits`
+            (then none of the limit keywords may be given too).
 
     Attributes:
+        limits: The run limits (:class:`~agentloop.RunLimits`); ``agent.max_steps`` and the
+            other limit names read and replace (checked) its fields.
         plugin_manager: This agent's pluggy manager.
         tool_selection: The tool names chosen in ``tools=[...]`` and their options.
         hook: ``plugin_manager.hook``: plugins may call hooks through ``context.agent.hook``.
     """
+
+    if TYPE_CHECKING:  # properties over ``limits``, made below the class (one per RunLimits field)
+        max_steps: int
+        max_tokens_total: int | None
+        max_tool_retries: int
+        output_retries: int
+        max_repeated_calls: int | None
+        max_tool_calls_per_turn: int | None
+        tool_timeout: float | None
+        max_result_chars: int | None
+        max_parallel_tools: int
+        max_context_tokens: int | None
 
     def __init__(
         self,
@@ -146,19 +162,24 @@ class Agent:
         reset_tool_choice: bool = True,
         base_url: str | None = None,
         api_key: str | None = None,
+        limits: RunLimits | None = None,
     ) -> None:
-        self.max_steps = max_steps
-        self.max_tool_retries = max_tool_retries
-        self.max_repeated_calls = max_repeated_calls
-        self.max_tool_calls_per_turn = max_tool_calls_per_turn
-        self.tool_timeout = tool_timeout
-        self.max_result_chars = max_result_chars
-        self.max_parallel_tools = max_parallel_tools
-        self.max_tokens_total = max_tokens_total
-        self.max_context_tokens = max_context_tokens
+        self.limits: RunLimits = limits_from(
+            limits,
+            {
+                "max_steps": max_steps,
+                "max_tool_retries": max_tool_retries,
+                "max_repeated_calls": max_repeated_calls,
+                "max_tool_calls_per_turn": max_tool_calls_per_turn,
+                "tool_timeout": tool_timeout,
+                "max_result_chars": max_result_chars,
+                "max_parallel_tools": max_parallel_tools,
+                "max_tokens_total": max_tokens_total,
+                "max_context_tokens": max_context_tokens,
+                "output_retries": output_retries,
+            },
+        )
         self.compact_history = compact_history
-        self.output_retries = output_retries
-        check_limits(self)
         self.model: Model = resolve_model_arg(model, base_url=base_url, api_key=api_key)
         self.instructions = instructions
         tools = list(tools) if not isinstance(tools, str) else [tools]
@@ -220,8 +241,8 @@ class Agent:
             KeyboardInterrupt: Propagates at once, with ``.agentloop_result`` set.
         """
         final: RunResult | None = None
-        events = self._events(
-            prompt, history, deps, stream=self.stream_mode is True, session=session
+        events = self.events(
+            prompt, history=history, deps=deps, stream=self.stream_mode is True, session=session
         )
         for event in events:
             if isinstance(event, RunFinished):
@@ -246,7 +267,7 @@ class Agent:
         ``session`` is used as by :meth:`run`.
         """
         stream = self.stream_mode is not False
-        return self._events(prompt, history, deps, stream=stream, session=session)
+        return self.events(prompt, history=history, deps=deps, stream=stream, session=session)
 
     # -- many runs (agentloop.batch): drivers around run/stream, no loop of their own --------
 
@@ -264,7 +285,7 @@ class Agent:
         :class:`asyncio.CancelledError` with ``.agentloop_result``, the partial result,
         once the worker thread has let go of the run. See ``docs/batch.md``.
         """
-        from agentloop.batch.aio import arun
+        from agentloop.aio import arun
 
         return await arun(self, prompt, history=history, deps=deps)
 
@@ -280,7 +301,7 @@ class Agent:
         The same events; cancellation as for :meth:`arun`, and leaving the loop
         early cancels the run as closing :meth:`stream` does.
         """
-        from agentloop.batch.aio import astream
+        from agentloop.aio import astream
 
         return astream(self, prompt, history=history, deps=deps)
 
@@ -313,17 +334,12 @@ class Agent:
 
         from agentloop.errors import AgentloopWarning
 
-        pm = self.plugin_manager
-        for impl in reversed(pm.hook.agentloop_agent_close.get_hookimpls()):
-            if impl.wrapper or impl.hookwrapper:
-                continue
-            try:
-                impl.function(*[{"agent": self}[name] for name in impl.argnames])
-            except Exception as exc:
-                name = pm.get_name(impl.plugin) or type(impl.plugin).__name__
+        for outcome in call_each(self.plugin_manager, "agentloop_agent_close", agent=self):
+            exc = outcome.error
+            if exc is not None:
                 warnings.warn(
                     AgentloopWarning(
-                        f"plugin {name!r} failed in agentloop_agent_close: "
+                        f"plugin {outcome.owner!r} failed in agentloop_agent_close: "
                         f"{type(exc).__name__}: {exc}"
                     ),
                     stacklevel=2,
@@ -362,23 +378,58 @@ class Agent:
             description=description or f"Ask the {self.name!r} agent.",
         )
 
-    def _events(
+    # -- the run seam: a frozen spec, and the event generator every driver runs -----------------
+
+    def spec(self) -> RunSpec:
+        """A frozen snapshot of what a run of this agent needs, as the agent is now.
+
+        Drivers that need a changed run (a cancellable, rate-limited model; another
+        agent's tools for a handoff) change a copy: ``agent.spec().replace(model=...)``.
+        """
+        return RunSpec(
+            model=self.model,
+            plugin_manager=self.plugin_manager,
+            limits=self.limits,
+            instructions=self.instructions,
+            name=self.name,
+            tools=self.tools,
+            tool_selection=self.tool_selection,
+            tool_choice=self.tool_choice,
+            reset_tool_choice=self.reset_tool_choice,
+            model_settings=self.model_settings,
+            output_spec=self.output_spec,
+            stream_mode=self.stream_mode,
+            compact_history=self.compact_history,
+            agent=self,
+        )
+
+    def events(
         self,
         prompt: Prompt,
-        history: Any,
-        deps: Any,
         *,
-        stream: bool,
-        spec: Any = None,
+        history: Iterable[Mapping[str, Any] | Message] | None = None,
+        deps: Any = None,
+        stream: bool = False,
+        spec: RunSpec | None = None,
         session: Session | None = None,
     ) -> Iterator[RunEvent]:
-        """The run's event generator; ``spec`` (agentloop.batch) stands in for the agent."""
+        """The run's event generator, what :meth:`run` and :meth:`stream` consume.
+
+        Args:
+            prompt: As for :meth:`run`.
+            history: As for :meth:`run`.
+            deps: As for :meth:`run`.
+            stream: Call the model's ``stream`` (True) or ``create`` (False).
+            spec: Run this spec instead of :meth:`spec` (a driver's changed copy).
+            session: As for :meth:`run`.
+        """
+        spec = spec if spec is not None else self.spec()
         if session is not None:
             return self._session_events(
                 prompt, history, deps, stream=stream, spec=spec, session=session
             )
-        messages = initial_messages(self.instructions, prompt, history)
-        return run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
+        messages = initial_messages(spec.instructions, prompt, history)
+        return run_events(spec, messages, deps=deps, stream=stream)
 
     def _session_events(
         self,
@@ -387,19 +438,36 @@ class Agent:
         deps: Any,
         *,
         stream: bool,
-        spec: Any,
+        spec: RunSpec,
         session: Session,
     ) -> Iterator[RunEvent]:
         """Run on the session's history; append the run's new messages when it answers."""
         from agentloop.sessions.base import run_with_session, session_history
 
         read = session_history(session, history)
-        messages = initial_messages(self.instructions, prompt, read)
+        messages = initial_messages(spec.instructions, prompt, read)
         skip = len(messages) - len(read) - len(initial_messages(None, prompt, None))
-        events = run_events(spec if spec is not None else self, messages, deps=deps, stream=stream)
+        events = run_events(spec, messages, deps=deps, stream=stream)
         return run_with_session(events, session, read, skip)
 
     def __repr__(self) -> str:
         model = getattr(self.model, "name", type(self.model).__name__)
         tools = [t.name for t in self.tools] + list(self.tool_selection.names)
         return f"Agent(name={self.name!r}, model={model!r}, tools={tools})"
+
+
+def _limit(name: str) -> property:
+    """``agent.<name>``: reads ``agent.limits.<name>``; setting it replaces the limits (checked)."""
+
+    def get(self: Agent) -> Any:
+        return getattr(self.limits, name)
+
+    def set_(self: Agent, value: Any) -> None:
+        self.limits = self.limits.replace(**{name: value})
+
+    return property(get, set_, doc=f"The run limit ``{name}`` (see :class:`~agentloop.RunLimits`).")
+
+
+for _name in LIMIT_NAMES:
+    setattr(Agent, _name, _limit(_name))
+del _name

@@ -1,18 +1,20 @@
 """What ``Agent(...)`` and ``Agent.run(...)`` accept: checked and normalized before any run.
 
 Every check here fails at construction (or at the start of ``run``) with a
-:class:`~agentloop.ConfigurationError` that names the argument and what it takes.
+:class:`~agentloop.ConfigurationError` that names the option and what it takes.
+The limits of a run are a :class:`~agentloop.runspec.RunLimits`, which checks itself.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConfigurationError
-from agentloop.loop.state import _copy_json as copy_json
+from agentloop.jsondata import copy_json
 from agentloop.messages import Message
+from agentloop.protocols import is_loaded_instance
+from agentloop.runspec import DEFAULT_TOOL_TIMEOUT, LIMIT_NAMES, RunLimits
 
 if TYPE_CHECKING:
     from agentloop.protocols import Model
@@ -22,34 +24,35 @@ __all__ = [
     "DEFAULT_TOOL_TIMEOUT",
     "Prompt",
     "as_tool",
-    "check_limits",
     "initial_messages",
+    "limits_from",
     "normalize_tool_choice",
     "resolve_model_arg",
 ]
 
 Prompt = str | Mapping[str, Any] | Message | Sequence[Mapping[str, Any] | Message]
 _KEYWORD_CHOICES = ("auto", "none", "required")
-_COUNTS = (
-    "max_steps",
-    "max_parallel_tools",
-    "max_tool_retries",
-    "output_retries",
-    "max_repeated_calls",
-    "max_result_chars",
-    "max_tokens_total",
-    "max_tool_calls_per_turn",
-    "max_context_tokens",
-)
-_OPTIONAL_COUNTS = (
-    "max_repeated_calls",
-    "max_result_chars",
-    "max_tokens_total",
-    "max_tool_calls_per_turn",
-    "max_context_tokens",
-)
-DEFAULT_TOOL_TIMEOUT = 300.0
-"""Seconds a tool call may take when neither the tool nor the agent says (``None`` opts out)."""
+_DEFAULTS = RunLimits()
+
+
+def limits_from(limits: RunLimits | None, options: Mapping[str, Any]) -> RunLimits:
+    """The run's limits: ``limits`` if given, else built from the keyword arguments.
+
+    Raises:
+        ConfigurationError: A limit is out of range, or both ``limits=`` and a limit
+            keyword different from its default were given.
+    """
+    if limits is None:
+        return RunLimits(**{name: options[name] for name in LIMIT_NAMES})
+    if not isinstance(limits, RunLimits):
+        raise ConfigurationError(f"limits must be a RunLimits, got {limits!r}")
+    both = [n for n in LIMIT_NAMES if options[n] != getattr(_DEFAULTS, n)]
+    if both:
+        raise ConfigurationError(
+            f"pass either limits=RunLimits(...) or {', '.join(both)}=..., not both "
+            f"(put {both[0]} into the RunLimits)"
+        )
+    return limits
 
 
 def resolve_model_arg(model: Any, *, base_url: str | None, api_key: str | None) -> Model:
@@ -58,8 +61,7 @@ def resolve_model_arg(model: Any, *, base_url: str | None, api_key: str | None) 
         from agentloop.providers.registry import resolve_model
 
         return resolve_model(model, base_url=base_url, api_key=api_key)
-    client_module = sys.modules.get("agentloop.client.chat")  # never import requests from here
-    if client_module is not None and isinstance(model, client_module.ChatClient):
+    if is_loaded_instance(model, "agentloop.client.chat", "ChatClient"):
         raise ConfigurationError(
             "a ChatClient needs a model name: pass ChatModel(client, 'MODEL') "
             "(from agentloop import ChatModel) or a model string such as 'local:MODEL'"
@@ -69,31 +71,6 @@ def resolve_model_arg(model: Any, *, base_url: str | None, api_key: str | None) 
             f"model must be a model string or an object with create() and stream(), got {model!r}"
         )
     return model  # type: ignore[no-any-return]
-
-
-def check_limits(agent: Any) -> None:
-    """Raise ConfigurationError for a limit out of range (None means "no limit" where allowed)."""
-    for name in _COUNTS:
-        least = 0 if name.endswith("_retries") else 1
-        _check_count(name, getattr(agent, name), least, optional=name in _OPTIONAL_COUNTS)
-    tool_timeout = agent.tool_timeout
-    if tool_timeout is not None and not (
-        isinstance(tool_timeout, (int, float))
-        and not isinstance(tool_timeout, bool)
-        and tool_timeout > 0
-    ):
-        raise ConfigurationError(
-            f"tool_timeout must be a positive number of seconds or None, got {tool_timeout!r}"
-        )
-
-
-def _check_count(name: str, value: Any, least: int, *, optional: bool) -> None:
-    """Raise ConfigurationError unless ``value`` is an int >= ``least`` (or None if optional)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        allowed = " or None" if optional else ""
-        raise ConfigurationError(f"{name} must be an integer >= {least}{allowed}, got {value!r}")
 
 
 def as_tool(value: Any) -> Tool:

@@ -1,22 +1,21 @@
-"""The interfaces the loop is written against: a model it talks to, and the agent settings it reads.
+"""The interfaces the loop is written against: the model it talks to and the stream it reads.
 
 They are protocols, not base classes: the HTTP-backed model, the offline model and a scripted
-model satisfy :class:`Model` structurally, and :class:`~agentloop.Agent` satisfies
-:class:`RunSpec`, so the loop never imports the agent or an HTTP library.
+model satisfy :class:`Model` structurally, so the loop never imports an HTTP library. What
+one run reads of an agent is a concrete frozen snapshot, :class:`agentloop.runspec.RunSpec`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    import pluggy
-
     from agentloop.deltas import StreamEvent
     from agentloop.messages import ChatResponse
 
-__all__ = ["ChatStreamLike", "Model", "RunSpec"]
+__all__ = ["ChatStreamLike", "Model", "is_loaded_instance"]
 
 
 class ChatStreamLike(Protocol):
@@ -49,26 +48,12 @@ class Model(Protocol):
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike: ...
 
 
-class RunSpec(Protocol):
-    """The settings of an agent that one run reads (what :class:`~agentloop.Agent` provides)."""
+def is_loaded_instance(value: object, module: str, name: str) -> bool:
+    """Whether ``value`` is an instance of ``module.name``, without importing ``module``.
 
-    model: Model
-    model_settings: Mapping[str, Any]
-    tool_choice: Any
-    reset_tool_choice: bool
-    max_steps: int
-    max_parallel_tools: int
-    max_repeated_calls: int | None
-    max_tool_calls_per_turn: int | None
-    max_result_chars: int | None
-    max_tokens_total: int | None
-    max_tool_retries: int
-    output_retries: int
-    tool_timeout: float | None
-    output_spec: Any  # agentloop.loop.output.OutputSpec (the loop owns that type)
-
-    @property
-    def plugin_manager(self) -> pluggy.PluginManager: ...
-
-    @property
-    def hook(self) -> Any: ...
+    If the module was never imported, nothing can be an instance of its classes; asking
+    this way keeps the loop and the agent from importing the HTTP stack (``requests``).
+    """
+    loaded = sys.modules.get(module)
+    cls = getattr(loaded, name, None) if loaded is not None else None
+    return cls is not None and isinstance(value, cls)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentloop.jsondata import plain_json
 from agentloop.messages import Usage
 
 __all__ = ["RunResult", "Step"]
@@ -115,24 +116,9 @@ class RunResult:
         """Return a JSON-serializable dict (``output`` is converted to plain JSON values)."""
         return {
             "run_id": self.run_id,
-            "output": _jsonable(self.output),
+            "output": plain_json(self.output),
             "stop_reason": self.stop_reason,
             "usage": {**self.usage.to_dict(), "requests": self.usage.requests},
             "steps": [s.to_dict() for s in self.steps],
             "messages": [dict(m) for m in self.messages],
         }
-
-
-def _jsonable(value: Any) -> Any:
-    """Convert dataclasses, mappings and sequences to plain JSON values; others via str."""
-    import dataclasses
-
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    return str(value)

@@ -344,6 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    # listen(5), the default, overflows when 20 clients connect at once: the kernel drops
+    # the handshake's last ACK, the client sends its request anyway, and the server resets it
+    request_queue_size = 128
     daemon_threads = True
     block_on_close = False
     fake: FakeServer

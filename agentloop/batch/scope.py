@@ -18,13 +18,13 @@ What they add is a :class:`CancelScope`:
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentloop.errors import APIError, RunCancelled
 from agentloop.events import RunFinished
+from agentloop.protocols import is_loaded_instance
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
@@ -204,21 +204,6 @@ class _ScopedStream:
         self._inner.close()
 
 
-class _ScopedSpec:
-    """The agent as one scoped run sees it: the same settings and hooks, the scoped model."""
-
-    def __init__(self, agent: Any, model: ScopedModel) -> None:
-        self.__dict__.update(vars(agent))  # the settings as plain attributes: no lookup per read
-        self._agent = agent
-        self.model = model
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agent, name)
-
-    def __repr__(self) -> str:
-        return repr(self._agent)
-
-
 def scoped_events(
     agent: Any,
     prompt: Any,
@@ -231,8 +216,8 @@ def scoped_events(
 ) -> Generator[RunEvent, None, None]:
     """Yield the events of ``agent``'s run on ``prompt``; a cancel of ``scope`` ends it.
 
-    The run is the agent's own event generator (``Agent.stream``'s), with the
-    agent's model wrapped in :class:`ScopedModel`.
+    The run is the agent's own event generator (:meth:`Agent.events`), on the agent's
+    :class:`~agentloop.runspec.RunSpec` with its model wrapped in :class:`ScopedModel`.
 
     Raises:
         RunCancelled: The scope was cancelled; ``.result`` is the partial result
@@ -240,8 +225,9 @@ def scoped_events(
         Exception: Whatever ends the run, as :meth:`Agent.run` raises it.
     """
     scope.check()
-    spec = _ScopedSpec(agent, ScopedModel(agent.model, scope, limiter))
-    events = agent._events(prompt, history, deps, stream=stream, spec=spec)
+    spec = agent.spec()
+    spec = spec.replace(model=ScopedModel(spec.model, scope, limiter))
+    events = agent.events(prompt, history=history, deps=deps, stream=stream, spec=spec)
     try:
         while True:
             if scope.cancelled:
@@ -286,8 +272,7 @@ def partial_result(exc: BaseException) -> RunResult | None:
 
 def _is_http_model(model: Any) -> bool:
     """Whether ``model`` talks HTTP through a ChatClient (never imports requests itself)."""
-    registry = sys.modules.get("agentloop.providers.registry")
-    return registry is not None and isinstance(model, registry.ChatModel)
+    return is_loaded_instance(model, "agentloop.providers.registry", "ChatModel")
 
 
 def _close_quietly(stream: Any) -> None:

@@ -1,7 +1,7 @@
 """The run loop: ask the model, dispatch its tool calls through hooks, repeat until an answer.
 
 The loop talks to a model object (anything with ``create``/``stream``, see
-:class:`~agentloop.messages.Model`); it never imports an HTTP library. Every
+:class:`~agentloop.protocols.Model`); it never imports an HTTP library. Every
 piece of per-run state lives in one :class:`RunState`, so one
 :class:`~agentloop.Agent` can run in many threads at once.
 """
@@ -17,15 +17,18 @@ from agentloop.loop.toolcalls import cancel_open_calls, dispatch_tool_calls
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
-    from agentloop.protocols import RunSpec
+    from agentloop.runspec import RunSpec
 
 __all__ = ["run_events"]
 
 
 def run_events(
-    agent: RunSpec, messages: list[dict[str, Any]], *, deps: Any = None, stream: bool = False
+    spec: RunSpec, messages: list[dict[str, Any]], *, deps: Any = None, stream: bool = False
 ) -> Iterator[RunEvent]:
-    """Run ``agent`` on ``messages``, yielding run events; the last one is ``RunFinished``.
+    """Run ``spec`` on ``messages``, yielding run events; the last one is ``RunFinished``.
+
+    ``messages`` is the whole transcript so far (instructions, history, the new prompt), so
+    a handoff is another spec on a run's messages and a resume is a spec on stored ones.
 
     The steps, in order:
 
@@ -47,7 +50,7 @@ def run_events(
     (and as ``exc.result`` for :class:`~agentloop.RunError`), after every unanswered
     tool call got a ``cancelled`` result, and after ``agentloop_run_end`` saw it.
     """
-    run = RunState.start(agent, messages, deps=deps, stream=stream)
+    run = RunState.start(spec, messages, deps=deps, stream=stream)
     try:
         if "agentloop_run_start" in run.implemented:
             run.hook.agentloop_run_start(context=run.context)

@@ -31,6 +31,7 @@ from agentloop.errors import (
     ToolRetriesExceeded,
 )
 from agentloop.events import StepFinished
+from agentloop.jsondata import copy_json
 from agentloop.loop.threads import ToolThreads
 from agentloop.messages import ChatResponse, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
@@ -39,7 +40,7 @@ from agentloop.tokens import estimate_tokens, estimate_tools_tokens
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
-    from agentloop.protocols import RunSpec
+    from agentloop.runspec import RunSpec
     from agentloop.tools import Tool
 
 __all__ = ["RunState", "estimate_prompt_tokens", "stop_reason_of"]
@@ -76,15 +77,16 @@ class RunState:
     Created by :meth:`start` for each run and never shared between runs.
     """
 
-    def __init__(self, agent: RunSpec, context: RunContext, tools: dict[str, Tool], stream: bool):
-        self.agent = agent
+    def __init__(self, spec: RunSpec, context: RunContext, tools: dict[str, Tool], stream: bool):
+        self.spec = spec
+        self.limits = spec.limits
         self.context = context
-        self.hook = agent.hook
+        self.hook = spec.plugin_manager.hook
         self.tools = tools
         self.tool_defs = [t.definition for t in tools.values()]
         self.stream = stream
-        self.output_spec = agent.output_spec
-        self.tool_choice: Any = agent.tool_choice
+        self.output_spec = spec.output_spec
+        self.tool_choice: Any = spec.tool_choice
         self.steps: list[Step] = []
         self.usage = Usage(requests=0)
         self.failures: Counter[str] = Counter()
@@ -97,7 +99,7 @@ class RunState:
         self.implemented = frozenset(
             name for name in _SKIPPABLE if getattr(self.hook, name).get_hookimpls()
         )
-        profile = getattr(agent.model, "profile", None)
+        profile = getattr(spec.model, "profile", None)
         # sent only with tools, and only to models whose profile takes it
         self._parallel_ok = getattr(profile, "supports_parallel_tool_calls", True)
 
@@ -105,26 +107,27 @@ class RunState:
 
     @classmethod
     def start(
-        cls, agent: RunSpec, messages: list[dict[str, Any]], *, deps: Any, stream: bool
+        cls, spec: RunSpec, messages: list[dict[str, Any]], *, deps: Any, stream: bool
     ) -> RunState:
         """Create the run's state and collect its tools (a PluginError ends it here)."""
-        context = RunContext(run_id=uuid.uuid4().hex, agent=agent, deps=deps)
-        with context._lock:
-            context._messages.extend(messages)
-        tools = collect_tools(agent)
-        _check_tool_choice(agent.tool_choice, tools)
-        return cls(agent, context, tools, stream)
+        agent = spec.agent if spec.agent is not None else spec
+        context = RunContext(
+            run_id=uuid.uuid4().hex, agent=agent, deps=deps, messages=messages, spec=spec
+        )
+        tools = collect_tools(spec)
+        _check_tool_choice(spec.tool_choice, tools)
+        return cls(spec, context, tools, stream)
 
     # -- 2a. limits ------------------------------------------------------------------------
 
     def check_limits(self) -> None:
         """Raise when the next model call would exceed ``max_steps`` or the token budget."""
-        limit = self.agent.max_steps
+        limit = self.limits.max_steps
         if self.context.step >= limit:
             raise MaxStepsExceeded(
                 f"the run made {limit} model calls without a final answer (max_steps={limit})"
             )
-        budget = self.agent.max_tokens_total
+        budget = self.limits.max_tokens_total
         if budget is not None and self.usage.total_tokens >= budget:
             raise TokenBudgetExceeded(
                 f"the run used {self.usage.total_tokens} tokens, over its budget of {budget} "
@@ -141,8 +144,8 @@ class RunState:
         change with it), else only the list, since models treat the messages they are given
         as read-only (see :class:`~agentloop.protocols.Model`).
         """
-        request: dict[str, Any] = dict(self.agent.model_settings)
-        request["messages"] = list(self.context._messages)
+        request: dict[str, Any] = dict(self.spec.model_settings)
+        request["messages"] = self.context.message_list()
         if self.tool_defs:
             request["tools"] = self.tool_defs
             if self.tool_choice is not None:
@@ -153,10 +156,10 @@ class RunState:
             request["response_format"] = self.output_spec.response_format
             self.output_spec.add_instructions(request["messages"])
         if "agentloop_model_request" in self.implemented:
-            request = _copy_json(request)
+            request = copy_json(request)
             self.hook.agentloop_model_request(context=self.context, request=request)
-        if self.agent.max_tokens_total is not None:
-            self._fit_budget(request, self.agent.max_tokens_total)
+        if self.limits.max_tokens_total is not None:
+            self._fit_budget(request, self.limits.max_tokens_total)
         return request
 
     def _fit_budget(self, request: dict[str, Any], budget: int) -> None:
@@ -185,7 +188,7 @@ class RunState:
         """Call the model, yield its text as ``TextDelta`` events, record the model step."""
         self.context.step += 1
         messages = request.pop("messages")
-        model = self.agent.model
+        model = self.spec.model
         started, started_at = time.perf_counter(), time.time()
         if self.stream:
             response = yield from self._stream_response(messages, request)
@@ -196,7 +199,7 @@ class RunState:
         duration = time.perf_counter() - started
         usage = response.usage or Usage()
         self.usage = self.usage + usage
-        self.context._usage = self.usage
+        self.context.record_usage(self.usage)
         step = Step(
             kind="model",
             index=self.context.step,
@@ -221,7 +224,7 @@ class RunState:
         :class:`~agentloop.StreamError` propagates.
         """
         for attempt in (1, 2):
-            chat_stream = self.agent.model.stream(messages=messages, **params)
+            chat_stream = self.spec.model.stream(messages=messages, **params)
             yielded = False
             try:
                 for event in chat_stream:
@@ -277,10 +280,10 @@ class RunState:
             return True
         except ValueError as exc:
             self.output_failures += 1
-            if self.output_failures > self.agent.output_retries:
+            if self.output_failures > self.limits.output_retries:
                 raise OutputValidationError(
                     f"the final answer did not match output_type after "
-                    f"{self.agent.output_retries} retries: {exc}"
+                    f"{self.limits.output_retries} retries: {exc}"
                 ) from exc
             self.append({"role": "user", "content": self.output_spec.retry_prompt(exc)})
             return False
@@ -289,14 +292,14 @@ class RunState:
 
     def after_tool_turn(self) -> None:
         """After a forced tool call, go back to ``auto`` unless ``reset_tool_choice=False``."""
-        if self.agent.reset_tool_choice and _is_forced(self.tool_choice):
+        if self.spec.reset_tool_choice and _is_forced(self.tool_choice):
             self.tool_choice = "auto"
 
     def executor(self) -> ToolThreads:
         """The run's tool threads, created on first use (bounded by ``max_parallel_tools``)."""
         if self._pool is None:
             self._pool = ToolThreads(
-                self.agent.max_parallel_tools, f"agentloop-{self.context.run_id[:8]}"
+                self.limits.max_parallel_tools, f"agentloop-{self.context.run_id[:8]}"
             )
         return self._pool
 
@@ -304,8 +307,7 @@ class RunState:
 
     def append(self, message: dict[str, Any]) -> None:
         """Append one wire-format message to the transcript."""
-        with self.context._lock:
-            self.context._messages.append(message)
+        self.context.add_message(message)
 
     def emit(self, event: RunEvent) -> RunEvent:
         """Send ``event`` to ``agentloop_stream_event`` and return it for yielding."""
@@ -317,7 +319,7 @@ class RunState:
         """Return the :class:`RunResult` of what the run did so far."""
         return RunResult(
             output=output,
-            messages=tuple(self.context._messages),
+            messages=self.context.messages,
             usage=self.usage,
             steps=tuple(self.steps),
             stop_reason=stop_reason,
@@ -375,15 +377,6 @@ def _check_tool_choice(choice: Any, tools: dict[str, Tool]) -> None:
 
 def _is_forced(choice: Any) -> bool:
     return choice in _FORCED or isinstance(choice, dict)
-
-
-def _copy_json(value: Any) -> Any:
-    """Copy nested dicts and lists (faster than ``copy.deepcopy`` for wire-format data)."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
 
 
 def stop_reason_of(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ToolThreads"]
+__all__ = ["ToolTask", "ToolThreads"]
 
 
 class ToolThreads:
@@ -35,17 +35,17 @@ class ToolThreads:
         self._free = size
         self._name = name
         self._cond = threading.Condition()
-        self._queue: deque[_Task] = deque()
+        self._queue: deque[ToolTask] = deque()
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> ToolTask:
         """Queue ``fn(*args)``; it starts once the calls queued before it have a slot."""
-        task = _Task(fn=fn, args=args)
+        task = ToolTask(fn=fn, args=args)
         with self._cond:
             self._queue.append(task)
             self._start_queued()
         return task
 
-    def release(self, task: _Task) -> None:
+    def release(self, task: ToolTask) -> None:
         """Give ``task``'s slot back (once): it finished, or the loop stopped waiting for it."""
         with self._cond:
             if task.holds_slot:
@@ -71,7 +71,7 @@ class ToolThreads:
             task.running.set()
             _WORKERS.run(self._run, task)
 
-    def _run(self, task: _Task) -> None:
+    def _run(self, task: ToolTask) -> None:
         threading.current_thread().name = self._name
         try:
             result = task.fn(*task.args)
@@ -84,7 +84,7 @@ class ToolThreads:
 
 
 @dataclass(eq=False)
-class _Task:
+class ToolTask:
     """One call queued on :class:`ToolThreads`: its future and when it really started."""
 
     fn: Callable[..., Any]

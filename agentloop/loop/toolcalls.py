@@ -34,7 +34,7 @@ from agentloop.result import Step
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
     from agentloop.loop.state import RunState
-    from agentloop.loop.threads import _Task
+    from agentloop.loop.threads import ToolTask
     from agentloop.tools import Tool
 
 __all__ = [
@@ -58,7 +58,7 @@ class _Pending:
     started: float = field(default_factory=time.perf_counter)
     started_at: float = field(default_factory=time.time)
     result: ToolResult | None = None
-    task: _Task | None = None
+    task: ToolTask | None = None
     abort: AbortRun | None = None
 
 
@@ -86,7 +86,7 @@ def dispatch_tool_calls(
         ToolRetriesExceeded: A tool failed more often than its retry budget.
     """
     pending: list[_Pending] = []
-    limit = run.agent.max_tool_calls_per_turn
+    limit = run.limits.max_tool_calls_per_turn
     for n, call in enumerate(calls):
         yield run.emit(ToolCallStarted(call=call, tool_name=call.name))
         if cancel_reason is not None:
@@ -116,7 +116,7 @@ def check_repeats(run: RunState, pending: Sequence[_Pending]) -> None:
     from the decoded arguments when they decoded); the ``max_repeated_calls + 1``-th
     identical call ends the run.
     """
-    limit = run.agent.max_repeated_calls
+    limit = run.limits.max_repeated_calls
     for item in pending:
         call = item.call
         key = (call.name, _canonical(item))
@@ -173,22 +173,10 @@ def _start(run: RunState, pending: list[_Pending], first: int) -> None:
             if _is_sequential(item):
                 break
             group.append(item)
-    if len(group) == 1 and _timeout_for(run, group[0].tool) is None:
+    if len(group) == 1 and run.limits.timeout_for(group[0].tool) is None:
         return  # run inline by _finish: no thread needed
     for item in group:
         item.task = run.executor().submit(_call_tool, run, item)
-
-
-def _timeout_for(run: RunState, tool: Tool | None) -> float | None:
-    """The tool's timeout in seconds, or the agent's ``tool_timeout``."""
-    timeout = getattr(tool, "timeout", None)
-    return timeout if timeout is not None else run.agent.tool_timeout
-
-
-def _retries_for(run: RunState, tool: Tool | None) -> int:
-    """The tool's retry budget, or the agent's ``max_tool_retries``."""
-    retries = getattr(tool, "max_retries", None)
-    return retries if retries is not None else run.agent.max_tool_retries
 
 
 def _is_sequential(item: _Pending) -> bool:
@@ -212,7 +200,7 @@ def _finish(run: RunState, item: _Pending) -> Iterator[RunEvent]:
         except Exception as exc:
             replaced = _failed(item, exc)
         result = replaced if replaced is not None else result
-    result = _with_identity(result, item.call, run.agent.max_result_chars)
+    result = _with_identity(result, item.call, run.limits.max_result_chars)
     duration = time.perf_counter() - item.started
     step = _record(run, item.call, result, item.started_at, duration)
     if result.is_error and result.status in _COUNTED_FAILURES:
@@ -228,7 +216,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
     queued. A timed-out call's thread cannot be stopped: the loop stops
     waiting, gives its slot to the next call and drops its late result.
     """
-    assert item.tool is not None  # internal invariant: unknown tools were answered in _prepare
+    assert item.tool is not None  # internal invariant: unknown tools were answered by _parse
     try:
         if item.task is None:
             return _call_tool(run, item)
@@ -236,7 +224,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
         # returns at once: every call queued before this one has finished or was given up on
         task.running.wait()
         item.started, item.started_at = task.started, task.started_at
-        timeout = _timeout_for(run, item.tool)
+        timeout = run.limits.timeout_for(item.tool)
         remaining = None if timeout is None else timeout - (time.perf_counter() - task.started)
         try:
             result: ToolResult = task.future.result(
@@ -324,7 +312,7 @@ def _record(
 
 def cancel_open_calls(run: RunState, reason: str) -> None:
     """Give every tool call of the last assistant turn that has no result a cancelled one."""
-    messages = run.context._messages
+    messages = run.context.messages
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "assistant":
             break
@@ -351,7 +339,7 @@ def _raise_if_run_must_end(run: RunState, pending: list[_Pending]) -> None:
             ) from item.abort
     for item in pending:
         key = _failure_key(item)
-        budget = _retries_for(run, item.tool)
+        budget = run.limits.retries_for(item.tool)
         if run.failures[key] > budget:
             what = "calls to unknown tools" if item.tool is None else f"tool {key!r}"
             raise ToolRetriesExceeded(

@@ -24,7 +24,8 @@ def agentloop_call_tool(
     if tool.isolated:
         from agentloop.plugins.isolation import run_isolated
 
-        timeout = tool.timeout if tool.timeout is not None else context.agent.tool_timeout
+        spec = context.spec
+        timeout = spec.limits.timeout_for(tool) if spec is not None else tool.timeout
         value = run_isolated(
             lambda: tool.call_validated(arguments, context=context), timeout=timeout, name=tool.name
         )

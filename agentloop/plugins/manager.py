@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from agentloop.errors import AgentloopWarning, PluginError
 from agentloop.plugins import DEFAULT_PLUGINS
 
 if TYPE_CHECKING:
-    from agentloop.protocols import RunSpec
+    from agentloop.runspec import RunSpec
     from agentloop.tools import Tool
 
 __all__ = [
@@ -37,9 +37,11 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "TRACE_ENV",
     "AgentloopPluginManager",
+    "HookOutcome",
     "InstalledPlugin",
     "autoload_disabled",
     "blocked_by_env",
+    "call_each",
     "collect_tools",
     "make_plugin_manager",
     "owner_name",
@@ -298,8 +300,59 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def collect_tools(agent: RunSpec) -> dict[str, Tool]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HookOutcome:
+    """What one plugin's implementation of a hook gave: its value, or the exception it raised.
+
+    Attributes:
+        owner: The plugin's name (:func:`owner_name`).
+        plugin: The plugin object.
+        value: The implementation's return value (None when it raised).
+        error: The exception it raised, or None.
+    """
+
+    owner: str
+    plugin: object
+    value: Any = None
+    error: Exception | None = None
+
+
+def call_each(
+    pm: pluggy.PluginManager,
+    hook: str,
+    *,
+    only: Callable[[object], bool] | None = None,
+    **kwargs: Any,
+) -> Iterator[HookOutcome]:
+    """Call every plain implementation of ``hook`` in pluggy's order, one outcome each.
+
+    Unlike ``pm.hook.<name>(...)``, one implementation that raises does not stop the
+    others, and the caller learns whose value (or error) each one is: the one place
+    that calls hook implementations by hand. Wrappers are skipped. An implementation is
+    given only the arguments it names.
+
+    Args:
+        pm: The plugin manager.
+        hook: The hook's name, e.g. ``"agentloop_agent_close"``.
+        only: Call only the plugins for which this returns True.
+        **kwargs: The hook's arguments.
+    """
+    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+        if impl.wrapper or impl.hookwrapper or (only is not None and not only(impl.plugin)):
+            continue
+        owner = owner_name(pm, impl.plugin)
+        try:
+            value = impl.function(*[kwargs[name] for name in impl.argnames])
+        except Exception as exc:
+            yield HookOutcome(owner=owner, plugin=impl.plugin, error=exc)
+        else:
+            yield HookOutcome(owner=owner, plugin=impl.plugin, value=value)
+
+
+def collect_tools(spec: RunSpec | Any) -> dict[str, Tool]:
     """The tools one run offers the model: the agent's own, its plugins', and the chosen names.
+
+    ``spec`` is a run's :class:`~agentloop.runspec.RunSpec`, or an agent (its ``spec()``).
 
     Two sources, in this order:
 
@@ -315,24 +368,22 @@ def collect_tools(agent: RunSpec) -> dict[str, Tool]:
             or a plugin's hook raised.
         ConfigurationError: A chosen name is unknown, or a tool option is bad.
     """
+    if callable(getattr(spec, "spec", None)):
+        spec = spec.spec()
     tools: dict[str, Tool] = {}
     owners: dict[str, str] = {}
-    pm = agent.plugin_manager
+    pm = spec.plugin_manager
     chosen: set[int] | None = getattr(pm, "chosen", None)
-    for impl in reversed(pm.hook.agentloop_tools.get_hookimpls()):
-        if impl.wrapper or impl.hookwrapper:
-            continue
-        if chosen is not None and id(impl.plugin) not in chosen:
-            continue  # an installed plugin: its tools are offered by name only
-        owner = owner_name(pm, impl.plugin)
-        kwargs = {"agent": agent}
-        try:
-            offered: Any = impl.function(*[kwargs[name] for name in impl.argnames])
-        except Exception as exc:
-            raise PluginError(f"plugin {owner!r} failed in agentloop_tools: {exc}") from exc
-        for tool in offered or ():
-            _add(tools, owners, tool, owner, "agentloop_tools")
-    selection = getattr(agent, "tool_selection", None)
+    agent = spec.agent if spec.agent is not None else spec
+    only = None if chosen is None else (lambda plugin: id(plugin) in chosen)
+    for outcome in call_each(pm, "agentloop_tools", only=only, agent=agent):
+        if outcome.error is not None:
+            raise PluginError(
+                f"plugin {outcome.owner!r} failed in agentloop_tools: {outcome.error}"
+            ) from outcome.error
+        for tool in outcome.value or ():
+            _add(tools, owners, tool, outcome.owner, "agentloop_tools")
+    selection = spec.tool_selection
     if selection is not None:
         for tool, owner in selection.resolve(pm):
             _add(tools, owners, tool, owner, "agentloop_register_tools")

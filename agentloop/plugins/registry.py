@@ -98,17 +98,17 @@ class ToolRegistry:
     @classmethod
     def from_plugin_manager(cls, pm: pluggy.PluginManager) -> ToolRegistry:
         """Ask every registered plugin's ``agentloop_register_tools`` what it offers."""
-        from agentloop.plugins.manager import owner_name
+        from agentloop.plugins.manager import call_each
 
         offers: dict[str, Offer] = {}
         conflicts: dict[str, list[str]] = {}
         problems: dict[str, str] = {}
-        for impl in reversed(pm.hook.agentloop_register_tools.get_hookimpls()):
-            if impl.wrapper or impl.hookwrapper:
-                continue
-            owner = owner_name(pm, impl.plugin)
+        for outcome in call_each(pm, "agentloop_register_tools"):
+            owner = outcome.owner
             try:
-                found = offered_by(impl.function(), owner)
+                if outcome.error is not None:
+                    raise outcome.error
+                found = offered_by(outcome.value, owner)
             except Exception as exc:  # contained: only agents asking for its tools fail
                 problems[owner] = f"{type(exc).__name__}: {exc}"
                 continue
