@@ -19,6 +19,7 @@ psycopg's ``%s`` once per statement text.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import zlib
@@ -112,8 +113,22 @@ def _placeholders(sql: str) -> str:
     return done
 
 
+class _SharedPool:
+    """One pool per URL in a process, shared by every handle (run logs, sessions)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.users = 0
+        self.migrated: set[str] = set()
+
+
+# keyed by process too: a forked child (multiprocessing, Ray) must not use its parent's sockets
+_POOLS: dict[tuple[str, int], _SharedPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 class PgDatabase:
-    """One PostgreSQL store: a connection pool and the database's URL.
+    """A handle on one PostgreSQL store: the process's pool for its URL.
 
     Attributes:
         path: The URL without its password (what messages show).
@@ -122,29 +137,38 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, pool: Any) -> None:
-        self._url = url
+    def __init__(self, url: str, shared: _SharedPool) -> None:
+        self._key = (url, os.getpid())
         self.path = display_url(url)
-        self._pool = pool
-        self.lock = threading.RLock()  # for callers that serialize as with SQLite; unused here
+        self._shared = shared
+        self._closed = False
+        self.lock = threading.RLock()  # the SQLite Database's attribute; PostgreSQL locks rows
 
     @contextmanager
     def transaction(self) -> Iterator[_Conn]:
         """One transaction on a pooled connection: ``COMMIT`` at the end, ``ROLLBACK`` on error."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._shared.pool.connection() as conn, conn.transaction():
             yield _Conn(conn)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
         """Run one read-only statement and return every row as a dict."""
         from psycopg.rows import dict_row
 
-        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        with self._shared.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
             cursor.execute(_placeholders(sql), tuple(params) or None)
             return list(cursor.fetchall())
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self._pool.close()
+        """Release this handle; the last handle of a URL closes its pool."""
+        with _POOLS_LOCK:
+            if self._closed:
+                return
+            self._closed = True
+            self._shared.users -= 1
+            if self._shared.users > 0:
+                return
+            _POOLS.pop(self._key, None)
+        self._shared.pool.close()
 
     def __repr__(self) -> str:
         return f"PgDatabase({self.path!r})"
@@ -165,12 +189,31 @@ def connect_postgres(
         component: The schema's name in ``agentloop_schema`` (``"logs"``, ``"sessions"``).
         migrations: ``migrations[n]`` takes the component from version ``n`` to ``n + 1``.
         timeout: Seconds to wait for a connection (server down: a clear error after this).
-        max_size: Most connections the pool opens (threads beyond it wait for one).
+        max_size: Most connections the URL's pool opens (threads beyond it wait for one).
 
     Raises:
         StorageError: psycopg is not installed, the server is unreachable, the password is
             wrong, or the database holds a newer schema than this agentloop knows.
     """
+    with _POOLS_LOCK:
+        key = (url, os.getpid())
+        shared = _POOLS.get(key)
+        if shared is None:
+            shared = _POOLS[key] = _SharedPool(_open_pool(url, timeout, max_size))
+        shared.users += 1
+    db = PgDatabase(url, shared)
+    if component in shared.migrated:
+        return db
+    try:
+        _migrate(db, component, migrations)
+    except Exception as exc:
+        db.close()
+        raise pg_error(exc, url) from exc
+    shared.migrated.add(component)
+    return db
+
+
+def _open_pool(url: str, timeout: float, max_size: int) -> Any:
     try:
         import psycopg
         from psycopg_pool import ConnectionPool
@@ -185,18 +228,11 @@ def connect_postgres(
         # check once, directly, so that a wrong password or a dead server is one clear line
         # now, not a pool that retries in the background until its timeout
         psycopg.connect(url, **kwargs).close()
-        pool = ConnectionPool(
+        return ConnectionPool(
             url, min_size=1, max_size=max_size, kwargs=kwargs, timeout=timeout, open=True
         )
     except Exception as exc:
         raise pg_error(exc, url) from exc
-    db = PgDatabase(url, pool)
-    try:
-        _migrate(db, component, migrations)
-    except Exception as exc:
-        db.close()
-        raise pg_error(exc, url) from exc
-    return db
 
 
 def _migrate(db: PgDatabase, component: str, migrations: Sequence[Sequence[str]]) -> None:

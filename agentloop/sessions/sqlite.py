@@ -94,6 +94,9 @@ class SQLiteSession:
         rows = [self._dumps(m) for m in messages]
         try:
             with self.db.transaction() as conn:
+                # the session row first: on PostgreSQL its upsert locks the row until COMMIT,
+                # so writers of one session take turns (SQLite's BEGIN IMMEDIATE already does)
+                self._touch(conn, now)
                 count, top = conn.execute(
                     "SELECT count(*), coalesce(max(position) + 1, 0) FROM session_messages "
                     "WHERE session_id = ?",
@@ -105,7 +108,6 @@ class SQLiteSession:
                     "INSERT INTO session_messages VALUES (?, ?, ?, ?)",
                     [(self.session_id, top + i, row, now) for i, row in enumerate(rows)],
                 )
-                self._touch(conn, now)
         except Exception as exc:
             raise storage_error(exc, self.path) from exc
 
