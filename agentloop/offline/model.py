@@ -124,6 +124,17 @@ class OfflineModel:
     def __repr__(self) -> str:
         return f"OfflineModel(name={self._name!r})"
 
+    def http_adapter(self) -> Any:
+        """A ``requests`` transport adapter that answers HTTP requests with this model.
+
+        Recording a run of the offline model goes through it (see
+        :mod:`agentloop.offline.transport`): the run then talks HTTP, in-process, and its
+        exchanges can be written to a cassette and replayed.
+        """
+        from agentloop.offline.transport import OfflineAdapter
+
+        return OfflineAdapter(self)
+
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
         """Answer a conversation; the result equals what :meth:`stream` assembles.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentloop.offline.args import Filled, fill
+from agentloop.offline.followup import resolve_followup
 from agentloop.offline.mathexpr import arithmetic_spans, read_arithmetic
 from agentloop.offline.text import matches, split_parts, unreadable_numbers, words
 
@@ -89,6 +90,11 @@ def decide(
         The reply: tool calls, or text (JSON text under a JSON ``response_format``).
     """
     text, results = _current_turn(messages)
+    if tools and tool_choice != "none":
+        # "and times 2?" applies to the previous result: planned as "84 * 2" (or declined)
+        text, declined = resolve_followup(messages, text)
+        if declined is not None and not results:
+            return Reply(content=_formatted(declined, text, results, response_format))
     # Under "auto" a number it cannot read is said, not guessed. A forced call is still made
     # (the request demands one), but its arguments never hold a misread number either.
     free = tool_choice is None or tool_choice == "auto"

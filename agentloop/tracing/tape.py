@@ -40,7 +40,9 @@ def client_of(target: Any) -> Any:
         target = getattr(target, "client", None) or getattr(target, "model", None)
     raise ConfigurationError(
         "record/replay needs a model that talks HTTP (provider:model, or local:NAME with a "
-        "base URL); this agent's model sends no HTTP requests"
+        "base URL) or an agent on the offline model; this model sends no HTTP requests "
+        "(record the agent: `with record(path, agent): agent.run(...)`, or "
+        "`agentloop run TARGET PROMPT --record FILE`)"
     )
 
 
@@ -63,10 +65,17 @@ class _Attached:
 
 
 class Recording(_Attached):
-    """Every HTTP exchange of ``target``'s client, written to a cassette (see :func:`record`)."""
+    """Every HTTP exchange of ``target``'s client, written to a cassette (see :func:`record`).
+
+    An agent on the offline model is recorded through the offline model's HTTP adapter
+    (:mod:`agentloop.offline.transport`): for the recording its model is a ``local:offline``
+    HTTP model answered in-process, given back when the recording closes.
+    """
 
     def __init__(self, path: str | Path, target: Any, *, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self._models: list[tuple[Any, Any]] = []
+        self._offline_over_http(target)
         client = client_of(target)
         model = getattr(target, "model", target)
         meta = {"model": getattr(model, "name", None), "base_url": client.base_url}
@@ -76,9 +85,28 @@ class Recording(_Attached):
         self.path = self.transport.path
         self._attach(client, self.transport)
 
+    def _offline_over_http(self, target: Any) -> None:
+        """Give an agent on the offline model an HTTP model that the offline model answers."""
+        model = getattr(target, "model", None)
+        adapter = getattr(model, "http_adapter", None)
+        if not callable(adapter) or getattr(model, "client", None) is not None:
+            return
+        from agentloop.providers.registry import resolve_model
+
+        transport = adapter()
+        http = resolve_model(
+            transport.spec, base_url=transport.base_url, api_key=REPLAY_KEY, max_retries=0, env={}
+        )
+        client_of(http).transport = transport
+        self._models.append((target, model))
+        target.model = http
+
     def close(self) -> None:
-        """Stop recording: restore the real transport and close the file."""
+        """Stop recording: restore the real transport (and model) and close the file."""
         self.detach()
+        while self._models:
+            target, model = self._models.pop()
+            target.model = model
         self.transport.close()
 
     def __enter__(self) -> Recording:
