@@ -31,6 +31,9 @@ _EXPORTS: dict[str, str] = {
     "RunContext": "context",
     # errors
     "APIConnectionError": "errors",
+    "TraceError": "errors",
+    "ReplayMismatch": "errors",
+    "CassetteError": "errors",
     "APIError": "errors",
     "APIStatusError": "errors",
     "APITimeoutError": "errors",
@@ -80,6 +83,8 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "providers.registry",
     # agent and run events
     "Agent": "agent",
+    "RunLimits": "runspec",
+    "RunSpec": "runspec",
     "RunEvent": "events",
     "RunFinished": "events",
     # sessions (where a run's history comes from)
@@ -129,6 +134,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import AuthenticationError as AuthenticationError
     from agentloop.errors import BadRequestError as BadRequestError
     from agentloop.errors import BatchInputError as BatchInputError
+    from agentloop.errors import CassetteError as CassetteError
     from agentloop.errors import ConfigurationError as ConfigurationError
     from agentloop.errors import ContextWindowExceeded as ContextWindowExceeded
     from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
@@ -141,6 +147,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import PermissionDeniedError as PermissionDeniedError
     from agentloop.errors import PluginError as PluginError
     from agentloop.errors import RateLimitError as RateLimitError
+    from agentloop.errors import ReplayMismatch as ReplayMismatch
     from agentloop.errors import RunAborted as RunAborted
     from agentloop.errors import RunCancelled as RunCancelled
     from agentloop.errors import RunError as RunError
@@ -152,6 +159,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import ToolDefinitionError as ToolDefinitionError
     from agentloop.errors import ToolError as ToolError
     from agentloop.errors import ToolRetriesExceeded as ToolRetriesExceeded
+    from agentloop.errors import TraceError as TraceError
     from agentloop.events import RunEvent as RunEvent
     from agentloop.events import RunFinished as RunFinished
     from agentloop.events import StepFinished as StepFinished
@@ -174,6 +182,8 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.providers.registry import resolve_model as resolve_model
     from agentloop.result import RunResult as RunResult
     from agentloop.result import Step as Step
+    from agentloop.runspec import RunLimits as RunLimits
+    from agentloop.runspec import RunSpec as RunSpec
     from agentloop.sessions import InMemorySession as InMemorySession
     from agentloop.sessions import Session as Session
     from agentloop.sessions import SQLiteSession as SQLiteSession

@@ -18,6 +18,9 @@ is hit)::
      │   └─ SessionConflictError            two runs appended to one session at once
      ├─ ConversationNotFoundError (ConfigurationError)  -c / --cid names no conversation
      ├─ EngineError                         operator: a batch engine (Ray) missing or unreachable
+     ├─ CassetteError                       a cassette file cannot be read or written
+     │   └─ ReplayMismatch (.diff)          a replayed run sent a request the cassette lacks
+     ├─ TraceError                          a trace line or file is not a valid trace
      ├─ APIError                            operator: talking to the model server
      │   ├─ APIConnectionError
      │   │   └─ APITimeoutError
@@ -46,6 +49,7 @@ is passed through :func:`redact` by the code that raises.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchInputError",
+    "CassetteError",
     "ConfigurationError",
     "ContextWindowExceeded",
     "ConversationNotFoundError",
@@ -74,6 +79,7 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "RateLimitError",
+    "ReplayMismatch",
     "RunAborted",
     "RunCancelled",
     "RunError",
@@ -85,6 +91,7 @@ __all__ = [
     "ToolDefinitionError",
     "ToolError",
     "ToolRetriesExceeded",
+    "TraceError",
     "redact",
 ]
 
@@ -276,6 +283,27 @@ class StreamError(APIError):
     def __init__(self, message: str, *, partial_text: str = "") -> None:
         super().__init__(message)
         self.partial_text = partial_text
+
+
+class CassetteError(AgentloopError):
+    """A cassette file cannot be read or written (the file's fault; its path and line are named)."""
+
+
+class ReplayMismatch(CassetteError):
+    """The replayed run sent a request the cassette does not hold (the code or prompt changed).
+
+    Attributes:
+        diff: One line per difference (``messages[1].content: recorded 'a', now 'b'``).
+    """
+
+    def __init__(self, message: str, diff: Iterable[str] = ()) -> None:
+        self.diff = tuple(diff)
+        lines = "\n  ".join(self.diff)
+        super().__init__(message + (f":\n  {lines}" if lines else ""))
+
+
+class TraceError(AgentloopError):
+    """A trace line or file is not a valid agentloop trace (the file's fault; its path is named)."""
 
 
 class RunError(AgentloopError):
