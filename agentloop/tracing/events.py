@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloop.errors import AgentloopError
+from agentloop.errors import TraceError
 
 __all__ = ["ENVELOPE", "EVENT_FIELDS", "TRACE_VERSION", "TraceError", "TraceEvent"]
 
@@ -71,10 +71,6 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
     # the run ended: its output, why it stopped, total usage, and the error if any
     "run_finished": ("output", "stop_reason", "usage", "error", "steps", "duration"),
 }
-
-
-class TraceError(AgentloopError):
-    """A trace line or file is not a valid agentloop trace (the file's fault; its path is named)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
