@@ -59,7 +59,7 @@ CONFIG_KEYS: dict[str, type] = {
 #: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers; ``[tool_options.TOOLSET]``:
 #: settings of toolsets chosen by name), and ``tools``: the list of tool names a
 #: CLI run without TARGET gets (read with :func:`read_tools`).
-CONFIG_TABLES: tuple[str, ...] = ("mcp", "tool_options", "tools")
+CONFIG_TABLES: tuple[str, ...] = ("mcp", "profiles", "tool_options", "tools")
 
 _ENV: dict[str, str] = {
     "model": "AGENTLOOP_MODEL",

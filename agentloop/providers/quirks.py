@@ -12,13 +12,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from agentloop.errors import APIStatusError
 from agentloop.streaming import DONE, ChatStream
 from agentloop.wire.build import completion_as_chunk
 from agentloop.wire.errors import is_request_validation_error
 
+if TYPE_CHECKING:
+    from agentloop.providers.specs import ProviderSpec
+
 __all__ = [
+    "REASONING_KEY",
+    "adapt_messages",
     "empty_tool_content",
+    "enforce_tool_choice",
+    "reasoning_of",
     "fix_messages",
     "key_hint",
     "rejects_tool_call_content",
@@ -29,6 +38,99 @@ __all__ = [
 # What a server says when it will not take the content of a message: a validation error
 # that names ``content`` (or Gemini's ``parts``), or the message itself (``messages.3``).
 _NAMES_CONTENT = re.compile(r"(?i)\bcontent\b|\bparts?\b|messages?[\s.\[\]'\",()-]*\d")
+
+
+REASONING_KEY = "agentloop_reasoning"
+"""Where a response's reasoning waits in ``extra_content`` until it is echoed (internal)."""
+_REASONING_NAMES = ("reasoning_content", "reasoning")
+
+
+def enforce_tool_choice(spec: ProviderSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """Enforce the tool choices the server accepts but ignores (``params`` is changed).
+
+    ``none`` sends no tools at all; a named tool narrows ``tools`` to that one tool (and
+    sends ``required`` in its place when the server obeys that but not a name). The
+    choice is enforced the same way when the server rejects ``tool_choice`` outright.
+    ``required`` cannot be enforced by the request alone: it is sent as is (docs/providers.md).
+    """
+    choice = params.get("tool_choice")
+    ignored = spec.unenforced_tool_choices
+    rejected = "tool_choice" in spec.rejected_params
+    if choice is None or not (ignored or rejected) or not params.get("tools"):
+        return params
+    if choice == "none" and ("none" in ignored or rejected):
+        for key in ("tools", "tool_choice", "parallel_tool_calls"):
+            params.pop(key, None)
+    elif isinstance(choice, Mapping) and ("named" in ignored or rejected):
+        name = (choice.get("function") or {}).get("name")
+        narrowed = [t for t in params["tools"] if (t.get("function") or {}).get("name") == name]
+        if narrowed:
+            params["tools"] = narrowed
+            if "named" in ignored and "required" not in ignored:
+                params["tool_choice"] = "required"
+    return params
+
+
+def adapt_messages(spec: ProviderSpec, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rewrite messages for the profile in one pass (the input is not changed).
+
+    Typed content flattened (``string_content_only``), system messages merged into the
+    first (``merge_system``), ``content`` left out of tool-call-only turns
+    (``omit_tool_call_content``), and the reasoning a response carried echoed under
+    ``reasoning_field`` (else dropped).
+    """
+    out: list[dict[str, Any]] = []
+    system: int | None = None
+    for message in messages:
+        role = message.get("role")
+        content = message.get("content")
+        if spec.string_content_only and isinstance(content, list):
+            message = {**message, "content": _flatten(content)}
+        if role == "system" and spec.merge_system:
+            if system is not None:
+                first = out[system]
+                out[system] = {**first, "content": f"{first['content']}\n\n{message['content']}"}
+                continue
+            system = len(out)
+            message = {**message, "content": _flatten(message.get("content"))}
+        if role == "assistant":
+            message = _assistant(spec, message)
+        out.append(message)
+    return out
+
+
+def _assistant(spec: ProviderSpec, message: dict[str, Any]) -> dict[str, Any]:
+    extra = message.get("extra_content")
+    if isinstance(extra, Mapping) and REASONING_KEY in extra:
+        rest = {k: v for k, v in extra.items() if k != REASONING_KEY}
+        message = {k: v for k, v in message.items() if k != "extra_content"}
+        if rest:
+            message["extra_content"] = rest
+        if spec.reasoning_field:
+            message[spec.reasoning_field] = extra[REASONING_KEY]
+    if spec.omit_tool_call_content and message.get("tool_calls") and not message.get("content"):
+        message = {k: v for k, v in message.items() if k != "content"}
+    return message
+
+
+def _flatten(content: Any) -> str:
+    """Typed content parts as one string: the text parts, joined by newlines."""
+    if isinstance(content, str) or content is None:
+        return content or ""
+    parts = [p.get("text", "") if isinstance(p, Mapping) else str(p) for p in content]
+    return "\n".join(p for p in parts if p)
+
+
+def reasoning_of(raw: Mapping[str, Any]) -> str | None:
+    """The reasoning text of a whole response's first message, under either known name."""
+    choices = raw.get("choices") or ()
+    message = choices[0].get("message") if choices and isinstance(choices[0], Mapping) else None
+    if not isinstance(message, Mapping):
+        return None
+    for name in _REASONING_NAMES:
+        if isinstance(message.get(name), str) and message[name]:
+            return str(message[name])
+    return None
 
 
 def empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

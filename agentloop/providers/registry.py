@@ -20,11 +20,19 @@ looked for. The key never appears in a ``repr`` or an error message.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import APIStatusError, AuthenticationError, ConfigurationError
+from agentloop.errors import (
+    APIStatusError,
+    AuthenticationError,
+    ConfigurationError,
+    ContextWindowExceeded,
+)
 from agentloop.messages import ChatResponse
 from agentloop.protocols import ChatStreamLike
 from agentloop.providers.gemini import GEMINI_PARAMS as _GEMINI_PARAMS
@@ -32,14 +40,19 @@ from agentloop.providers.gemini import gemini_params as _gemini_params
 from agentloop.providers.gemini import gemini_tool as _gemini_tool
 from agentloop.providers.gemini import sanitize_schema_for_gemini
 from agentloop.providers.quirks import (
+    REASONING_KEY,
+    adapt_messages,
     empty_tool_content,
+    enforce_tool_choice,
     fix_messages,
     key_hint,
+    reasoning_of,
     rejects_tool_call_content,
     replay_as_stream,
     streams_badly,
 )
-from agentloop.providers.specs import GEMINI_PROFILE, PROVIDERS, ProviderSpec
+from agentloop.providers.specs import GEMINI_PROFILE, PROVIDERS, ProviderSpec, spec_from_table
+from agentloop.userdirs import user_dir
 
 if TYPE_CHECKING:
     from agentloop.client.chat import ChatClient
@@ -48,12 +61,19 @@ if TYPE_CHECKING:
 __all__ = [
     "PROVIDERS",
     "ChatModel",
+    "PROFILES_FILE",
     "ProviderSpec",
+    "SavedProfile",
     "find_provider",
+    "find_saved_profile",
     "provider_tool_definitions",
     "resolve_model",
     "sanitize_schema_for_gemini",
+    "saved_profiles",
 ]
+
+PROFILES_FILE = "profiles.toml"
+"""The user's saved endpoint profiles, in agentloop's config folder (``agentloop probe --save``)."""
 
 
 def find_provider(model: str) -> tuple[ProviderSpec, str]:
@@ -126,6 +146,9 @@ def resolve_model(
             f"model {text!r} needs a base URL: pass --base-url URL or set AGENTLOOP_BASE_URL "
             "(e.g. http://localhost:8000/v1)"
         )
+    saved = find_saved_profile(url, model_name, env)
+    if saved is not None:
+        provider = spec_from_table(provider, saved.table)
     key = api_key or _key_from_env(provider, env)
     if not key and provider.requires_key:
         names = " or ".join(provider.key_env)
@@ -139,6 +162,64 @@ def resolve_model(
         **{k: v for k, v in options.items() if v is not None},
     )
     return ChatModel(client, model_name, provider)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class SavedProfile:
+    """One endpoint profile saved by ``agentloop probe --save`` (docs/probe.md).
+
+    Attributes:
+        base_url: The endpoint it was probed at (no trailing slash).
+        model: The model name it was probed with.
+        path: The file it is saved in.
+        table: Its findings, as :func:`~agentloop.providers.specs.spec_from_table` reads them.
+    """
+
+    base_url: str
+    model: str
+    path: Path
+    table: Mapping[str, Any]
+
+
+def saved_profiles(
+    env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> list[SavedProfile]:
+    """Every saved profile: ``agentloop.toml``'s ``[[profiles]]`` first, then the user's.
+
+    Raises:
+        ConfigurationError: A profile file that does not parse, or an entry without
+            ``base_url`` and ``model`` (naming the file).
+    """
+    places = [
+        (Path.cwd() if cwd is None else cwd) / "agentloop.toml",
+        user_dir("config", env) / PROFILES_FILE,
+    ]
+    found: list[SavedProfile] = []
+    for path in places:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read profiles in {path}: {exc}") from exc
+        entries = data.get("profiles", [])
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not (isinstance(entry, dict) and entry.get("base_url") and entry.get("model")):
+                raise ConfigurationError(
+                    f"{path}: every [[profiles]] entry needs base_url and model "
+                    "(rewrite it with agentloop probe MODEL --base-url URL --save)"
+                )
+            url = str(entry["base_url"]).rstrip("/")
+            found.append(SavedProfile(base_url=url, model=str(entry["model"]), path=path, table=entry))
+    return found
+
+
+def find_saved_profile(
+    base_url: str, model: str, env: Mapping[str, str] | None = None
+) -> SavedProfile | None:
+    """The saved profile for this endpoint and model (the project's file wins), or None."""
+    url = base_url.rstrip("/")
+    return next(
+        (p for p in saved_profiles(env) if p.base_url == url and p.model == model), None
+    )
 
 
 def _key_from_env(provider: ProviderSpec, env: Mapping[str, str]) -> str | None:
@@ -177,6 +258,15 @@ class ChatModel:
         if provider is None or isinstance(provider, str):
             provider = _provider_named(provider or "local")
         self._empty_tool_content = provider.tool_call_content == ""
+        self._adapts = (
+            provider.string_content_only
+            or provider.merge_system
+            or provider.omit_tool_call_content
+            or provider.reasoning_field is not None
+        )
+        self._enforces = bool(provider.unenforced_tool_choices) or (
+            "tool_choice" in provider.rejected_params
+        )
         self.client = client
         self.model_name = model_name
         self.provider = provider
@@ -194,7 +284,15 @@ class ChatModel:
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
         """Send one request and return the whole response."""
         messages, params = self.prepare(messages, params)
-        return self._send(self.client.create, messages, params)
+        response: ChatResponse = self._send(self.client.create, messages, params)
+        if self.provider.reasoning_field is None:
+            return response
+        reasoning = reasoning_of(response.raw) if isinstance(response.raw, Mapping) else None
+        if reasoning is None:
+            return response
+        extra = {**(response.message.extra_content or {}), REASONING_KEY: reasoning}
+        message = dataclasses.replace(response.message, extra_content=extra)
+        return dataclasses.replace(response, message=message)
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Send one streamed request (asking for usage); iterate the result for events.
@@ -230,6 +328,10 @@ class ChatModel:
         except AuthenticationError as exc:
             exc.add_note(self._key_hint())
             raise
+        except ContextWindowExceeded as exc:
+            if exc.window is None:
+                exc.window = self.profile.context_tokens  # known from the endpoint's profile
+            raise
         except APIStatusError as exc:
             if self._empty_tool_content or not rejects_tool_call_content(exc):
                 raise
@@ -259,6 +361,8 @@ class ChatModel:
             if old in out:
                 value = out.pop(old)
                 out.setdefault(new, value)
+        if self._enforces:
+            out = enforce_tool_choice(self.provider, out)
         if self.is_gemini:
             out = _gemini_params(out)
         allowed = self.provider.allowed_params or (_GEMINI_PARAMS if self.is_gemini else None)
@@ -267,6 +371,8 @@ class ChatModel:
             for k, v in out.items()
             if k not in self.provider.rejected_params and (allowed is None or k in allowed)
         }
+        if self._adapts:
+            messages = adapt_messages(self.provider, messages)
         return fix_messages(messages, developer_as_system=self.is_gemini), out
 
 

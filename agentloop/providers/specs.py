@@ -6,13 +6,23 @@ looks model-string prefixes up in; docs/providers.md describes each entry.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentloop.messages import ModelProfile
 from agentloop.providers.gemini import GEMINI_PARAMS as _GEMINI_PARAMS
 
-__all__ = ["GEMINI_BASE_URL", "GEMINI_PROFILE", "PROVIDERS", "ProviderSpec"]
+__all__ = [
+    "GEMINI_BASE_URL",
+    "GEMINI_PROFILE",
+    "PROFILE_FIELDS",
+    "PROVIDERS",
+    "ProviderSpec",
+    "spec_from_table",
+    "spec_to_table",
+]
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
 
@@ -39,6 +49,18 @@ class ProviderSpec:
         streams_tool_choice_auto: False when the server cannot stream a request
             with tools and ``tool_choice: "auto"``; such requests are sent
             unstreamed and their events replayed from the whole response.
+        omit_tool_call_content: Leave ``content`` out of an assistant turn that only
+            calls tools (for a server that refuses both ``null`` and ``""``).
+        string_content_only: The server takes only string ``content``: typed content
+            parts are flattened to their text (joined by newlines) before sending.
+        merge_system: The server takes one system message: every system message is
+            merged into the first one (joined by blank lines).
+        reasoning_field: The field an assistant turn's reasoning must be echoed under
+            (``reasoning_content`` for DeepSeek's thinking mode, ``reasoning`` for vLLM),
+            or None to echo none.
+        unenforced_tool_choices: The ``tool_choice`` values the server accepts but does
+            not obey (``none``, ``required``, ``named``); agentloop enforces them itself
+            (``none`` sends no tools, a named tool narrows ``tools`` to that tool).
         profile: What the endpoint supports, for the loop.
         description: One line for help texts.
     """
@@ -54,6 +76,11 @@ class ProviderSpec:
     stream_usage: bool = True
     tool_call_content: str | None = None
     streams_tool_choice_auto: bool = True
+    omit_tool_call_content: bool = False
+    string_content_only: bool = False
+    merge_system: bool = False
+    reasoning_field: str | None = None
+    unenforced_tool_choices: frozenset[str] = frozenset()
     profile: ModelProfile = field(default_factory=ModelProfile)
     description: str = ""
 
@@ -62,6 +89,82 @@ class ProviderSpec:
         if self.gemini == "auto":
             return model_name.lower().split("/")[-1].startswith("gemini")
         return bool(self.gemini)
+
+
+# What a saved profile (``agentloop probe --save``) may set: ProviderSpec fields, then the
+# ModelProfile fields the loop reads. One table shape for the user's profiles.toml and the
+# ``[[profiles]]`` of agentloop.toml (docs/probe.md).
+_SPEC_FIELDS = (
+    "tool_call_content",
+    "omit_tool_call_content",
+    "stream_usage",
+    "streams_tool_choice_auto",
+    "string_content_only",
+    "merge_system",
+    "reasoning_field",
+    "unenforced_tool_choices",
+    "rejected_params",
+    "renamed_params",
+)
+_MODEL_FIELDS = (
+    "supports_json_schema",
+    "supports_strict",
+    "supports_parallel_tool_calls",
+    "context_tokens",
+)
+PROFILE_FIELDS = (*_SPEC_FIELDS, *_MODEL_FIELDS)
+"""The keys of a saved profile table besides ``base_url``, ``model`` and ``provider``."""
+_SETS = ("unenforced_tool_choices", "rejected_params")
+
+
+def spec_from_table(base: ProviderSpec, table: Mapping[str, Any]) -> ProviderSpec:
+    """``base`` with a saved profile's findings applied (unknown keys are ignored).
+
+    Args:
+        base: The provider the model string names (``local`` for most probed servers).
+        table: One saved profile (see :data:`PROFILE_FIELDS`); ``tool_call_content`` is
+            ``"null"``, ``""`` or ``"absent"``.
+
+    Returns:
+        A new :class:`ProviderSpec`: the same type the built-in providers use.
+    """
+    changes: dict[str, Any] = {}
+    for name in _SPEC_FIELDS:
+        if name not in table:
+            continue
+        value = table[name]
+        if name in _SETS:
+            value = frozenset(str(v) for v in value)
+        elif name == "renamed_params":
+            value = {str(k): str(v) for k, v in dict(value).items()}
+        elif name == "tool_call_content":
+            changes["omit_tool_call_content"] = value == "absent"
+            value = "" if value in ("", "absent") else None
+        changes[name] = value
+    model = {k: table[k] for k in _MODEL_FIELDS if k in table}
+    if model:
+        changes["profile"] = dataclasses.replace(base.profile, **model)
+    return dataclasses.replace(base, **changes)
+
+
+def spec_to_table(spec: ProviderSpec) -> dict[str, Any]:
+    """The profile table of ``spec`` (the inverse of :func:`spec_from_table`), TOML-ready."""
+    out: dict[str, Any] = {}
+    for name in _SPEC_FIELDS:
+        value = getattr(spec, name)
+        if name in _SETS:
+            value = sorted(value)
+        elif name == "renamed_params":
+            value = dict(value)
+        elif name == "tool_call_content":
+            value = "absent" if spec.omit_tool_call_content else ("" if value == "" else "null")
+        elif name == "omit_tool_call_content" or value is None:
+            continue
+        out[name] = value
+    for name in _MODEL_FIELDS:
+        if getattr(spec.profile, name) is not None:
+            out[name] = getattr(spec.profile, name)
+    return out
 
 
 GEMINI_PROFILE = ModelProfile(supports_strict=False, supports_parallel_tool_calls=False)
