@@ -27,7 +27,10 @@ import pluggy
 
 if TYPE_CHECKING:
     from agentloop.context import RunContext
+    from agentloop.events import RunEvent
     from agentloop.messages import ChatResponse, ToolCall, ToolResult
+    from agentloop.protocols import AgentView
+    from agentloop.result import RunResult
     from agentloop.tools import Tool
 
 __all__ = ["hookimpl", "hookspec"]
@@ -69,7 +72,7 @@ def agentloop_register_tools() -> list[Any] | None:
 
 
 @hookspec
-def agentloop_tools(agent: Any) -> list[Tool] | None:
+def agentloop_tools(agent: AgentView) -> list[Tool] | None:
     """Give tools to the agent this plugin object was given to.
 
     Called once at the start of every run, only for the plugins the agent was
@@ -91,7 +94,7 @@ def agentloop_tools(agent: Any) -> list[Tool] | None:
 
 
 @hookspec
-def agentloop_agent_close(agent: Any) -> None:
+def agentloop_agent_close(agent: AgentView) -> None:
     """Called when an agent is closed: ``agent.close()`` or leaving ``with agent:``.
 
     Release what a plugin holds for the agent's runs: subprocesses, network
@@ -126,7 +129,9 @@ def agentloop_run_start(context: RunContext) -> None:
 
 
 @hookspec
-def agentloop_run_end(context: RunContext, result: Any, error: BaseException | None) -> None:
+def agentloop_run_end(
+    context: RunContext, result: RunResult, error: BaseException | None
+) -> None:
     """Called once when a run ends, however it ends (answer, error or Ctrl-C).
 
     Exceptions raised here are not allowed to hide the run's own outcome: they
@@ -175,7 +180,7 @@ def agentloop_model_response(context: RunContext, response: ChatResponse) -> Non
 
 
 @hookspec
-def agentloop_stream_event(context: RunContext, event: Any) -> None:
+def agentloop_stream_event(context: RunContext, event: RunEvent) -> None:
     """Called for every run event, in order, as it happens.
 
     Events are the ones ``Agent.stream`` yields: text deltas, tool call started

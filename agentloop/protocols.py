@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import pluggy
+
     from agentloop.deltas import StreamEvent
     from agentloop.messages import ChatResponse
 
-__all__ = ["ChatStreamLike", "Model", "is_loaded_instance"]
+__all__ = ["AgentView", "ChatStreamLike", "Model", "is_loaded_instance"]
 
 
 class ChatStreamLike(Protocol):
@@ -46,6 +48,24 @@ class Model(Protocol):
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse: ...
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike: ...
+
+
+@runtime_checkable
+class AgentView(Protocol):
+    """An agent as plugins see it (``agentloop_tools(agent)``, ``context.agent``): an Agent.
+
+    Typed as a protocol so the hook specifications need not import the agent (which
+    imports the plugins); :class:`~agentloop.Agent` is the one implementation.
+    """
+
+    name: str
+    model: Model
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager: ...
+
+    @property
+    def hook(self) -> Any: ...
 
 
 def is_loaded_instance(value: object, module: str, name: str) -> bool:
