@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "providers.registry",
     # agent and run events
     "Agent": "agent",
+    "Attachment": "attachments",
     "RunLimits": "runspec",
     "RunSpec": "runspec",
     "RunEvent": "events",
@@ -116,6 +117,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares them)
     from agentloop.agent import Agent as Agent
+    from agentloop.attachments import Attachment as Attachment
     from agentloop.client.chat import ChatClient as ChatClient
     from agentloop.config import read_config_table as read_config_table
     from agentloop.context import RunContext as RunContext

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     import pluggy
 
+    from agentloop.attachments import Attachment
     from agentloop.batch.items import ItemResult
     from agentloop.events import RunEvent
     from agentloop.messages import ToolCall
@@ -225,11 +226,14 @@ class Agent:
         history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
         session: Session | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> RunResult:
         """Run until the model answers and return the :class:`RunResult`.
 
         Args:
             prompt: The user's text, or one or more messages (dicts or ``Message``).
+            attachments: Images and files sent with the prompt as content parts
+                (:class:`~agentloop.Attachment`; see :mod:`agentloop.attachments`).
             history: Earlier messages (e.g. a previous ``RunResult.messages``).
             deps: Anything tools and hooks should see as ``context.deps``.
             session: Read the history from this session and, when the run answers,
@@ -241,6 +245,7 @@ class Agent:
             KeyboardInterrupt: Propagates at once, with ``.agentloop_result`` set.
         """
         final: RunResult | None = None
+        prompt = _attach(prompt, attachments, self.model)
         events = self.events(
             prompt, history=history, deps=deps, stream=self.stream_mode is True, session=session
         )
@@ -258,14 +263,16 @@ class Agent:
         history: Iterable[Mapping[str, Any] | Message] | None = None,
         deps: Any = None,
         session: Session | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> Iterator[RunEvent]:
         """Run and yield events as they happen; the last one is ``RunFinished(.result)``.
 
         Events: ``TextDelta`` (``.delta``), ``ToolCallStarted``, ``ToolCallFinished``,
         ``StepFinished`` and last ``RunFinished``. Closing the iterator early
         cancels the run (``agentloop_run_end`` is told). Errors are raised as by :meth:`run`;
-        ``session`` is used as by :meth:`run`.
+        ``session`` and ``attachments`` are used as by :meth:`run`.
         """
+        prompt = _attach(prompt, attachments, self.model)
         stream = self.stream_mode is not False
         return self.events(prompt, history=history, deps=deps, stream=stream, session=session)
 
@@ -471,3 +478,12 @@ def _limit(name: str) -> property:
 for _name in LIMIT_NAMES:
     setattr(Agent, _name, _limit(_name))
 del _name
+
+
+def _attach(prompt: Prompt, attachments: Sequence[Attachment], model: Any) -> Prompt:
+    """The prompt with its attachments' content parts (the prompt itself without any)."""
+    if not attachments:
+        return prompt
+    from agentloop.attachments import with_attachments
+
+    return with_attachments(prompt, attachments, model)  # type: ignore[no-any-return]

@@ -321,12 +321,15 @@ class ModelProfile:
         supports_parallel_tool_calls: ``parallel_tool_calls`` may be sent.
         context_tokens: The context window in tokens, when known: the default of
             ``Agent(max_context_tokens=...)`` (older history is trimmed to fit).
+        supports_file_parts: ``{"type": "file"}`` content parts (PDF attachments) are
+            accepted; images (``image_url`` parts) need no flag.
     """
 
     supports_json_schema: bool = True
     supports_strict: bool = True
     supports_parallel_tool_calls: bool = True
     context_tokens: int | None = None
+    supports_file_parts: bool = False
 
 
 def unique_call_ids(calls: Sequence[ToolCall], prefix: str = "call") -> tuple[ToolCall, ...]:

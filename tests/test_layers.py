@@ -74,8 +74,11 @@ LAYERS: dict[str, set[str]] = {
     # what Agent(...) accepts, checked before any run (and the deprecated old name)
     "agent_options": {*DATA, "tools", "providers"},
     "arguments": {"agent_options", "runspec"},
+    # images and files sent with a prompt (content parts), checked before any request
+    "attachments": {"errors", "messages"},
     "agent": {
         *DATA,
+        "attachments",
         "agent_options",
         "hookspecs",
         "tools",

@@ -58,9 +58,10 @@ EXIT_INTERRUPTED = 130
 
 _MODEL_CHOICE = (
     "Model: --model always wins. An agent whose model is unset or 'offline' follows "
-    "AGENTLOOP_MODEL or the config file; an agent naming another model keeps it. With no model "
-    "anywhere the offline model is used (one notice on stderr). Tools that require approval are "
-    "asked about on the terminal, and denied when stdin is not a terminal. Exit codes: 0 ok, "
+    "AGENTLOOP_MODEL, the config file, then `agentloop models default`; an agent naming another "
+    "model keeps it. With no model anywhere the offline model is used (a notice once per "
+    "terminal session, or with -v). Tools that require approval are asked about on the "
+    "terminal, and denied when stdin is not a terminal (unless --approve-all). Exit codes: 0 ok, "
     "1 run failed, 2 usage/configuration error, 130 interrupted."
 )
 
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "agentloop.toml or [tool.agentloop] in pyproject.toml.",
     )
     parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from agentloop.cli.parsing import CommandParser  # options anywhere, the command's usage
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
     shared = _shared_options()
     _add_commands(sub, shared.common, shared.model, shared.looping)
@@ -127,6 +130,7 @@ def _add_commands(
 ) -> None:
     """Add the run and chat commands, then the others."""
     from agentloop.cli.agents import add_agent_options  # -T, --tool-option, --block, -s
+    from agentloop.cli.model_options import add_request_options  # -o KEY VALUE, -a PATH|URL
 
     run = sub.add_parser(
         "run",
@@ -140,6 +144,8 @@ def _add_commands(
     run.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt (default: stdin)")
     run.add_argument("--json", action="store_true", help="print the RunResult as JSON")
     add_agent_options(run)
+    add_request_options(run)
+    _add_approve_all(run)
     from agentloop.cli.observers import add_run_options  # --record/--replay (stdlib only)
 
     add_run_options(run)
@@ -154,8 +160,18 @@ def _add_commands(
     )
     chat.add_argument("target", metavar="TARGET", nargs="?", help=_TARGET_HELP)
     add_agent_options(chat)
+    add_request_options(chat)
+    _add_approve_all(chat)
     chat.set_defaults(handler="chat")
     _add_info_commands(sub, common, model)
+
+
+def _add_approve_all(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--approve-all",
+        action="store_true",
+        help="run every tool call that requires approval without asking (careful: shell, files)",
+    )
 
 
 def _add_info_commands(

@@ -23,7 +23,7 @@ from agentloop.cli.argtypes import one_line_warnings, print_line
 __all__ = ["Memory", "add_memory_options"]
 
 _SETTINGS = ("model", "base_url", "max_steps", "tool_choice")
-_AGENT_OPTIONS = ("tools", "tool_options", "system")
+_AGENT_OPTIONS = ("tools", "tool_options", "system", "model_options")
 
 
 def add_memory_options(sub: Any) -> None:
@@ -71,6 +71,11 @@ class Memory:
         from agentloop.sessions import SQLiteSession, latest_session
 
         latest, cid = getattr(args, "continue_conversation", False), getattr(args, "cid", None)
+        if cid is not None and not cid.strip():
+            raise ConfigurationError(
+                "--cid needs a conversation id (agentloop logs -n 10 lists them; -c continues "
+                "the latest)"
+            )
         if latest and cid:
             raise ConfigurationError("give -c (the latest conversation) or --cid ID, not both")
         if not (latest or cid):

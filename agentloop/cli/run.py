@@ -5,7 +5,9 @@ Otherwise an agent whose model is unset or ``"offline"`` follows the
 configured model (``AGENTLOOP_MODEL`` or the config file), and an agent that
 names a real model keeps it (with ``--base-url``/``AGENTLOOP_BASE_URL`` and
 the provider's key variable applied). When nothing names a model the offline
-model is used, and one line on stderr says so.
+model is used, and one line on stderr says so: with ``-v``, or once per terminal session
+(:func:`agentloop.cli.defaults.notice_due`). ``agentloop models default MODEL`` sets the
+model used when none of these names one.
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from agentloop.cli.agents import build_agent, split_positionals
+from agentloop.cli.argtypes import print_line
+from agentloop.cli.defaults import load_default_model, notice_due
 from agentloop.cli.mcp import add_plugins, mcp_servers
+from agentloop.cli.model_options import parse_model_options
 from agentloop.cli.observers import Observers
 from agentloop.cli.output import Renderer, StatusLine, Style, approval_prompt, to_jsonable
 from agentloop.config import Settings, load_settings
 from agentloop.errors import ConfigurationError, RunError
 from agentloop.hookspecs import hookimpl
 
-__all__ = ["TerminalApprover", "chat_command", "choose_model", "run_command"]
+__all__ = ["ApproveAll", "TerminalApprover", "chat_command", "choose_model", "run_command"]
 
+NOT_A_TERMINAL = "stdin is not a terminal; pass --approve-all or use an approver"
 OFFLINE_NOTICE = (
     "agentloop: no model configured (--model, AGENTLOOP_MODEL or agentloop.toml); "
     "using the offline model"
@@ -77,6 +83,7 @@ class _Session:
         self.status = StatusLine(sys.stderr, style=self.style)
         self.observers = Observers(args)  # --trace, --record, --replay
         self.memory: Any = None  # cli.memory.Memory: --no-log, -c, --cid
+        self.attachments: list[Any] = []  # -a PATH|URL: sent with the first turn
         self._ok = False
         self._renderer: Renderer | None = None
 
@@ -88,6 +95,7 @@ class _Session:
 
         split_positionals(args)  # a lone PROMPT: a default agent (cli.agents)
         memory = Memory.prepare(args)  # -c/--cid: TARGET and settings from the conversation
+        options = parse_model_options(getattr(args, "model_options", None) or ())
         cli_args = {
             "model": args.model,
             "base_url": args.base_url,
@@ -103,9 +111,14 @@ class _Session:
         replayed = session.observers.model_override(model, agent)  # --replay: recorded model
         if replayed is not model:
             model, notice = replayed, None
-        if notice:
+        if notice and notice_due(bool(getattr(args, "verbose", False))):
             sys.stderr.write(notice + "\n")
-        session.agent = _configure(agent, model, settings, [TerminalApprover(session)])
+        approver = ApproveAll() if getattr(args, "approve_all", False) else TerminalApprover(session)
+        session.agent = _configure(agent, model, settings, [approver])
+        if options:  # -o KEY VALUE, over the agent's own settings
+            session.agent.model_settings = {**session.agent.model_settings, **options}
+        session.attachments = _attachments(getattr(args, "attachments", None) or ())
+        session.check_attachments()  # a missing file or a string-only model: before any run
         add_plugins(session.agent, servers)
         collect_tools(session.agent)  # unknown -T names and bad options fail here (exit 2)
         session.observers.attach(session.agent)
@@ -125,6 +138,13 @@ class _Session:
         )
         return self._renderer
 
+    def check_attachments(self) -> None:
+        """Check ``-a`` attachments against the model before anything runs (one-line errors)."""
+        if self.attachments:
+            from agentloop.attachments import with_attachments
+
+            with_attachments("", self.attachments, self.agent.model)
+
     def run_turn(
         self, prompt: str, history: list[dict[str, Any]] | None, renderer: Renderer
     ) -> Any:
@@ -142,12 +162,14 @@ class _Session:
         if result is None:
             raise RunError("the run ended without a result")
         self._ok = True
+        self.attachments = []  # chat: they went with the first turn
         return result
 
     def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
+        attached = {"attachments": self.attachments} if self.attachments else {}
         if self.memory is not None:  # the conversation's session holds the history
-            return iter(self.agent.stream(prompt, session=self.memory.session))
-        return iter(self.agent.stream(prompt, history=history))
+            return iter(self.agent.stream(prompt, session=self.memory.session, **attached))
+        return iter(self.agent.stream(prompt, history=history, **attached))
 
     def close(self) -> None:
         self.status.close()
@@ -174,6 +196,8 @@ class TerminalApprover:
     def agentloop_approve_tool_call(self, call: Any, tool: Any) -> bool | None:
         """Ask ``Allow tool(args)? [y/N]`` with the exact arguments; anything but y/yes denies."""
         if not sys.stdin.isatty():
+            self._session.status.clear()
+            print_line(f"agentloop: {call.name} denied: {NOT_A_TERMINAL}")
             return None
         with self._lock:
             self._session.status.clear()
@@ -185,6 +209,24 @@ class TerminalApprover:
             except (OSError, ValueError):
                 return False
         return answer.strip().lower() in ("y", "yes")
+
+
+class ApproveAll:
+    """Plugin of ``--approve-all``: every call of a tool that requires approval runs."""
+
+    @hookimpl
+    def agentloop_approve_tool_call(self, call: Any, tool: Any) -> bool:
+        """Allow the call."""
+        return True
+
+
+def _attachments(texts: Any) -> list[Any]:
+    """``-a`` values as :class:`~agentloop.Attachment` objects (checked when a turn starts)."""
+    if not texts:
+        return []
+    from agentloop.attachments import Attachment
+
+    return [Attachment.from_text(text) for text in texts]
 
 
 def choose_model(agent_model: Any, settings: Settings) -> tuple[Any, str | None]:
@@ -207,11 +249,14 @@ def choose_model(agent_model: Any, settings: Settings) -> tuple[Any, str | None]
     }
     explicit = settings.sources.get("model") == "--model"
     default = agent_model is None or _is_offline(agent_model)
-    if settings.model and (explicit or default):
+    configured, source = settings.model, settings.sources.get("model")
+    if not configured and default:
+        configured, source = load_default_model(), "agentloop models default"
+    if configured and (explicit or default):
         try:
-            return resolve_model(settings.model, api_key=settings.api_key, **options), None
+            return resolve_model(configured, api_key=settings.api_key, **options), None
         except ConfigurationError as exc:
-            raise ConfigurationError(f"{exc} [model from {settings.sources['model']}]") from exc
+            raise ConfigurationError(f"{exc} [model from {source}]") from exc
     if default:
         return resolve_model("offline"), OFFLINE_NOTICE
     if isinstance(agent_model, str):

@@ -178,6 +178,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             key_env=("OPENAI_API_KEY", "AGENTLOOP_API_KEY"),
             requires_key=True,
             renamed_params={"max_tokens": "max_completion_tokens"},
+            profile=ModelProfile(supports_file_parts=True),  # PDF attachments as file parts
             description="OpenAI (key: OPENAI_API_KEY)",
         ),
         ProviderSpec(
