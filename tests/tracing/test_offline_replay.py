@@ -85,13 +85,14 @@ def test_recording_a_bare_offline_model_names_the_recipe(tmp_path: Path) -> None
 def test_the_readme_record_and_replay_lines_work(tmp_path: Path) -> None:
     """README.md: `agentloop run examples/calculator.py "What is 2**10?" --record ...` then
     ``--replay``, on the example's default (offline) model."""
-    home = str(tmp_path)
+    # the example asks for the installed calculator plugin's tool, as on a user's machine
+    home = {"HOME": str(tmp_path), "AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD": "0"}
     recorded = agentloop(
-        "run", EXAMPLE, "What is 2**10?", "--record", "run.cassette.jsonl", cwd=tmp_path, HOME=home
+        "run", EXAMPLE, "What is 2**10?", "--record", "run.cassette.jsonl", cwd=tmp_path, **home
     )
     assert recorded.returncode == 0, recorded.stderr
     replayed = agentloop(
-        "run", EXAMPLE, "What is 2**10?", "--replay", "run.cassette.jsonl", cwd=tmp_path, HOME=home
+        "run", EXAMPLE, "What is 2**10?", "--replay", "run.cassette.jsonl", cwd=tmp_path, **home
     )
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == recorded.stdout
