@@ -53,12 +53,14 @@ from agentloop.schema.validate import (
     raise_invalid,
 )
 
-__all__ = ["FunctionSchema", "TypeAdapter", "function_schema", "type_adapter"]
+__all__ = ["FunctionSchema", "Param", "TypeAdapter", "function_schema", "type_adapter"]
 
 _MISSING: Any = inspect.Parameter.empty
 
 
-class _Param(NamedTuple):  # not a frozen dataclass: cheaper to build, one per parameter
+class Param(NamedTuple):  # not a frozen dataclass: cheaper to build, one per parameter
+    """One parameter of a tool function as the call path sees it (shared with ``handwritten``)."""
+
     name: str
     positional: bool  # positional-only: passed in ``args``
     convert: Convert | None
@@ -72,9 +74,9 @@ class _Param(NamedTuple):  # not a frozen dataclass: cheaper to build, one per p
 class _Collected:
     props: dict[str, Any] = field(default_factory=dict)
     required: list[str] = field(default_factory=list)
-    params: list[_Param] = field(default_factory=list)
+    params: list[Param] = field(default_factory=list)
     undocumented: list[str] = field(default_factory=list)
-    context: _Param | None = None
+    context: Param | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +100,7 @@ class FunctionSchema:
     context_parameter: str | None = None
     undocumented_parameters: tuple[str, ...] = ()
     is_async: bool = False
-    _params: tuple[_Param, ...] = field(default=(), repr=False)
+    _params: tuple[Param, ...] = field(default=(), repr=False)
     _validator: Any = field(default=None, repr=False, compare=False)
     _raw: bool = field(default=False, repr=False)
 
@@ -261,7 +263,7 @@ def _parameters(
                     where,
                     f"only one parameter may take the RunContext ({out.context.name!r} already does)",
                 )
-            out.context = _Param(p.name, positional, None, p.default, False, is_context=True)
+            out.context = Param(p.name, positional, None, p.default, False, is_context=True)
             out.params.append(out.context)
             continue
         node = builder.build(hint, where)
@@ -292,7 +294,7 @@ def _parameters(
             schema = with_default(schema, default)
         out.props[p.name] = schema
         optional = p.name not in out.required and builder.strict
-        out.params.append(_Param(p.name, positional, convert, default, optional, fill=fill))
+        out.params.append(Param(p.name, positional, convert, default, optional, fill=fill))
     return out
 
 

@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 from agentloop.errors import ToolDefinitionError
-from agentloop.schema.build import FunctionSchema, _Param
+from agentloop.schema.build import FunctionSchema, Param
 from agentloop.schema.convert import allows_null
 from agentloop.schema.strict import make_strict
 from agentloop.schema.validate import check_schema, compile_validator
@@ -62,7 +62,7 @@ def handwritten_schema(
         raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
     required = set(schema.get("required", ()))
     params = tuple(
-        _Param(key, False, None, None, key not in required and not allows_null(sub))
+        Param(key, False, None, None, key not in required and not allows_null(sub))
         for key, sub in schema.get("properties", {}).items()
     )
     return FunctionSchema(
