@@ -295,9 +295,16 @@ def _item(value: Any, index: int, *, default_id: str, line: int | None = None) -
     unknown = set(value) - {"id", "prompt", "history", "deps"}
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}; allowed: id, prompt, history, deps")
-    prompt = value.get("prompt")
-    if not isinstance(prompt, (str, list, dict)) or not prompt:
-        raise ValueError("'prompt' is missing or empty")
+    if "prompt" not in value:
+        raise ValueError("'prompt' is missing; give the prompt text as \"prompt\"")
+    prompt = value["prompt"]
+    if not isinstance(prompt, (str, list, dict)):
+        raise ValueError(
+            f"'prompt' must be a string (or a message object, or a list of messages), got "
+            f"{type(prompt).__name__} {json.dumps(prompt)[:40]}"
+        )
+    if not prompt:
+        raise ValueError("'prompt' is empty")
     item_id = value.get("id", default_id)
     if isinstance(item_id, bool) or not isinstance(item_id, (str, int)) or item_id == "":
         raise ValueError(f"'id' must be a non-empty string or an integer, got {item_id!r}")

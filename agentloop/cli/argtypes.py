@@ -12,7 +12,17 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["count", "integer", "one_line_warnings", "port", "positive_int", "print_line", "rate"]
+__all__ = [
+    "MAX_RATE",
+    "MIN_RATE",
+    "count",
+    "integer",
+    "one_line_warnings",
+    "port",
+    "positive_int",
+    "print_line",
+    "rate",
+]
 
 
 def integer(least: int, most: int | None, what: str) -> Callable[[str], int]:
@@ -35,14 +45,20 @@ count = integer(0, None, "an integer >= 0")
 port = integer(0, 65535, "a port number 0-65535")
 
 
+MIN_RATE = 0.01
+"""The smallest rate taken: one request (or token) every 100 minutes; less is surely a typo."""
+MAX_RATE = 1e9
+
+
 def rate(text: str) -> float:
-    """An argparse type: a positive number (requests or tokens per minute)."""
+    """An argparse type: a number per minute from :data:`MIN_RATE` to :data:`MAX_RATE`."""
+    what = f"a number per minute from {MIN_RATE:g} to {MAX_RATE:g}"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not MIN_RATE <= value <= MAX_RATE:  # also NaN and infinities
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
 
 

@@ -100,7 +100,10 @@ def batch_command(args: argparse.Namespace) -> int:
     )
     agent = recipe()
     if recipe.notice:
-        print_line(recipe.notice)
+        from agentloop.cli.defaults import notice_due  # once per terminal session
+
+        if notice_due(False):
+            print_line(recipe.notice)
     fingerprint = {"agent": agent_fingerprint(agent, args.target), "input": input_hash}
     stats = BatchStats()
     bar: list[ProgressBar] = []
@@ -156,6 +159,7 @@ def _read_input(args: argparse.Namespace) -> tuple[Any, Any, str]:
         raise ConfigurationError("--address is for --engine ray")
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise ConfigurationError("INPUT and --output are the same file")
+    _check_output(Path(args.output))
     try:
         items, problems, input_hash = read_items(args.input)
     except FileNotFoundError:
@@ -163,6 +167,20 @@ def _read_input(args: argparse.Namespace) -> tuple[Any, Any, str]:
     for problem in problems:
         print_line(f"{args.input} line {problem.line}: {problem.message} (skipped)")
     return items, problems, input_hash
+
+
+def _check_output(path: Path) -> None:
+    """A ``--output`` that cannot be appended to is one line now, not after the first item."""
+    from agentloop.errors import ConfigurationError
+
+    if path.is_dir():
+        raise ConfigurationError(f"--output {path} is a folder; give a .jsonl file in it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigurationError(f"--output {path}: the folder {folder} does not exist")
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise ConfigurationError(f"--output {path} is not writable; give a file you can write")
 
 
 def _summary(args: Any, stats: Any, elapsed: float, malformed: int, fmt: Any) -> None:

@@ -44,7 +44,7 @@ def tools_command(args: argparse.Namespace) -> int:
 
 
 def _print_definitions(args: argparse.Namespace, agent: Any) -> int:
-    from agentloop.plugins.manager import collect_tools
+    from agentloop.cli.mcp import collect_tools  # a --mcp server's failure as its own line
     from agentloop.providers.registry import ChatModel, provider_tool_definitions
 
     tools = list(collect_tools(agent).values())

@@ -323,6 +323,8 @@ def _hint(exc: Exception) -> str:
     ]  # fmt: skip
     for kind, hint in hints:
         if isinstance(exc, kind):
+            if kind is errors.PluginError and type(exc) is not errors.PluginError:
+                return ""  # a plugin's own error (an MCP server's) already names the fix
             return f" ({hint})"
     return ""
 

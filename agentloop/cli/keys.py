@@ -35,6 +35,12 @@ def add_parser(sub: Any, shared: Any) -> None:
         description="Each provider prefix of a model string (provider:model): its default base "
         "URL, the key variables read (then the key store), and the request quirks applied.",
     )
+    models.add_argument(
+        "words", nargs="*", metavar="default [MODEL]",
+        help="'default' shows the default model, 'default MODEL' sets it (stored in the user "
+        "config; used when no --model, AGENTLOOP_MODEL or config file names one)",
+    )  # fmt: skip
+    models.add_argument("--unset", action="store_true", help="with 'default': forget it")
     models.add_argument("--json", action="store_true", help="print the table as JSON")
     models.set_defaults(handler="agentloop.cli.keys:models_command")
 
@@ -115,7 +121,10 @@ def _quirks(spec: Any) -> list[str]:
 
 
 def models_command(args: argparse.Namespace) -> int:
-    """Print the provider table."""
+    """Print the provider table, or show/set the default model (``models default [MODEL]``)."""
+    words = list(getattr(args, "words", None) or ())
+    if words:
+        return _default_command(words, unset=args.unset)
     rows = provider_rows()
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -188,3 +197,44 @@ def _read_key(provider: str) -> str:
 
         return getpass.getpass(f"API key for {provider} (not shown): ")
     return sys.stdin.readline().strip()
+
+
+def _default_command(words: list[str], *, unset: bool) -> int:
+    """``models default`` (show), ``models default MODEL`` (set), ``--unset`` (forget)."""
+    from agentloop.cli.defaults import load_default_model, save_default_model
+    from agentloop.errors import ConfigurationError
+
+    if words[0] != "default" or len(words) > 2 or (unset and len(words) > 1):
+        raise ConfigurationError(
+            f"unknown models action {' '.join(words)!r}; use: agentloop models default [MODEL] "
+            "or agentloop models default --unset"
+        )
+    if unset:
+        path = save_default_model(None)
+        print(f"no default model (removed from {path})")
+        return 0
+    if len(words) == 1:
+        current = load_default_model()
+        print(current or "no default model; set one with: agentloop models default MODEL")
+        return 0
+    model = _checked_model(words[1])
+    path = save_default_model(model)
+    print(f"default model: {model} (stored in {path})")
+    return 0
+
+
+def _checked_model(text: str) -> str:
+    """A model string whose provider exists (the key is checked when a run uses it)."""
+    from agentloop.errors import ConfigurationError
+    from agentloop.providers.registry import find_provider
+
+    model = text.strip()
+    if model.lower() == "offline":
+        return "offline"
+    try:
+        _, name = find_provider(model)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{exc} (agentloop models lists the providers)") from None
+    if not name:
+        raise ConfigurationError(f"model {model!r} names no model: write provider:MODEL")
+    return model

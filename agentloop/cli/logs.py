@@ -20,7 +20,13 @@ import time
 from datetime import datetime
 from typing import Any
 
-__all__ = ["add_parser", "logs_command", "parse_since"]
+from agentloop.cli.argtypes import integer
+
+__all__ = ["MAX_ID_CHARS", "add_parser", "logs_command", "parse_since"]
+
+MAX_ID_CHARS = 200
+"""The longest run id taken (ids are 32 hex characters; a prefix of one is enough)."""
+count = integer(0, 10**9, "a count from 0 (all) to 1000000000")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -44,7 +50,7 @@ def add_parser(sub: Any, shared: Any) -> None:
         help="nothing (list runs), 'show RUN_ID', 'path', 'off' or 'on'",
     )
     logs.add_argument(
-        "-n", "--count", type=int, default=3, help="how many runs (0: all; default 3)"
+        "-n", "--count", type=count, default=3, help="how many runs (0: all; default 3)"
     )
     logs.add_argument("--json", action="store_true", help="print JSON")
     logs.add_argument("--conversation", "--cid", metavar="ID", help="only this conversation")
@@ -70,6 +76,11 @@ def logs_command(args: argparse.Namespace) -> int:
     if action in ("on", "off") and len(words) == 1:
         return _switch(action == "on")
     if action == "show" and len(words) == 2:
+        if not words[1].strip() or len(words[1]) > MAX_ID_CHARS:
+            raise ConfigurationError(
+                f"logs show takes a run id (32 hex characters, or a prefix of one), got "
+                f"{len(words[1])} characters; agentloop logs lists the runs"
+            )
         return _show(path, words[1], as_json=args.json)
     if action == "list":
         return _list(path, args)

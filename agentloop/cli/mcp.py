@@ -17,7 +17,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["add_parser", "add_plugins", "mcp_servers", "serve_command"]
+__all__ = ["add_parser", "add_plugins", "collect_tools", "mcp_servers", "serve_command"]
 
 INSTALL_HINT = "MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
 
@@ -94,6 +94,8 @@ def _plugin() -> Any:
 def mcp_servers(specs: Sequence[str] | None) -> list[Any]:
     """The MCP server plugins of ``--mcp`` values (none: the plugin is not even imported).
 
+    Each is ``required``: when it cannot start, the command fails with one line.
+
     Servers of ``[mcp.servers.NAME]`` in the config file are not added here: the
     plugin offers them by name in the tool registry (``-T NAME``, ``tools = [...]``).
 
@@ -102,7 +104,30 @@ def mcp_servers(specs: Sequence[str] | None) -> list[Any]:
     """
     if not specs:
         return []
-    return list(_plugin().servers_from_specs(specs))
+    servers = list(_plugin().servers_from_specs(specs))
+    for server in servers:
+        # named on the command line: a server that cannot start fails the command (exit 1);
+        # a configured one ([mcp.servers.NAME]) only warns and the run goes on without it
+        server.required = True
+    return servers
+
+
+def collect_tools(agent: Any) -> dict[str, Any]:
+    """The agent's tools; a ``--mcp`` server that cannot start fails with its own one line.
+
+    The plugin manager wraps a hook's error as "plugin ... failed in agentloop_tools"; for an
+    MCP server the server's error already names it and the fix, so it is raised as it is.
+    """
+    from agentloop.errors import AgentloopError, PluginError
+    from agentloop.plugins.manager import collect_tools as collect
+
+    try:
+        return collect(agent)
+    except PluginError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, AgentloopError) and type(cause).__module__.startswith("agentloop_mcp"):
+            raise cause from None
+        raise
 
 
 def serve_command(args: argparse.Namespace) -> int:

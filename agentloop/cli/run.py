@@ -23,7 +23,7 @@ from typing import Any
 from agentloop.cli.agents import build_agent, split_positionals
 from agentloop.cli.argtypes import print_line
 from agentloop.cli.defaults import load_default_model, notice_due
-from agentloop.cli.mcp import add_plugins, mcp_servers
+from agentloop.cli.mcp import add_plugins, collect_tools, mcp_servers
 from agentloop.cli.model_options import parse_model_options
 from agentloop.cli.observers import Observers
 from agentloop.cli.output import Renderer, StatusLine, Style, approval_prompt, to_jsonable
@@ -91,7 +91,6 @@ class _Session:
     def start(cls, args: argparse.Namespace) -> _Session:
         from agentloop.cli.memory import Memory  # run log, -c/--cid (issue #12)
         from agentloop.config import read_tools
-        from agentloop.plugins.manager import collect_tools
 
         split_positionals(args)  # a lone PROMPT: a default agent (cli.agents)
         memory = Memory.prepare(args)  # -c/--cid: TARGET and settings from the conversation
