@@ -62,6 +62,9 @@ LAYERS: dict[str, set[str]] = {
         "userdirs",
         "secrets",
     },
+    # agentloop probe: its own bounded HTTP, failures' diagnoses, the providers' profile type
+    "probe": {"client", "providers", "wire", "streaming", "messages", "deltas", "errors",
+              "protocols", "userdirs"},
     "server": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     # testing.replay hands over to tracing.tape
     "testing": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "tracing"},

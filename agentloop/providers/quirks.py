@@ -51,7 +51,8 @@ def enforce_tool_choice(spec: ProviderSpec, params: dict[str, Any]) -> dict[str,
     ``none`` sends no tools at all; a named tool narrows ``tools`` to that one tool (and
     sends ``required`` in its place when the server obeys that but not a name). The
     choice is enforced the same way when the server rejects ``tool_choice`` outright.
-    ``required`` cannot be enforced by the request alone: it is sent as is (docs/providers.md).
+    ``required`` cannot be enforced by the request alone: where it is ignored or refused it
+    is sent as ``auto`` (docs/providers.md).
     """
     choice = params.get("tool_choice")
     ignored = spec.unenforced_tool_choices
@@ -66,8 +67,9 @@ def enforce_tool_choice(spec: ProviderSpec, params: dict[str, Any]) -> dict[str,
         narrowed = [t for t in params["tools"] if (t.get("function") or {}).get("name") == name]
         if narrowed:
             params["tools"] = narrowed
-            if "named" in ignored and "required" not in ignored:
-                params["tool_choice"] = "required"
+            params["tool_choice"] = "required" if "required" not in ignored else "auto"
+    elif choice == "required" and "required" in ignored:
+        params["tool_choice"] = "auto"  # what the server does with it anyway
     return params
 
 
