@@ -49,6 +49,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentloop.cli.batch",
     "agentloop.cli.logs",
     "agentloop.cli.keys",
+    "agentloop.cli.probe",
 )
 
 EXIT_OK = 0

@@ -144,7 +144,18 @@ def models_command(args: argparse.Namespace) -> int:
         sys.stdout.write(f"  {key}{state}\n")
         if row["quirks"]:
             sys.stdout.write(f"  quirks: {'; '.join(row['quirks'])}\n")
+    _saved_profiles()
     return 0
+
+
+def _saved_profiles() -> None:
+    """The profiles ``agentloop probe --save`` wrote, with what each changes."""
+    from agentloop.providers.registry import saved_profiles
+
+    for saved in saved_profiles():
+        table = {k: v for k, v in saved.table.items() if k not in ("base_url", "model")}
+        sys.stdout.write(f"saved profile: {saved.model} at {saved.base_url} ({saved.path})\n")
+        sys.stdout.write(f"  {json.dumps(table)}\n")
 
 
 def keys_command(args: argparse.Namespace) -> int:
