@@ -177,10 +177,7 @@ def test_abort_run_and_run_aborted_say_which_is_raised_where() -> None:
 
 def test_import_agentloop_is_light() -> None:
     heavy = ["requests", "urllib3", "jsonschema", "sseclient", "pydantic", "docstring_parser"]
-    code = (
-        "import sys, agentloop\n"
-        f"print([m for m in {heavy!r} if m in sys.modules])"
-    )
+    code = f"import sys, agentloop\nprint([m for m in {heavy!r} if m in sys.modules])"
     proc = _run(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

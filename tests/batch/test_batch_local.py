@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_support import answer, echo_agent, echo_server, read_jsonl, write_jsonl
+from batch_support import echo_agent, echo_server, read_jsonl, write_jsonl
 from fakeserver import json_reply
 
 from agentloop.batch import BatchItem, BatchStats, RateLimiter, read_items, run_batch
@@ -184,10 +184,14 @@ def test_stats_summary_has_counts_tokens_and_latency_percentiles(server: Any) ->
 
 
 def test_answer_helper_is_deterministic(server: Any) -> None:
-    # the echo model underlies the Ray-equals-local test: same request, same reply
+    # the echo model underlies the Ray-equals-local test: same request, same reply,
+    # and a different prompt a different reply (a constant answer would prove nothing there)
     agent = echo_agent(server.base_url)
-    assert agent.run("same").to_dict()["output"] == agent.run("same").to_dict()["output"]
-    assert callable(answer)
+    first, again, other = agent.run("same"), agent.run("same"), agent.run("other")
+    assert first.output == again.output == "done: SAME"
+    assert other.output == "done: OTHER"
+    wire = [[m for m in r.to_dict()["messages"] if m["role"] != "system"] for r in (first, again)]
+    assert wire[0] == wire[1]
 
 
 def test_a_stop_interrupts_a_run_waiting_for_the_rate_limit(server: Any) -> None:

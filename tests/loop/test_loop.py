@@ -20,7 +20,6 @@ from agentloop import (
     Usage,
     tool,
 )
-from agentloop.loop.state import estimate_prompt_tokens
 from agentloop.testing import make_response, text_response, tool_call, tool_calls_response
 
 
@@ -396,6 +395,14 @@ def test_token_budget_ends_run_once_spent():
         agent.run("x")
 
 
+def _hand_counted_prompt(request: dict) -> int:
+    messages = sum(
+        len(json.dumps(m, ensure_ascii=False, separators=(",", ":"))) // 4 + 4
+        for m in request["messages"]
+    )
+    return messages + len(json.dumps(request.get("tools"))) // 4
+
+
 def test_token_budget_bounds_each_request_by_what_is_left():
     usage = Usage(prompt_tokens=100, completion_tokens=50, total_tokens=150)
     agent, model = make_agent(
@@ -407,8 +414,9 @@ def test_token_budget_bounds_each_request_by_what_is_left():
     agent.run("add one and one")
     seen = model.requests
     first, second = (r["max_tokens"] for r in seen)
-    prompt_first = estimate_prompt_tokens(seen[0])
-    prompt_second = estimate_prompt_tokens(seen[1])
+    # the documented rule written out (not the estimator under test): a quarter of each
+    # message's compact JSON plus 4 a message, and a quarter of the tools' JSON
+    prompt_first, prompt_second = (_hand_counted_prompt(r) for r in seen)
     assert first == min(900, 1000 - prompt_first)
     assert second == 1000 - 150 - prompt_second
     assert second < first

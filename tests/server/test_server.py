@@ -253,6 +253,23 @@ def test_api_key_is_required_when_configured():
         server.stop()
 
 
+def test_api_key_is_taken_only_with_the_bearer_scheme():
+    server = Running(OfflineModel(), api_key="s3cret-key")
+    try:
+        for scheme in ("Basic", "Token", "ApiKey", "Bearerx"):
+            status, _, _ = server.request(
+                "GET", "/v1/models", headers={"Authorization": f"{scheme} s3cret-key"}
+            )
+            assert status == 401, scheme
+        for scheme in ("Bearer", "bearer", "BEARER"):  # the scheme is case-insensitive
+            status, _, _ = server.request(
+                "GET", "/v1/models", headers={"Authorization": f"{scheme} s3cret-key"}
+            )
+            assert status == 200, scheme
+    finally:
+        server.stop()
+
+
 def test_binds_loopback_by_default():
     server = make_server(OfflineModel(), port=0)
     try:
