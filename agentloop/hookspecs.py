@@ -129,9 +129,7 @@ def agentloop_run_start(context: RunContext) -> None:
 
 
 @hookspec
-def agentloop_run_end(
-    context: RunContext, result: RunResult, error: BaseException | None
-) -> None:
+def agentloop_run_end(context: RunContext, result: RunResult, error: BaseException | None) -> None:
     """Called once when a run ends, however it ends (answer, error or Ctrl-C).
 
     Exceptions raised here are not allowed to hide the run's own outcome: they

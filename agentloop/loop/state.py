@@ -319,7 +319,7 @@ class RunState:
         """Return the :class:`RunResult` of what the run did so far."""
         return RunResult(
             output=output,
-            messages=self.context.messages,
+            messages=tuple(self.context.message_list()),
             usage=self.usage,
             steps=tuple(self.steps),
             stop_reason=stop_reason,

@@ -368,8 +368,9 @@ def collect_tools(spec: RunSpec | Any) -> dict[str, Tool]:
             or a plugin's hook raised.
         ConfigurationError: A chosen name is unknown, or a tool option is bad.
     """
-    if callable(getattr(spec, "spec", None)):
-        spec = spec.spec()
+    make_spec = getattr(spec, "spec", None)
+    if callable(make_spec):  # an Agent
+        spec = make_spec()
     tools: dict[str, Tool] = {}
     owners: dict[str, str] = {}
     pm = spec.plugin_manager
