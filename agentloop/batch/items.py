@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -322,9 +322,3 @@ def _error(exc: BaseException) -> dict[str, str]:
 
 def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def iter_lines(results: Iterable[ItemResult], batch: Mapping[str, str]) -> Iterator[str]:
-    """The JSONL lines of ``results`` (one per result, no trailing newline)."""
-    for result in results:
-        yield json.dumps(result.to_dict(batch), ensure_ascii=False, default=str)
