@@ -62,8 +62,10 @@ _SERVER_FLAGS = (
         "--enable-auto-tool-choice --tool-call-parser PARSER (hermes, llama3_json, mistral, ...)",
     ),
     (
-        re.compile(r"(?i)requires --jinja|--jinja flag|template[^.]{0,60}(does not|doesn't) support"
-                   r" tools|tools?[^.]{0,40}not supported by[^.]{0,20}template"),
+        re.compile(
+            r"(?i)requires --jinja|--jinja flag|template[^.]{0,60}(does not|doesn't) support"
+            r" tools|tools?[^.]{0,40}not supported by[^.]{0,20}template"
+        ),
         "the llama.cpp server's chat template has no tool support: start llama-server with "
         "--jinja (and --chat-template-file FILE when the model's own template has no tools)",
     ),

@@ -13,6 +13,7 @@ in ``base_url`` only.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ def probe(
         if chats:
             for number, step in enumerate(later, len(steps) + 1):
                 name = step.__name__.removeprefix("_check_").removeprefix("check_")
-                ctx.progress = lambda line, n=number: _say(progress, f"[{n}] {line}")
+                ctx.progress = functools.partial(_numbered, progress, number)
                 ctx.progress(name)
                 _guarded(ctx, name, step)
         else:
@@ -137,6 +138,10 @@ def _guarded(ctx: ProbeContext, name: str, step: Callable[[ProbeContext], Any]) 
         ctx.add(Finding(check=name, outcome="unknown",
                         summary=f"the check could not read the answer ({type(exc).__name__}: {exc})"[:300]))  # fmt: skip
         return False if name == "chat" else None
+
+
+def _numbered(progress: Callable[[str], None] | None, number: int, line: str) -> None:
+    _say(progress, f"[{number}] {line}")
 
 
 def _say(progress: Callable[[str], None] | None, line: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agentloop.probe.findings import Finding, ProbeContext, tool_calls_of
+from agentloop.probe.findings import Finding, Outcome, ProbeContext, tool_calls_of
 from agentloop.probe.http import Exchange
 
 __all__ = [
@@ -61,7 +61,7 @@ _RESULT = {"role": "tool", "tool_call_id": "call_probe_1", "content": "sunny, 21
 def _accepted(check: str, exchange: Exchange, yes: str, no: str, **kw: Any) -> Finding:
     if exchange.ok:
         return Finding(check=check, outcome="yes", summary=yes, evidence=exchange.evidence(), **kw)
-    outcome = "unknown" if exchange.status is None else "no"
+    outcome: Outcome = "unknown" if exchange.status is None else "no"
     return Finding(check=check, outcome=outcome, summary=no, evidence=exchange.evidence(), **kw)
 
 
@@ -92,7 +92,7 @@ def check_models(ctx: ProbeContext) -> None:
 
 def _window_of(card: dict[str, Any]) -> int | None:
     """A context window from model metadata: vLLM, LM Studio / OpenRouter, llama-server."""
-    meta = card.get("meta") if isinstance(card.get("meta"), dict) else {}
+    meta: dict[str, Any] = card["meta"] if isinstance(card.get("meta"), dict) else {}
     for value in (card.get("max_model_len"), card.get("context_length"), meta.get("n_ctx")):
         if isinstance(value, int) and value > 0:
             return value
@@ -105,7 +105,9 @@ def check_props(ctx: ProbeContext) -> None:
     body = exchange.json if isinstance(exchange.json, dict) else None
     if not exchange.ok or body is None:
         summary = "no /props (not llama-server)"
-        ctx.add(Finding(check="props", outcome="info", summary=summary, evidence=exchange.evidence()))
+        ctx.add(
+            Finding(check="props", outcome="info", summary=summary, evidence=exchange.evidence())
+        )
         return
     settings = body.get("default_generation_settings") or {}
     window = settings.get("n_ctx") if isinstance(settings, dict) else None
@@ -139,7 +141,10 @@ def check_chat(ctx: ProbeContext) -> bool:
 def check_tokens(ctx: ProbeContext) -> None:
     """``max_tokens`` and ``max_completion_tokens``: which the endpoint takes."""
     hello = [{"role": "user", "content": "Say hello."}]
-    for name, other in (("max_tokens", "max_completion_tokens"), ("max_completion_tokens", "max_tokens")):
+    for name, other in (
+        ("max_tokens", "max_completion_tokens"),
+        ("max_completion_tokens", "max_tokens"),
+    ):
         exchange = ctx.chat(hello, **{name: 48, other: None})
         ctx.add(_accepted(name, exchange, f"{name} accepted", f"{name} rejected"))
     if ctx.outcome("max_tokens") != "yes" and ctx.outcome("max_completion_tokens") == "yes":
@@ -178,7 +183,9 @@ def _check_strict(ctx: ProbeContext) -> None:
 
 
 def _check_formats(ctx: ProbeContext) -> None:
-    ask = [{"role": "user", "content": 'Answer in JSON: {"city": "..."} for the capital of France.'}]
+    ask = [
+        {"role": "user", "content": 'Answer in JSON: {"city": "..."} for the capital of France.'}
+    ]
     exchange = ctx.chat(ask, response_format={"type": "json_object"})
     ctx.add(_accepted("json_object", exchange, "json_object accepted", "json_object rejected"))
     schema = {
@@ -254,7 +261,7 @@ def _obeyed(ctx: ProbeContext, check: str, what: str, good: Callable[[list[Any]]
             messages: list[Any], **kw: Any) -> None:  # fmt: skip
     passes, runs, failed, answers = _rate(ctx, check, good, messages, **kw)
     if failed is not None:
-        outcome = "unknown" if failed.status is None else "no"
+        outcome: Outcome = "unknown" if failed.status is None else "no"
         ctx.add(Finding(check=check, outcome=outcome, summary=f"{what}: rejected",
                         evidence=failed.evidence(), value="rejected"))  # fmt: skip
         return

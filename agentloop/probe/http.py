@@ -180,6 +180,4 @@ class Endpoint:
 
     @staticmethod
     def _failed(method: str, path: str, why: str, started: float) -> Exchange:
-        return Exchange(
-            method=method, path=path, error=why, seconds=time.monotonic() - started
-        )
+        return Exchange(method=method, path=path, error=why, seconds=time.monotonic() - started)

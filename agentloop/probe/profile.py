@@ -46,7 +46,11 @@ def profile_table(findings: Mapping[str, Finding]) -> dict[str, Any]:
         A table of :data:`~agentloop.providers.specs.PROFILE_FIELDS` (only what was learned).
     """
     table: dict[str, Any] = {}
-    for check, value in (("content_null", "null"), ("content_empty", ""), ("content_absent", "absent")):
+    for check, value in (
+        ("content_null", "null"),
+        ("content_empty", ""),
+        ("content_absent", "absent"),
+    ):
         if _is(findings, check, "yes"):
             table["tool_call_content"] = value
             break
@@ -84,7 +88,9 @@ def profile_table(findings: Mapping[str, Finding]) -> dict[str, Any]:
     return table
 
 
-def profile_path(local: bool, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+def profile_path(
+    local: bool, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path:
     """Where ``--save`` writes: the user's ``profiles.toml``, or ``./agentloop.toml``."""
     if local:
         return (Path.cwd() if cwd is None else cwd) / "agentloop.toml"
@@ -101,7 +107,11 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
+            + "}"
+        )
     raise ConfigurationError(f"cannot write {value!r} to a profile")
 
 

@@ -53,7 +53,9 @@ class StreamShape:
                 continue
             if choice.get("finish_reason"):
                 self.finish_reasons.append(str(choice["finish_reason"]))
-            delta = choice.get("delta") if isinstance(choice.get("delta"), Mapping) else {}
+            delta: Mapping[str, Any] = (
+                choice["delta"] if isinstance(choice.get("delta"), Mapping) else {}
+            )
             if isinstance(delta.get("content"), str):
                 self.text += delta["content"]
             for call in delta.get("tool_calls") or ():
@@ -67,7 +69,9 @@ class StreamShape:
         entry = self.calls.setdefault(key, {"name": "", "pieces": 0})
         if call.get("id"):
             self.ids.append(str(call["id"]))
-        fn = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+        fn: Mapping[str, Any] = (
+            call["function"] if isinstance(call.get("function"), Mapping) else {}
+        )
         entry["name"] = entry["name"] or fn.get("name") or ""
         if fn.get("arguments"):
             entry["pieces"] += 1
@@ -87,7 +91,9 @@ def _stream(ctx: ProbeContext, messages: list[Any], **kw: Any) -> tuple[Exchange
 
 
 def _finding(check: str, outcome: Any, summary: str, exchange: Exchange, **kw: Any) -> Finding:
-    return Finding(check=check, outcome=outcome, summary=summary, evidence=exchange.evidence(), **kw)
+    return Finding(
+        check=check, outcome=outcome, summary=summary, evidence=exchange.evidence(), **kw
+    )
 
 
 def _check_stream_text(ctx: ProbeContext) -> None:
@@ -214,6 +220,10 @@ def check_context(ctx: ProbeContext) -> None:
     error = diagnose(make_status_error(exchange.status, exchange.json or exchange.body.decode(
         "utf-8", "replace")))  # fmt: skip
     window = error.window if isinstance(error, ContextWindowExceeded) else None
-    summary = f"{window} tokens (from the overflow's error)" if window else "the overflow was refused without naming the window"
+    summary = (
+        f"{window} tokens (from the overflow's error)"
+        if window
+        else "the overflow was refused without naming the window"
+    )
     ctx.add(_finding("context_window", "info" if window else "unknown", summary, exchange,
                      value=window))  # fmt: skip

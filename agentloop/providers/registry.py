@@ -208,7 +208,9 @@ def saved_profiles(
                     "(rewrite it with agentloop probe MODEL --base-url URL --save)"
                 )
             url = str(entry["base_url"]).rstrip("/")
-            found.append(SavedProfile(base_url=url, model=str(entry["model"]), path=path, table=entry))
+            found.append(
+                SavedProfile(base_url=url, model=str(entry["model"]), path=path, table=entry)
+            )
     return found
 
 
@@ -217,9 +219,7 @@ def find_saved_profile(
 ) -> SavedProfile | None:
     """The saved profile for this endpoint and model (the project's file wins), or None."""
     url = base_url.rstrip("/")
-    return next(
-        (p for p in saved_profiles(env) if p.base_url == url and p.model == model), None
-    )
+    return next((p for p in saved_profiles(env) if p.base_url == url and p.model == model), None)
 
 
 def _key_from_env(provider: ProviderSpec, env: Mapping[str, str]) -> str | None:
@@ -291,8 +291,11 @@ class ChatModel:
         if reasoning is None:
             return response
         extra = {**(response.message.extra_content or {}), REASONING_KEY: reasoning}
-        message = dataclasses.replace(response.message, extra_content=extra)
-        return dataclasses.replace(response, message=message)
+        first = response.choices[0]
+        choice = dataclasses.replace(
+            first, message=dataclasses.replace(first.message, extra_content=extra)
+        )
+        return dataclasses.replace(response, choices=(choice, *response.choices[1:]))
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Send one streamed request (asking for usage); iterate the result for events.

@@ -1,0 +1,188 @@
+"""A real chat-completions server on 127.0.0.1 whose quirks switch on and off, one by one.
+
+Its "model" is deterministic: with tools it calls the tool the prompt names (or the forced
+one), after a tool result it answers in text. Each quirk reproduces what a real server does:
+
+=========================  ==================================================================
+quirk                      source
+=========================  ==================================================================
+null_content_rejected      LM Studio, Ollama, Mistral, llama-cpp-python: ``content: null``
+                           next to ``tool_calls`` is a 400 (issue 23; PROTOCOL.md 1.3)
+include_usage_rejected     Mistral: ``stream_options`` is a 422 (issue 23)
+typed_content_rejected     llama.cpp: "type must be string" for content parts (issue 23)
+two_system_rejected        chat templates that allow one leading system message only
+                           (llama.cpp / HF templates: "System message must be at the beginning")
+tool_choice_ignored        Ollama #17921 (ollama PR #17935): forced and "none" are ignored
+stream_tools_refused       llama-cpp-python: an empty 200 for streamed tools + auto
+context_window=N           llama.cpp: "This model's maximum context length is N tokens"
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["QuirkServer"]
+
+
+def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"message": message, "type": "invalid_request_error"}}
+
+
+class QuirkServer:
+    """Start with ``with QuirkServer({"null_content_rejected"}) as server: server.base_url``."""
+
+    def __init__(self, quirks: set[str] = frozenset(), context_window: int | None = None) -> None:  # type: ignore[assignment]
+        self.quirks = set(quirks)
+        self.context_window = context_window
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") == "/v1/models":
+                    self._json(
+                        200, {"object": "list", "data": [{"id": "quirky", "object": "model"}]}
+                    )
+                else:
+                    self._json(*_error(404, f"no {self.path}"))
+
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(size) or b"{}")
+                if self.path != "/v1/chat/completions":
+                    self._raw(404, b"<html><body>Not Found</body></html>", "text/html")
+                    return
+                owner.requests.append(body)
+                refusal = owner.refusal(body)
+                if refusal:
+                    self._json(*refusal)
+                    return
+                message = owner.answer(body)
+                if body.get("stream"):
+                    self._stream(body, message)
+                else:
+                    self._json(200, {"id": "c1", "object": "chat.completion", "model": "quirky",
+                                     "choices": [{"index": 0, "message": message,
+                                                  "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+                                     "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})  # fmt: skip
+
+            def _stream(self, body: dict[str, Any], message: dict[str, Any]) -> None:
+                if (
+                    "stream_tools_refused" in owner.quirks
+                    and body.get("tools")
+                    and body.get("tool_choice", "auto") == "auto"
+                ):
+                    self._raw(200, b"", "text/event-stream")
+                    return
+                chunks: list[dict[str, Any]] = [
+                    {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+                ]
+                if message.get("content"):
+                    chunks.append(
+                        {"choices": [{"index": 0, "delta": {"content": message["content"]}}]}
+                    )
+                for i, call in enumerate(message.get("tool_calls") or ()):
+                    chunks.append(
+                        {"choices": [{"index": 0, "delta": {"tool_calls": [{**call, "index": i}]}}]}
+                    )
+                finish = "tool_calls" if message.get("tool_calls") else "stop"
+                chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    chunks.append(
+                        {
+                            "choices": [],
+                            "usage": {
+                                "prompt_tokens": 5,
+                                "completion_tokens": 3,
+                                "total_tokens": 8,
+                            },
+                        }
+                    )
+                data = (
+                    b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks)
+                    + b"data: [DONE]\n\n"
+                )
+                self._raw(200, data, "text/event-stream")
+
+            def _json(self, status: int, payload: Any) -> None:
+                self._raw(status, json.dumps(payload).encode(), "application/json")
+
+            def _raw(self, status: int, data: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> QuirkServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The error a quirk answers this request with, or None."""
+        messages = body.get("messages") or []
+        q = self.quirks
+        if "include_usage_rejected" in q and "stream_options" in body:
+            return _error(422, "Extra inputs are not permitted: stream_options")
+        if "typed_content_rejected" in q and any(
+            isinstance(m.get("content"), list) for m in messages
+        ):
+            return _error(400, "[json.exception.type_error.302] type must be string, but is array")
+        systems = [i for i, m in enumerate(messages) if m.get("role") == "system"]
+        if "two_system_rejected" in q and (len(systems) > 1 or systems and systems[0] != 0):
+            return _error(400, "System message must be at the beginning.")
+        if "null_content_rejected" in q and any(
+            m.get("role") == "assistant" and m.get("tool_calls") and m.get("content", "") is None
+            for m in messages
+        ):
+            return _error(400, "messages.1.content: Input should be a valid string")
+        if self.context_window is not None:
+            size = len(json.dumps(messages)) // 4
+            if size > self.context_window:
+                return _error(400, f"This model's maximum context length is {self.context_window} "
+                                   f"tokens. However, you requested {size} tokens.")  # fmt: skip
+        return None
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The deterministic model: a tool call when one is asked for, else text."""
+        messages = body.get("messages") or []
+        tools = [t["function"]["name"] for t in body.get("tools") or ()]
+        choice = body.get("tool_choice", "auto")
+        if "tool_choice_ignored" in self.quirks:
+            choice = "auto"
+        last = messages[-1] if messages else {}
+        if not tools or choice == "none" or last.get("role") == "tool":
+            return {
+                "role": "assistant",
+                "content": "done" if last.get("role") == "tool" else "hello",
+            }
+        text = str(last.get("content"))
+        if isinstance(choice, dict):
+            name = choice["function"]["name"]
+        else:
+            name = next((t for t in tools if t in text), tools[0] if choice == "required" else None)
+        if name is None:
+            return {"role": "assistant", "content": "hello"}
+        call = {"id": f"call_{len(self.requests)}", "type": "function",
+                "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}  # fmt: skip
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
