@@ -31,10 +31,19 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from agentloop.errors import StorageError
 
-__all__ = ["BUSY_TIMEOUT", "SCHEMA_TABLE", "Database", "connect", "storage_error", "transaction"]
+__all__ = [
+    "BUSY_TIMEOUT",
+    "SCHEMA_TABLE",
+    "Database",
+    "connect",
+    "open_database",
+    "storage_error",
+    "transaction",
+]
 
 SCHEMA_TABLE = "agentloop_schema"
 
@@ -71,6 +80,10 @@ def storage_error(exc: BaseException, path: str | Path, *, fix: str = "") -> Sto
     """
     if isinstance(exc, StorageError):
         return exc
+    if str(path).lower().startswith(("postgresql://", "postgres://")):
+        from agentloop.postgres import pg_error
+
+        return pg_error(exc, str(path), fix=fix)
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     lowered = text.lower()
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
@@ -83,6 +96,44 @@ def storage_error(exc: BaseException, path: str | Path, *, fix: str = "") -> Sto
         reason = "unavailable"
     advice = _FIXES[reason] + (f" {fix}" if fix else "")
     return StorageError(f"cannot use {path}: {text} ({advice})", path=str(path), reason=reason)
+
+
+def open_database(
+    target: str | Path,
+    *,
+    component: str,
+    migrations: Sequence[Sequence[str]],
+    pg_migrations: Sequence[Sequence[str]],
+    timeout: float | None = None,
+) -> Any:
+    """Open the store at ``target``: a SQLite file, or PostgreSQL for a ``postgresql://`` URL.
+
+    Both backends have the same surface (``transaction()``, ``query()``, ``close()``, ``path``,
+    ``dialect``); what is above this seam never asks which one it got, except to choose the
+    few statements that the two SQL dialects say differently.
+
+    Args:
+        target: A file path (``":memory:"`` too) or a ``postgresql://`` URL.
+        component: The schema's name (``"logs"``, ``"sessions"``).
+        migrations: The component's SQLite migrations.
+        pg_migrations: The same schema's PostgreSQL migrations.
+        timeout: Seconds to wait for a busy file or a connection.
+
+    Raises:
+        StorageError: The store cannot be used (the message names it and the fix).
+    """
+    from agentloop.postgres import connect_postgres, is_postgres_url
+
+    if is_postgres_url(target):
+        return connect_postgres(
+            str(target),
+            component=component,
+            migrations=pg_migrations,
+            timeout=10.0 if timeout is None else timeout,
+        )
+    if timeout is None:
+        return connect(target, component=component, migrations=migrations)
+    return connect(target, component=component, migrations=migrations, timeout=timeout)
 
 
 def connect(
@@ -203,7 +254,10 @@ class Database:
     Attributes:
         path: The file (``":memory:"`` for an in-memory database).
         conn: The connection (autocommit mode; use :meth:`transaction` to write).
+        dialect: ``"sqlite"`` (:class:`agentloop.postgres.PgDatabase` says ``"postgresql"``).
     """
+
+    dialect = "sqlite"
 
     def __init__(
         self, path: str | Path, conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT

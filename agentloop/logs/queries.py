@@ -50,7 +50,12 @@ def list_runs(
     where: list[str] = []
     params: list[Any] = []
     source = "runs"
-    if query:
+    postgres = getattr(db, "dialect", "sqlite") == "postgresql"
+    if query and postgres:
+        # PostgreSQL's own full-text index (a generated tsvector column, GIN-indexed)
+        where.append("runs.fts @@ plainto_tsquery('simple', ?)")
+        params.append(" ".join(_words(query)))
+    elif query:
         source = "runs_fts JOIN runs ON runs.n = runs_fts.rowid"
         where.append("runs_fts MATCH ?")
         params.append(fts_query(query))
@@ -68,9 +73,10 @@ def list_runs(
     if where:
         sql += " WHERE " + " AND ".join(where)
     # a search walks the full-text index newest first (rowid order) instead of sorting matches
-    sql += (
-        " ORDER BY runs_fts.rowid DESC" if query else " ORDER BY runs.started_at DESC, runs.n DESC"
-    )
+    if query:
+        sql += " ORDER BY runs.n DESC" if postgres else " ORDER BY runs_fts.rowid DESC"
+    else:
+        sql += " ORDER BY runs.started_at DESC, runs.n DESC"
     if limit:
         sql += f" LIMIT {min(int(limit), _MAX_LIMIT)}"
     rows = [_summary(row, db) for row in db.query(sql, params)]
@@ -134,9 +140,7 @@ def tool_calls_of(db: Database, n: int) -> list[dict[str, Any]]:
 
 def fts_query(text: str) -> str:
     """Turn user text into an FTS5 query: every word must occur (quotes make it literal)."""
-    words = re.findall(r"\w+", text)
-    if not words:
-        raise ConfigurationError(f"-q needs at least one word to search for, got {text!r}")
+    words = _words(text)
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
@@ -181,3 +185,10 @@ def _object(db: Database, text: Any, where: str) -> dict[str, Any]:
             reason="corrupt",
         )
     return value
+
+
+def _words(text: str) -> list[str]:
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise ConfigurationError(f"-q needs at least one word to search for, got {text!r}")
+    return words

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from agentloop.logs.paths import log_path
+from agentloop.logs.pgschema import MIGRATIONS as PG_MIGRATIONS
 from agentloop.logs.schema import COMPONENT, MIGRATIONS
 from agentloop.secrets import Redactor
-from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
+from agentloop.storage import BUSY_TIMEOUT, Database, open_database, storage_error
 from agentloop.tracing.events import TraceEvent
 from agentloop.tracing.recorder import TraceRecorder
 
@@ -26,14 +27,16 @@ __all__ = ["RunLog"]
 
 
 class RunLog:
-    """A run log in one SQLite file; call it with each trace event (it is a recorder sink).
+    """A run log in a SQLite file or PostgreSQL; call it with each trace event (a recorder sink).
 
     Args:
         path: The database file (default: ``logs.db`` in the user data directory, see
-            :func:`agentloop.logs.log_path`); created with its folder when missing.
+            :func:`agentloop.logs.log_path`), created with its folder when missing; or a
+            ``postgresql://`` URL (the team store, :mod:`agentloop.postgres`).
 
     Raises:
-        StorageError: The file is corrupt, locked, from a newer agentloop or unwritable.
+        StorageError: The store is corrupt, locked, unreachable, from a newer agentloop or
+            unwritable.
 
     Example:
         ``Agent(..., plugins=[RunLog("runs.db").recorder()])``
@@ -45,10 +48,17 @@ class RunLog:
         *,
         timeout: float = BUSY_TIMEOUT,
     ) -> None:
-        self.path = Path(path) if path is not None else log_path()
-        self.db: Database = connect(
-            self.path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
+        target = log_path() if path is None else _target(path)
+        self.db: Database = open_database(
+            target,
+            component=COMPONENT,
+            migrations=MIGRATIONS,
+            pg_migrations=PG_MIGRATIONS,
+            # a server that is down should cost a run seconds, not a SQLite busy timeout
+            timeout=timeout if isinstance(target, Path) else min(timeout, 10.0),
         )
+        # a URL is shown (and named in errors) without its password
+        self.path: Path | str = target if isinstance(target, Path) else self.db.path
         self._runs: dict[str, int] = {}
         self._requests: dict[str, TraceEvent] = {}  # model_request events awaiting their step
         self._lock = threading.Lock()
@@ -128,7 +138,7 @@ class RunLog:
         if event.type == "run_started":
             n = conn.execute(
                 "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "
-                "instructions, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "instructions, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING n",
                 (
                     event.run_id,
                     data.get("conversation_id"),
@@ -139,7 +149,7 @@ class RunLog:
                     _text(data.get("instructions")),
                     _text(data.get("prompt")),
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             with self._lock:
                 self._runs[event.run_id] = int(n or 0)
         n = self._run_number(conn, event.run_id)
@@ -206,3 +216,9 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return _dumps(value)
+
+
+def _target(path: str | Path) -> Path | str:
+    """A file path as a ``Path``; a ``postgresql://`` URL stays the string it is."""
+    text = str(path)
+    return text if text.lower().startswith(("postgresql://", "postgres://")) else Path(path)
