@@ -102,7 +102,7 @@ LAYERS: dict[str, set[str]] = {
     # the PostgreSQL backend of the store (psycopg imported only when a URL is opened)
     "postgres": {"errors", "secrets"},
     # sessions and the context window (a built-in plugin, registered by the agent)
-    "sessions": {*DATA, "hookspecs", "storage"},
+    "sessions": {*DATA, "hookspecs", "storage", "postgres"},
     # the run log: a sink of the trace recorder
     "logs": {*DATA, "hookspecs", "storage", "tracing"},
     # cassette/tape: replay rebuilds the recorded model (providers) on a ChatClient (client)
