@@ -22,12 +22,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agentloop.errors import ConfigurationError, ConversationNotFoundError, StorageError
+from agentloop.errors import ConfigurationError, StorageError
 from agentloop.secrets import Redactor
 from agentloop.sessions.base import conflict
 from agentloop.storage import BUSY_TIMEOUT, Database, connect, storage_error
 
-__all__ = ["MIGRATIONS", "SQLiteSession", "latest_session"]
+__all__ = ["MIGRATIONS", "SQLiteSession"]
 
 COMPONENT = "sessions"
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -182,25 +182,3 @@ class SQLiteSession:
 
     def __repr__(self) -> str:
         return f"SQLiteSession({self.path!r}, {self.session_id!r})"
-
-
-def latest_session(path: str | Path) -> str:
-    """The id of the session appended to most recently in ``path``.
-
-    Raises:
-        ConversationNotFoundError: The file holds no session yet.
-    """
-    if str(path) != ":memory:" and not Path(path).exists():
-        rows: list[Any] = []
-    else:
-        db = connect(path, component=COMPONENT, migrations=MIGRATIONS)
-        try:
-            rows = db.query("SELECT id FROM sessions ORDER BY updated_at DESC LIMIT 1")
-        finally:
-            db.close()
-    if not rows:
-        raise ConversationNotFoundError(
-            f"there is no previous conversation in {path} to continue; start one without -c "
-            "(agentloop run TARGET PROMPT)"
-        )
-    return str(rows[0]["id"])
