@@ -100,6 +100,32 @@ class _Conn:
             cursor.executemany(_placeholders(sql), rows)
 
 
+class Row(tuple):  # type: ignore[type-arg]
+    """A result row read by position or by column name, as ``sqlite3.Row`` is."""
+
+    _index: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._index)
+
+
+def _rows(cursor: Any) -> Any:
+    """psycopg row factory: :class:`Row` objects sharing one name -> position map."""
+    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, index)
+
+
 _SQL_CACHE: dict[str, str] = {}
 
 
@@ -150,11 +176,9 @@ class PgDatabase:
         with self._shared.pool.connection() as conn, conn.transaction():
             yield _Conn(conn)
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
-        """Run one read-only statement and return every row as a dict."""
-        from psycopg.rows import dict_row
-
-        with self._shared.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run one read-only statement and return every row (like ``sqlite3.Row``)."""
+        with self._shared.pool.connection() as conn, conn.cursor(row_factory=_rows) as cursor:
             cursor.execute(_placeholders(sql), tuple(params) or None)
             return list(cursor.fetchall())
 

@@ -124,6 +124,14 @@ def open_database(
     """
     from agentloop.postgres import connect_postgres, is_postgres_url
 
+    text = str(target)
+    if "://" in text and not is_postgres_url(text):
+        scheme = text.split("://", 1)[0]
+        raise StorageError(
+            f"cannot use a {scheme}:// store: agentloop stores runs and sessions in SQLite (a "
+            "file path) or PostgreSQL (a postgresql://user:password@host/db URL)",
+            path=scheme + "://",
+        )
     if is_postgres_url(target):
         return connect_postgres(
             str(target),

@@ -28,3 +28,23 @@ def _private_user_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     else:
         os.environ["XDG_DATA_HOME"] = saved
 
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A real PostgreSQL server for this test process (see :mod:`pg_support`)."""
+    from pg_support import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """A fresh, empty store of each backend: a SQLite file path, or a new PostgreSQL database."""
+    import uuid
+
+    if request.param == "sqlite":
+        return str(tmp_path) + "/store.db"
+    server = request.getfixturevalue("pg_server")
+    return server.create_database("t" + uuid.uuid4().hex[:12])

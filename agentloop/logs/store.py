@@ -219,6 +219,5 @@ def _text(value: Any) -> str | None:
 
 
 def _target(path: str | Path) -> Path | str:
-    """A file path as a ``Path``; a ``postgresql://`` URL stays the string it is."""
-    text = str(path)
-    return text if text.lower().startswith(("postgresql://", "postgres://")) else Path(path)
+    """A file path as a ``Path``; a URL (``postgresql://``) stays the string it is."""
+    return str(path) if "://" in str(path) else Path(path)
