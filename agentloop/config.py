@@ -53,6 +53,7 @@ CONFIG_KEYS: dict[str, type] = {
     "max_retries": int,
     "stream": bool,
     "log": bool,
+    "database_url": str,
 }
 
 #: Tables a config file may also hold, read by their owners with :func:`read_config_table`
@@ -68,6 +69,7 @@ _ENV: dict[str, str] = {
     "timeout": "AGENTLOOP_TIMEOUT",
     "max_retries": "AGENTLOOP_MAX_RETRIES",
     "log": "AGENTLOOP_LOG",
+    "database_url": "AGENTLOOP_DATABASE_URL",
 }
 
 
@@ -85,6 +87,8 @@ class Settings:
         max_retries: HTTP retries.
         stream: Whether to stream (the CLI default is True).
         log: False: the CLI does not record runs in the run log (``AGENTLOOP_LOG=0``).
+        database_url: The team store (``postgresql://...``) for the run log and sessions,
+            instead of the SQLite file (never shown in ``repr``: it may hold a password).
         sources: Where each set value came from (``--model``,
             ``env AGENTLOOP_MODEL``, ``agentloop.toml``, ...).
         config_file: The config file read, or None.
@@ -99,12 +103,17 @@ class Settings:
     max_retries: int | None = None
     stream: bool | None = None
     log: bool | None = None
+    database_url: str | None = field(default=None, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
     config_file: Path | None = None
 
     def describe(self, name: str) -> str:
         """Say where a setting came from, e.g. ``"model=openai:gpt-4o (from --model)"``."""
         value = "***" if name == "api_key" else getattr(self, name)
+        if name == "database_url" and value:
+            from agentloop.postgres import display_url
+
+            value = display_url(value)
         return f"{name}={value} (from {self.sources.get(name, 'default')})"
 
 

@@ -247,6 +247,13 @@ def _open_pool(url: str, timeout: float, max_size: int) -> Any:
             "(pip install -e '.[postgres]' from a checkout of agentloop)",
             path=display_url(url),
         ) from exc
+    import logging
+
+    # the pool logs each failed reconnection; with no logging set up Python would print
+    # those to stderr: agentloop's own warning (one line) already says what happened
+    pool_logger = logging.getLogger("psycopg.pool")
+    if not pool_logger.handlers:
+        pool_logger.addHandler(logging.NullHandler())
     kwargs = {"autocommit": True, "connect_timeout": max(1, int(timeout))}
     try:
         # check once, directly, so that a wrong password or a dead server is one clear line

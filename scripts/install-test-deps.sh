@@ -22,3 +22,8 @@ fi
 if ! command -v chromium >/dev/null; then
     as_root apt-get update -q && as_root apt-get install -y -q chromium
 fi
+# The team store's tests start a real PostgreSQL server (initdb into a temporary folder, as the
+# package's postgres user when run as root: tests/pg_support.py). They fail without it.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    as_root apt-get update -q && as_root apt-get install -y -q postgresql
+fi

@@ -96,7 +96,7 @@ LAYERS: dict[str, set[str]] = {
     "aio": {*DATA, "batch"},
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
-    "config": {"errors", "providers", "secrets"},
+    "config": {"errors", "providers", "secrets", "postgres"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
     "storage": {"errors", "secrets", "postgres"},
     # the PostgreSQL backend of the store (psycopg imported only when a URL is opened)

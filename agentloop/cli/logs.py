@@ -5,6 +5,7 @@
     agentloop logs [-n N] [--json] [--conversation ID] [-q TEXT] [--model M] [--since WHEN]
     agentloop logs show RUN_ID [--json]
     agentloop logs path
+    agentloop logs copy --to postgresql://...   (--db PATH|URL: read another store)
     agentloop logs off | on
 
 This module imports only the standard library at load time.
@@ -47,7 +48,7 @@ def add_parser(sub: Any, shared: Any) -> None:
         "words",
         nargs="*",
         metavar="ACTION",
-        help="nothing (list runs), 'show RUN_ID', 'path', 'off' or 'on'",
+        help="nothing (list runs), 'show RUN_ID', 'path', 'copy --to URL', 'off' or 'on'",
     )
     logs.add_argument(
         "-n", "--count", type=count, default=3, help="how many runs (0: all; default 3)"
@@ -59,20 +60,35 @@ def add_parser(sub: Any, shared: Any) -> None:
     )
     logs.add_argument("--model", help="only runs of this model (name or provider:name)")
     logs.add_argument("--since", metavar="WHEN", help="only runs since: 30m, 2h, 3d, 1w or a date")
+    logs.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="read another store: a SQLite file or postgresql://... (default: "
+        "AGENTLOOP_DATABASE_URL, else the SQLite run log)",
+    )
+    logs.add_argument(
+        "--to",
+        metavar="URL",
+        help="with 'copy': the store to copy the runs and conversations into",
+    )
     logs.set_defaults(handler="agentloop.cli.logs:logs_command")
 
 
 def logs_command(args: argparse.Namespace) -> int:
     """Run ``agentloop logs ...``; return the exit code."""
+    from agentloop.cli.store import shown, store_target
     from agentloop.errors import ConfigurationError
-    from agentloop.logs import paths
 
     words = list(args.words)
     action = words[0] if words else "list"
-    path = paths.log_path()
+    path = store_target(getattr(args, "db", None))
     if action == "path" and len(words) == 1:
-        print(path)
+        print(shown(path))
         return 0
+    if action == "copy" and len(words) == 1:
+        from agentloop.cli.logcopy import copy_command
+
+        return copy_command(path, args)
     if action in ("on", "off") and len(words) == 1:
         return _switch(action == "on")
     if action == "show" and len(words) == 2:
@@ -85,7 +101,8 @@ def logs_command(args: argparse.Namespace) -> int:
     if action == "list":
         return _list(path, args)
     raise ConfigurationError(
-        f"unknown logs action {' '.join(words)!r}; use: agentloop logs [show RUN_ID | path | off | on]"
+        f"unknown logs action {' '.join(words)!r}; use: agentloop logs [show RUN_ID | path | "
+        "copy --to URL | off | on]"
     )
 
 
@@ -106,10 +123,13 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 
 def _open(path: Any) -> Any:
+    from agentloop.logs.pgschema import MIGRATIONS as PG_MIGRATIONS
     from agentloop.logs.schema import COMPONENT, MIGRATIONS
-    from agentloop.storage import connect
+    from agentloop.storage import open_database
 
-    return connect(path, component=COMPONENT, migrations=MIGRATIONS)
+    return open_database(
+        path, component=COMPONENT, migrations=MIGRATIONS, pg_migrations=PG_MIGRATIONS
+    )
 
 
 def _list(path: Any, args: argparse.Namespace) -> int:
@@ -118,8 +138,10 @@ def _list(path: Any, args: argparse.Namespace) -> int:
 
     if args.count < 0:
         raise ConfigurationError(f"-n takes a count >= 0, got {args.count}")
+    from agentloop.cli.store import store_exists
+
     since = parse_since(args.since) if args.since else None
-    if not path.exists():
+    if not store_exists(path):
         if args.json:
             print("[]")
         else:
@@ -146,10 +168,11 @@ def _list(path: Any, args: argparse.Namespace) -> int:
 
 
 def _show(path: Any, run_id: str, *, as_json: bool) -> int:
+    from agentloop.cli.store import store_exists
     from agentloop.errors import ConfigurationError
     from agentloop.logs.queries import get_run
 
-    if not path.exists():
+    if not store_exists(path):
         raise ConfigurationError(f"no runs logged yet ({path}); run an agent first")
     db = _open(path)
     try:

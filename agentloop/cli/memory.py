@@ -66,9 +66,9 @@ class Memory:
             ConversationNotFoundError: ``-c`` with no previous conversation, or an unknown ``--cid``.
             ConfigurationError: Both ``-c`` and ``--cid``.
         """
+        from agentloop.cli.store import shown, store_exists, store_target
         from agentloop.errors import ConfigurationError, ConversationNotFoundError
-        from agentloop.logs.paths import log_path
-        from agentloop.sessions import SQLiteSession, latest_session
+        from agentloop.sessions import latest_session, open_session
 
         latest, cid = getattr(args, "continue_conversation", False), getattr(args, "cid", None)
         if cid is not None and not cid.strip():
@@ -81,13 +81,14 @@ class Memory:
         if not (latest or cid):
             return cls(args, uuid.uuid4().hex, [])
         _prompt_first(args)
-        path = log_path()
+        path = store_target()
         cid = cid or latest_session(path)
-        store = SQLiteSession(path, cid) if path.exists() else None
+        store = open_session(path, cid) if store_exists(path) else None
         try:
             if store is None or not store.exists():
                 raise ConversationNotFoundError(
-                    f"there is no conversation {cid!r} in {path}; list them with: agentloop logs -n 10"
+                    f"there is no conversation {cid!r} in {shown(path)}; list them with: "
+                    "agentloop logs -n 10"
                 )
             stored = store.metadata.get("cli", {})
             history = store.get_messages()
@@ -110,9 +111,10 @@ class Memory:
 
     def attach(self, agent: Any, settings: Any) -> None:
         """Record the agent's runs in the log and give it the conversation's session."""
+        from agentloop.cli.store import store_target
         from agentloop.errors import StorageError
-        from agentloop.logs.paths import log_path, logging_enabled
-        from agentloop.sessions import InMemorySession, SQLiteSession
+        from agentloop.logs.paths import logging_enabled
+        from agentloop.sessions import InMemorySession, open_session
 
         one_line_warnings()
         self.session = InMemorySession(self.conversation_id, self.history)
@@ -120,14 +122,14 @@ class Memory:
             return
         from agentloop.logs import RunLog
 
-        path, secrets = log_path(), [getattr(settings, "api_key", None)]
+        path, secrets = store_target(), [getattr(settings, "api_key", None)]
         opened: list[Any] = []
         try:
             # both files open and written once before the recorder is registered: a failure
             # (a newer schema, a lock held past the busy timeout) then really means "not logged"
             log = RunLog(path)
             opened.append(log)
-            session = SQLiteSession(path, self.conversation_id, secrets=secrets)
+            session = open_session(path, self.conversation_id, secrets=secrets)
             opened.append(session)
             session.set_metadata({"cli": self._settings(settings)})
         except StorageError as exc:

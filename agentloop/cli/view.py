@@ -88,14 +88,16 @@ def _load(args: argparse.Namespace) -> tuple[list[Any], str, Path]:
 
 def _from_log(path: str | None, *, run_id: str | None, conversation: str | None) -> list[Any]:
     """Runs from the run log, each a list of trace events (a conversation oldest first)."""
+    from agentloop.cli.store import shown, store_exists, store_target
     from agentloop.errors import ConfigurationError
-    from agentloop.logs import RunLog, log_path
+    from agentloop.logs import RunLog
     from agentloop.logs.queries import get_run, list_runs
 
-    file = Path(path) if path else log_path()
-    if not file.is_file():
+    target = store_target(path)
+    file = shown(target)
+    if not store_exists(target):
         raise ConfigurationError(f"no run log at {file} (run with the run log on, or give TRACE)")
-    log = RunLog(file)
+    log = RunLog(target)
     try:
         if conversation:
             found = list_runs(log.db, conversation=conversation, limit=0, tool_calls=False)
