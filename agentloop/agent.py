@@ -112,6 +112,9 @@ class Agent:
         api_key: Passed to ``resolve_model`` for model strings.
         limits: All the limits above at once, as a :class:`~agentloop.RunLimits`
             (then none of the limit keywords may be given too).
+        store: Log every run in this store: a :class:`~agentloop.logs.RunLog`, a SQLite
+            file path, or a ``postgresql://`` URL (the team store; see
+            ``docs/logs-and-sessions.md``).
 
     Attributes:
         limits: The run limits (:class:`~agentloop.RunLimits`); ``agent.max_steps`` and the
@@ -164,6 +167,7 @@ class Agent:
         base_url: str | None = None,
         api_key: str | None = None,
         limits: RunLimits | None = None,
+        store: Any = None,
     ) -> None:
         self.limits: RunLimits = limits_from(
             limits,
@@ -198,6 +202,9 @@ class Agent:
             plugins, approver, profile, load_plugins=load_plugins, block=block
         )
         self.hook = self.plugin_manager.hook
+        self.store = _run_log(store)
+        if self.store is not None:
+            self.plugin_manager.register(self.store.recorder(), "agentloop.store")
 
     def _plugins(
         self,
@@ -487,3 +494,12 @@ def _attach(prompt: Prompt, attachments: Sequence[Attachment], model: Any) -> Pr
     from agentloop.attachments import with_attachments
 
     return with_attachments(prompt, attachments, model)  # type: ignore[no-any-return]
+
+
+def _run_log(store: Any) -> Any:
+    """``store=``: a :class:`~agentloop.logs.RunLog`, or the path or URL of one, or None."""
+    if store is None:
+        return None
+    from agentloop.logs import RunLog
+
+    return store if isinstance(store, RunLog) else RunLog(store)

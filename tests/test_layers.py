@@ -91,6 +91,7 @@ LAYERS: dict[str, set[str]] = {
         "sessions",
         "batch",
         "aio",
+        "logs",  # Agent(store=...): the run log is a recorder plugin
     },
     # arun/astream: a run driven on a worker thread under a CancelScope (batch.scope)
     "aio": {*DATA, "batch"},

@@ -133,3 +133,12 @@ def test_threads_and_processes_appending_to_shared_sessions_lose_nothing(
 def test_a_url_that_is_not_a_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="SQLite .* or PostgreSQL"):
         RunLog("mysql://user:pw@localhost/db")
+
+
+def test_agent_store_logs_every_run(store_target: str) -> None:
+    model = ScriptedModel([text_response("hello")])
+    agent = Agent(model, store=store_target, load_plugins=False)
+    result = agent.run("hi there")
+    [run] = list_runs(agent.store.db, limit=0)
+    assert run["run_id"] == result.run_id and run["answer"] == "hello"
+    agent.store.close()
