@@ -254,7 +254,7 @@ def _open_pool(url: str, timeout: float, max_size: int) -> Any:
     pool_logger = logging.getLogger("psycopg.pool")
     if not pool_logger.handlers:
         pool_logger.addHandler(logging.NullHandler())
-    kwargs = {"autocommit": True, "connect_timeout": max(1, int(timeout))}
+    kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(timeout))}
     try:
         # check once, directly, so that a wrong password or a dead server is one clear line
         # now, not a pool that retries in the background until its timeout
