@@ -97,6 +97,8 @@ LAYERS: dict[str, set[str]] = {
     "aio": {*DATA, "batch"},
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
+    # agentloop eval: datasets, evaluators, chaos; runs cases on batch, reads runs from logs
+    "evals": {*DATA, "batch", "hookspecs", "logs", "tracing", "providers", "streaming", "testing"},
     "config": {"errors", "providers", "secrets", "postgres"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
     "storage": {"errors", "secrets", "postgres"},

@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentloop.cli.logs",
     "agentloop.cli.keys",
     "agentloop.cli.probe",
+    "agentloop.cli.eval",
 )
 
 EXIT_OK = 0

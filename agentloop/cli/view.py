@@ -55,6 +55,10 @@ def view_command(args: argparse.Namespace) -> int:
 
     if bool(args.source) == bool(args.cid):
         raise ConfigurationError("agentloop view needs RUN_ID or TRACE file, or --cid ID")
+    if args.source and args.source.endswith(".json") and Path(args.source).is_file():
+        from agentloop.cli.eval import view_report  # an eval report (agentloop eval -o)
+
+        return view_report(args, desktop=_desktop)
     events, title, default_out = _load(args)
     out = Path(args.output) if args.output else default_out
     try:
