@@ -2,6 +2,11 @@
 
 Threads are kept for reuse by every run of the process (a thread start costs more than a
 typical tool call); each run still bounds how many of its calls run at once.
+
+A call's hand-off is two plain locks, not a ``Future`` and ``Event``s: a parked thread waits
+on its own locked ``wake`` lock and the loop waits on the task's locked ``done`` lock, so a
+tool call costs the two thread switches it needs and no condition-variable bookkeeping (every
+run pays this: the default tool timeout puts every call on a thread).
 """
 
 from __future__ import annotations
@@ -10,11 +15,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ToolTask", "ToolThreads"]
+
+
+def _locked() -> threading.Lock:
+    """A new lock, already held: the first ``acquire`` waits for someone's ``release``."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
 
 
 class ToolThreads:
@@ -57,14 +69,12 @@ class ToolThreads:
         """Cancel calls still waiting for a slot; running ones finish unobserved."""
         with self._cond:
             while self._queue:
-                self._queue.popleft().future.cancel()
+                self._queue.popleft().finish(CancelledError())
 
     def _start_queued(self) -> None:
         """Start queued tasks while slots are free (called with the lock held)."""
         while self._free > 0 and self._queue:
             task = self._queue.popleft()
-            if not task.future.set_running_or_notify_cancel():
-                continue
             self._free -= 1
             task.holds_slot = True
             task.started, task.started_at = time.perf_counter(), time.time()
@@ -74,36 +84,50 @@ class ToolThreads:
     def _run(self, task: ToolTask) -> None:
         threading.current_thread().name = self._name
         try:
-            result = task.fn(*task.args)
+            outcome: Any = task.fn(*task.args)
         except BaseException as exc:  # handed to the waiting loop thread, which re-raises
-            task.future.set_exception(exc)
-        else:
-            task.future.set_result(result)
-        finally:
-            self.release(task)
+            outcome = exc
+        self.release(task)  # before the loop wakes: a finished call holds no slot it can see
+        task.finish(outcome)
 
 
 @dataclass(eq=False)
 class ToolTask:
-    """One call queued on :class:`ToolThreads`: its future and when it really started."""
+    """One call queued on :class:`ToolThreads`: its outcome and when it really started."""
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
-    future: Future[Any] = field(default_factory=Future)
     running: threading.Event = field(default_factory=threading.Event)
     holds_slot: bool = False
     started: float = 0.0
     started_at: float = 0.0
+    outcome: Any = None
+    done: threading.Lock = field(default_factory=_locked)
+
+    def finish(self, outcome: Any) -> None:
+        """Store the call's value (or the exception it raised) and wake the waiting loop."""
+        self.outcome = outcome
+        self.running.set()  # a call cancelled while queued never ran: nobody waits for that
+        self.done.release()
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The call's value (its exception is raised); ``TimeoutError`` after ``timeout`` s."""
+        if not self.done.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError
+        self.done.release()  # later calls of result() return at once
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
 
 
 class _Worker:
-    """One reusable daemon thread; idle ones wait for their next job."""
+    """One reusable daemon thread; idle ones wait on their locked ``wake`` lock."""
 
     __slots__ = ("job", "wake")
 
     def __init__(self, job: tuple[Callable[..., Any], Any]) -> None:
         self.job: tuple[Callable[..., Any], Any] | None = job
-        self.wake = threading.Event()
+        self.wake = _locked()
 
 
 class _WorkerCache:
@@ -120,7 +144,7 @@ class _WorkerCache:
             if self._idle:
                 worker = self._idle.pop()
                 worker.job = (fn, arg)
-                worker.wake.set()
+                worker.wake.release()
                 return
         worker = _Worker((fn, arg))
         threading.Thread(
@@ -133,13 +157,14 @@ class _WorkerCache:
             if job is not None:
                 job[0](job[1])
             with self._lock:
-                worker.wake.clear()
                 self._idle.append(worker)
-            if not worker.wake.wait(self._idle_seconds):
+            if not worker.wake.acquire(timeout=self._idle_seconds):
                 with self._lock:
                     if worker in self._idle:  # not handed a job while timing out
                         self._idle.remove(worker)
                         return
+                # handed a job while timing out: run() released wake under the lock
+                worker.wake.acquire()
 
 
 _WORKERS = _WorkerCache()

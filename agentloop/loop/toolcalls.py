@@ -227,7 +227,7 @@ def _await_result(run: RunState, item: _Pending) -> ToolResult:
         timeout = run.limits.timeout_for(item.tool)
         remaining = None if timeout is None else timeout - (time.perf_counter() - task.started)
         try:
-            result: ToolResult = task.future.result(
+            result: ToolResult = task.result(
                 timeout=None if remaining is None else max(remaining, 0)
             )
             # A tool that held the GIL past its deadline kept this thread from noticing
