@@ -161,3 +161,16 @@ def test_killing_postgres_mid_run_keeps_committed_steps_and_returns_the_result(
             reread.close()
     finally:
         server.close()
+
+
+def test_view_renders_a_run_of_the_team_store(pg_server: Any, tmp_path: Path) -> None:
+    url = pg_server.create_database("team_view")
+    home = _machine(tmp_path, "viewer")
+    assert _cli(home, "run", CALC, "What is 6 * 7?", url=url).returncode == 0
+    [run] = json.loads(_cli(home, "logs", "--json", "-n", "1", url=url).stdout)
+    page = tmp_path / "run.html"
+    shown = _cli(home, "view", run["run_id"], "-o", str(page), "--no-open", url=url)
+    assert shown.returncode == 0, shown.stderr
+    assert "What is 6 * 7?" in page.read_text() and "pg-test-secret" not in page.read_text()
+    other = _cli(home, "view", run["run_id"], "-o", str(page), "--no-open", "--log", url)
+    assert other.returncode == 0, other.stderr
