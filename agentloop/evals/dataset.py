@@ -153,7 +153,7 @@ class Dataset:
         extra: Sequence[Any] = (),
     ) -> Dataset:
         _check(raw.settings, {**schema(), "required": []}, where, 0, "")
-        shared = [*_evaluators(raw.settings.get("evaluators", ()), where, 0, "", base), *extra]
+        shared = _evaluators([*raw.settings.get("evaluators", ()), *extra], where, 0, "", base)
         cases: list[Case] = []
         seen: dict[str, int] = {}
         for position, (line, value) in enumerate(raw.cases):
