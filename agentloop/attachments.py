@@ -116,8 +116,7 @@ def content_part(attachment: Attachment, *, file_parts: bool = True) -> dict[str
             "file": {"filename": path.name, "file_data": f"data:{kind};base64,{_b64(data)}"},
         }
     raise ConfigurationError(
-        f"attachment {attachment.label} is {kind or 'of an unknown type'}; attachments are "
-        f"{_KINDS}"
+        f"attachment {attachment.label} is {kind or 'of an unknown type'}; attachments are {_KINDS}"
     )
 
 

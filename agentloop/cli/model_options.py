@@ -110,8 +110,7 @@ MODEL_OPTIONS: dict[str, tuple[str, Check]] = {
     "user": ("a string", lambda v: isinstance(v, str)),
     "reasoning_effort": (f"one of {', '.join(_EFFORTS)}", lambda v: v in _EFFORTS),
     "response_format": (
-        'json_object, text, or a JSON object such as {"type": "json_schema", "json_schema": '
-        "{...}}",
+        'json_object, text, or a JSON object such as {"type": "json_schema", "json_schema": {...}}',
         _response_format,
     ),
     "logprobs": ("true or false", lambda v: isinstance(v, bool)),

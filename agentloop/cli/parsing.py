@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -52,7 +53,7 @@ class CommandParser(argparse.ArgumentParser):
         match = _UNRECOGNIZED.match(message)
         if match:
             message = self._unrecognized(match.group(1).split())
-        self.print_usage()
+        self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
     def _unrecognized(self, words: list[str]) -> str:

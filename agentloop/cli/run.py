@@ -112,7 +112,9 @@ class _Session:
             model, notice = replayed, None
         if notice and notice_due(bool(getattr(args, "verbose", False))):
             sys.stderr.write(notice + "\n")
-        approver = ApproveAll() if getattr(args, "approve_all", False) else TerminalApprover(session)
+        approver = (
+            ApproveAll() if getattr(args, "approve_all", False) else TerminalApprover(session)
+        )
         session.agent = _configure(agent, model, settings, [approver])
         if options:  # -o KEY VALUE, over the agent's own settings
             session.agent.model_settings = {**session.agent.model_settings, **options}
