@@ -90,6 +90,7 @@ _EXPORTS: dict[str, str] = {
     "RunFinished": "events",
     # sessions (where a run's history comes from)
     "InMemorySession": "sessions",
+    "PostgresSession": "sessions",
     "SQLiteSession": "sessions",
     "Session": "sessions",
     "RunResult": "result",
@@ -187,6 +188,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.runspec import RunLimits as RunLimits
     from agentloop.runspec import RunSpec as RunSpec
     from agentloop.sessions import InMemorySession as InMemorySession
+    from agentloop.sessions import PostgresSession as PostgresSession
     from agentloop.sessions import Session as Session
     from agentloop.sessions import SQLiteSession as SQLiteSession
     from agentloop.streaming import ChatStream as ChatStream
