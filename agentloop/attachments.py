@@ -216,15 +216,15 @@ def _url_part(attachment: Attachment) -> dict[str, Any]:
         raise ConfigurationError(
             f"attachment {attachment.label}: a URL must be http(s):// (at most 8192 characters)"
         )
-    kind = attachment.mime_type or _guessed(Path(url.split("?", 1)[0].split("#", 1)[0]))
-    if kind in FILE_TYPES:
+    guess = attachment.mime_type or _guessed(Path(url.split("?", 1)[0].split("#", 1)[0]))
+    if guess in FILE_TYPES:
         raise ConfigurationError(
             f"attachment {attachment.label}: a PDF cannot be sent by URL; download it and "
             "attach the file"
         )
-    if kind is not None and kind not in IMAGE_TYPES:
+    if guess is not None and guess not in IMAGE_TYPES:
         raise ConfigurationError(
-            f"attachment {attachment.label} is {kind}; a URL attachment must be an image"
+            f"attachment {attachment.label} is {guess}; a URL attachment must be an image"
         )
     return _image(url)  # no extension: the provider fetches it and decides
 

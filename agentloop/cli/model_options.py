@@ -115,7 +115,7 @@ MODEL_OPTIONS: dict[str, tuple[str, Check]] = {
     ),
     "logprobs": ("true or false", lambda v: isinstance(v, bool)),
     "top_logprobs": _integer(0, 20),
-    "service_tier": ("a string such as auto or default", lambda v: isinstance(v, str) and v),
+    "service_tier": ("a string such as auto or default", lambda v: isinstance(v, str) and bool(v)),
 }
 """Key -> (what it takes, in words; the check of a parsed value)."""
 
