@@ -58,7 +58,8 @@ def main(argv: list[str]) -> int:
         for i in range(n)
     ]
     dataset = Dataset.from_cases(
-        cases, evaluators=[{"type": "max_tool_calls", "max": 2}, {"type": "max_tokens", "max": 10**6}]
+        cases,
+        evaluators=[{"type": "max_tool_calls", "max": 2}, {"type": "max_tokens", "max": 10**6}],
     )
     prompts = [{"id": c["id"], "prompt": c["input"]} for c in cases]
     best_batch = best_eval = float("inf")

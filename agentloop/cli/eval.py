@@ -137,8 +137,10 @@ def _evaluate(args: argparse.Namespace, target: str, dataset_path: str) -> int:
             on_start=lambda engine: bar.append(_start_bar(args, stats, engine)),
         )  # fmt: skip
     except KeyboardInterrupt:
-        where = f"kept in {state}.cases.jsonl; rerun the command to resume" if state else (
-            "not kept (give -o REPORT to resume an interrupted evaluation)"
+        where = (
+            f"kept in {state}.cases.jsonl; rerun the command to resume"
+            if state
+            else ("not kept (give -o REPORT to resume an interrupted evaluation)")
         )
         print_line(f"interrupted: finished cases are {where}")
         return EXIT_INTERRUPTED

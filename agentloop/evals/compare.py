@@ -18,7 +18,14 @@ from typing import Any
 from agentloop.errors import ConfigurationError
 from agentloop.evals.report import CaseResult, EvalReport, GroupStats
 
-__all__ = ["CaseChange", "Comparison", "compare", "format_comparison", "format_summary", "load_report"]
+__all__ = [
+    "CaseChange",
+    "Comparison",
+    "compare",
+    "format_comparison",
+    "format_summary",
+    "load_report",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -142,7 +149,9 @@ def format_summary(report: EvalReport) -> str:
         worst = sorted(report.spread, key=lambda s: -s.stdev)[:5]
         lines.append(
             "spread over repeats (most variable first): "
-            + ", ".join(f"{s.id} {s.mean:.2f}±{s.stdev:.2f} [{s.min:.2f}..{s.max:.2f}]" for s in worst)
+            + ", ".join(
+                f"{s.id} {s.mean:.2f}±{s.stdev:.2f} [{s.min:.2f}..{s.max:.2f}]" for s in worst
+            )
         )
     for case in report.failures[:20]:
         lines.append(f"  {'ERROR' if case.errored else 'FAIL '} {case.id}: {_why(case)}")
@@ -180,7 +189,10 @@ def _row(group: GroupStats, prefix: str = "") -> Sequence[str]:
 def _table(rows: list[Sequence[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
         for row in rows
     ]
 

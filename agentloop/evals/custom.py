@@ -166,11 +166,12 @@ class LLMJudge(Evaluator):
     def _verdict(self, text: str) -> Score:
         match = re.search(r"\{.*\}", text, re.DOTALL)
         try:
-            data = json.loads(match.group(0)) if match else None
-            value = float(data["score"])  # type: ignore[index]
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(match.group(0)) if match else {}
+            value = float(data["score"])
+        except (ValueError, TypeError, KeyError, AttributeError):
             return self.unknown(f"the judge did not answer with a score: {text[:120]!r}")
-        return self.score(value, f"judge: {str(data.get('reason') or '')[:300]}")
+        reason = data.get("reason") if isinstance(data, dict) else None
+        return self.score(value, f"judge: {str(reason or '')[:300]}")
 
 
 def load_function(spec: str, base: Path | None = None) -> Callable[..., Any]:

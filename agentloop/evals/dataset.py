@@ -233,9 +233,7 @@ def _expected_tools(value: Any) -> ExpectedTools | None:
     mode = "in_order"
     if isinstance(value, Mapping):
         mode, value = str(value.get("mode", mode)), value["calls"]
-    calls = tuple(
-        ExpectedCall(name=c) if isinstance(c, str) else ExpectedCall(**c) for c in value
-    )
+    calls = tuple(ExpectedCall(name=c) if isinstance(c, str) else ExpectedCall(**c) for c in value)
     return ExpectedTools(calls=calls, mode=mode)
 
 

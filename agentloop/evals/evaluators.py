@@ -260,7 +260,9 @@ class ToolTrajectory(Evaluator):
     def __init__(self, mode: str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         if mode is not None and mode not in TRAJECTORY_MODES:
-            raise ValueError(f"tool_trajectory mode must be one of {TRAJECTORY_MODES}, got {mode!r}")
+            raise ValueError(
+                f"tool_trajectory mode must be one of {TRAJECTORY_MODES}, got {mode!r}"
+            )
         self.mode = mode
 
     def evaluate(self, facts: RunFacts, case: Any) -> Score:
@@ -271,7 +273,9 @@ class ToolTrajectory(Evaluator):
         want, got = [c.name for c in expected.calls], list(facts.tool_names)
         if mode == "exact":
             longest = max(len(want), len(got))
-            value = sum(a == b for a, b in zip(want, got, strict=False)) / longest if longest else 1.0
+            value = (
+                sum(a == b for a, b in zip(want, got, strict=False)) / longest if longest else 1.0
+            )
             value = 1.0 if want == got else min(value, 0.999)
         elif mode == "in_order":
             value = _lcs(want, got) / len(want) if want else 1.0
@@ -414,7 +418,9 @@ class _Combined(Evaluator):
 
     def parts(self, facts: RunFacts, case: Any) -> tuple[list[Score], str]:
         scores = [e.evaluate(facts, case) for e in self.evaluators]
-        reason = "; ".join(f"{s.name}: {'unknown' if s.score is None else _num(s.score)}" for s in scores)
+        reason = "; ".join(
+            f"{s.name}: {'unknown' if s.score is None else _num(s.score)}" for s in scores
+        )
         return [s for s in scores if s.score is not None], reason
 
 

@@ -145,6 +145,7 @@ def _yaml_lines(node: Any) -> list[int]:
 
 def _json_lines(text: str, document: Any) -> list[int]:
     """The first line of each element of the top-level ``cases`` array (or top-level list)."""
+    start: int | None = None
     if isinstance(document, list):
         start = text.index("[")
     elif isinstance(document, dict) and isinstance(document.get("cases"), list):

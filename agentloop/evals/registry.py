@@ -68,7 +68,9 @@ def build(spec: Any, *, base: Path | None = None) -> ev.Evaluator:
     if cls is FunctionEvaluator:
         function = options.pop("function", None)
         if not isinstance(function, str):
-            raise ValueError("a 'python' evaluator needs 'function': 'file.py:name' or 'module:name'")
+            raise ValueError(
+                "a 'python' evaluator needs 'function': 'file.py:name' or 'module:name'"
+            )
         loaded: Callable[..., Any] = load_function(function, base)
         if isinstance(loaded, FunctionEvaluator):
             options.setdefault("name", loaded.name)

@@ -263,7 +263,11 @@ def summarize(
         by_evaluator.append(_group(name, [c for c, _ in runs], verdicts))
     tags = list(dict.fromkeys(t for c in cases for t in c.tags))
     by_tag = [
-        _group(t, [c for c in cases if t in c.tags], [(c.score, c.passed) for c in cases if t in c.tags])
+        _group(
+            t,
+            [c for c in cases if t in c.tags],
+            [(c.score, c.passed) for c in cases if t in c.tags],
+        )
         for t in tags
     ]
     return overall, tuple(by_evaluator), tuple(by_tag), _spread(cases)
@@ -279,7 +283,9 @@ def _group(name: str, cases: list[CaseResult], verdicts: list[tuple[Any, Any]]) 
         pass_rate=sum(1 for _, p in known if p) / len(known) if known else None,
         unknown=len(verdicts) - len(known),
         tokens=sum(c.tokens for c in cases),
-        cost=None if not costs or any(c is None for c in costs) else sum(c for c in costs if c is not None),
+        cost=None
+        if not costs or any(c is None for c in costs)
+        else sum(c for c in costs if c is not None),
         seconds=sum(c.duration for c in cases),
     )
 

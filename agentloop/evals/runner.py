@@ -45,9 +45,17 @@ def score_run(facts: RunFacts, case: Case, evaluators: Sequence[Evaluator] = ())
     """Every evaluator's verdict on one run (a failed run scores 0 on each, saying why)."""
     chosen = [*case.evaluators, *evaluators]
     if facts.error:
-        why = f"not scored: the run failed ({facts.error.get('type')}: {facts.error.get('message')})"
+        why = (
+            f"not scored: the run failed ({facts.error.get('type')}: {facts.error.get('message')})"
+        )
         return [
-            Score(name=e.name, score=0.0, passed=False, reason=why[:300], deterministic=e.deterministic)
+            Score(
+                name=e.name,
+                score=0.0,
+                passed=False,
+                reason=why[:300],
+                deterministic=e.deterministic,
+            )
             for e in chosen
         ]
     return [e.evaluate(facts, case) for e in chosen]
@@ -175,7 +183,9 @@ def evaluate(
     for item_id, item in journal.runs_without_cases(results).items():
         case, r = owners[item_id]  # journaled by the batch, not scored before the stop
         results[item_id] = _scored(item, case, r, extra, dataset, chaos, log)
-    report = _report(dataset, items, results, local, target, repeat, chaos, time.monotonic() - began)
+    report = _report(
+        dataset, items, results, local, target, repeat, chaos, time.monotonic() - began
+    )
     if not keep_state:
         journal.remove()
     return report

@@ -35,10 +35,14 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both example evaluations: the calculator, then the changed agent."""
     folder = tmp_path_factory.mktemp("eval")
     (folder / "changed.py").write_text(CHANGED)
-    first = agentloop("eval", str(ROOT / "examples/calculator.py"), str(DATASET), "-o", "a.json", cwd=folder)
+    first = agentloop(
+        "eval", str(ROOT / "examples/calculator.py"), str(DATASET), "-o", "a.json", cwd=folder
+    )
     assert first.returncode == 0, first.stderr
     (folder / "a.out").write_text(first.stdout)
-    second = agentloop("eval", "changed.py", str(DATASET), "-o", "b.json", "--fail-under", "0.9", cwd=folder)
+    second = agentloop(
+        "eval", "changed.py", str(DATASET), "-o", "b.json", "--fail-under", "0.9", cwd=folder
+    )
     assert second.returncode == 1, second.stderr  # the changed agent scores under 0.9
     assert "under --fail-under 0.9" in second.stderr
     return folder
@@ -59,14 +63,22 @@ def test_twenty_cases_give_the_summary_and_the_json_report(reports: Path) -> Non
 def test_compare_names_the_regressed_cases(reports: Path) -> None:
     result = agentloop("eval", "compare", "a.json", "b.json", cwd=reports)
     assert result.returncode == 1
-    regressed = [line.split()[1].rstrip(":") for line in result.stdout.splitlines() if line.startswith("regressed")]
-    assert sorted(regressed) == sorted(json.loads(line)["id"] for line in DATASET.read_text().splitlines()[1:])
+    regressed = [
+        line.split()[1].rstrip(":")
+        for line in result.stdout.splitlines()
+        if line.startswith("regressed")
+    ]
+    assert sorted(regressed) == sorted(
+        json.loads(line)["id"] for line in DATASET.read_text().splitlines()[1:]
+    )
     same = agentloop("eval", "compare", "a.json", "a.json", cwd=reports)
     assert same.returncode == 0 and "0 improved, 0 regressed" in same.stdout
 
 
 def test_view_renders_the_report_linking_each_case_to_its_run(reports: Path) -> None:
-    result = agentloop("view", "a.json", "--no-open", "--log", str(reports / "home/logs.db"), cwd=reports)
+    result = agentloop(
+        "view", "a.json", "--no-open", "--log", str(reports / "home/logs.db"), cwd=reports
+    )
     assert result.returncode == 0, result.stderr
     page = (reports / "a.html").read_text()
     data = json.loads((reports / "a.json").read_text())
@@ -81,7 +93,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("agentloop: error: d.jsonl line 1:")
     assert "did you mean regex" in result.stderr
-    chaos = agentloop("eval", str(ROOT / "examples/calculator.py"), str(DATASET), "--chaos", "nope", cwd=tmp_path)
+    chaos = agentloop(
+        "eval", str(ROOT / "examples/calculator.py"), str(DATASET), "--chaos", "nope", cwd=tmp_path
+    )
     assert chaos.returncode == 2 and "unknown chaos fault 'nope'" in chaos.stderr
 
 
@@ -95,6 +109,10 @@ def test_chaos_on_the_command_line_is_recorded_and_reproducible(tmp_path: Path) 
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         data = json.loads((tmp_path / name).read_text())
-        assert data["chaos"] == {"faults": ["tool-timeout", "tool-error", "empty-response"], "seed": 5, "rate": 0.5}
+        assert data["chaos"] == {
+            "faults": ["tool-timeout", "tool-error", "empty-response"],
+            "seed": 5,
+            "rate": 0.5,
+        }
         runs.append([(c["id"], c["faults"], c["score"]) for c in data["cases"]])
     assert runs[0] == runs[1] and any(faults for _, faults, _ in runs[0])

@@ -103,13 +103,18 @@ def test_repeat_reports_the_spread(server) -> None:
     "text, message",
     [
         ('{"input": "a"}\n{"input": 3}\n', "line 2: cases[1].input"),
-        ('{"input": "a", "evaluators": ["equal"]}\n', "line 1: cases[0].evaluators[0]: unknown evaluator 'equal'; did you mean equals"),
+        (
+            '{"input": "a", "evaluators": ["equal"]}\n',
+            "line 1: cases[0].evaluators[0]: unknown evaluator 'equal'; did you mean equals",
+        ),
         ('{"input": "a"}\nnot json\n', "line 2: not valid JSON"),
         ('{"id": "x", "input": "a"}\n{"id": "x", "input": "b"}\n', "line 2: duplicate case id 'x'"),
         ('{"input": "a", "expected_tools": [{"nam": "x"}]}\n', "line 1: cases[0].expected_tools"),
     ],
 )
-def test_a_malformed_dataset_names_the_line_and_key(tmp_path: Path, text: str, message: str) -> None:
+def test_a_malformed_dataset_names_the_line_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(text)
     with pytest.raises(DatasetError, match=None) as info:
