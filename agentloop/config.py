@@ -8,8 +8,12 @@ Each setting is taken from the first of these that sets it:
    ``OPENAI_API_KEY`` / ``GEMINI_API_KEY``, which wins over
    ``AGENTLOOP_API_KEY`` for that provider), ``AGENTLOOP_MAX_STEPS``,
    ``AGENTLOOP_TIMEOUT``;
-3. a config file in the current directory: ``agentloop.toml`` (top-level
-   keys) or else the ``[tool.agentloop]`` table of ``pyproject.toml``.
+3. a config file: ``agentloop.toml`` (top-level keys) or else the
+   ``[tool.agentloop]`` table of ``pyproject.toml``, in the current folder or
+   the nearest folder above it that has one. The walk up stops at the home
+   folder and at the root of a repository (a folder with ``.git`` or ``.hg``),
+   both still searched, so a project's file is found from any of its
+   subfolders and a file outside the project is never picked up.
 
 Config file example::
 
@@ -24,23 +28,33 @@ the environment is the better place.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentloop.errors import ConfigurationError
+from agentloop.secrets import remember, url_secrets
 
 __all__ = [
     "CONFIG_KEYS",
+    "CONFIG_NAMES",
     "CONFIG_TABLES",
     "Settings",
+    "find_config_file",
     "load_settings",
+    "name_config_file",
     "read_config_table",
     "read_tools",
 ]
+
+#: The files a config is read from, in the order they are looked for in each folder.
+CONFIG_NAMES = ("agentloop.toml", "pyproject.toml")
+# settings that must be at least this (max_steps = -1 is not a run)
+_MINIMUM: dict[str, float] = {"max_steps": 1, "max_retries": 0, "timeout": 0}
 
 #: Every setting, with the type a config file must give it.
 CONFIG_KEYS: dict[str, type] = {
@@ -128,7 +142,8 @@ def load_settings(
         cli_args: Values given on the command line, by setting name; None
             values count as not given.
         env: Environment variables (default ``os.environ``).
-        cwd: The directory searched for a config file (default: the current one).
+        cwd: Where the search for a config file starts (default: the current folder; see
+            :func:`find_config_file`).
 
     Returns:
         The settings, with the source of every value that is set.
@@ -150,6 +165,8 @@ def load_settings(
     key = _find_key(values.get("model"), cli_args or {}, env, file_values, path)
     if key is not None:
         values["api_key"], sources["api_key"] = key
+    # every writer (trace, run log, cassette, sessions) redacts them, whatever their source
+    remember(values.get("api_key"), *url_secrets(values.get("base_url")))
     return Settings(**values, sources=sources, config_file=path)
 
 
@@ -217,6 +234,22 @@ def _key_vars(model: str | None) -> tuple[str, ...]:
 
 
 def _convert(name: str, value: Any, source: str, *, strict: bool = False) -> Any:
+    converted = _as_kind(name, value, strict=strict)
+    low = _MINIMUM.get(name)
+    if (
+        low is not None
+        and converted is not None
+        and not (converted >= low if name != "timeout" else converted > low)
+    ):
+        bound = f"> {low:g}" if name == "timeout" else f">= {low:g}"
+        raise ConfigurationError(f"{name} from {source} must be {bound}, got {value!r}")
+    if converted is not None:
+        return converted
+    raise _wrong_type(name, value, source)
+
+
+def _as_kind(name: str, value: Any, *, strict: bool) -> Any:
+    """``value`` as the setting's type, or None when it is not one."""
     kind = CONFIG_KEYS[name]
     if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
         return value
@@ -226,10 +259,16 @@ def _convert(name: str, value: Any, source: str, *, strict: bool = False) -> Any
         try:
             if kind is bool:
                 return _parse_bool(value)
-            return kind(value)
+            number = kind(value)
         except ValueError:
-            pass
-    raise ConfigurationError(
+            return None
+        return None if kind is float and number != number else number  # NaN is no timeout
+    return None
+
+
+def _wrong_type(name: str, value: Any, source: str) -> ConfigurationError:
+    kind = CONFIG_KEYS[name]
+    return ConfigurationError(
         f"{name} from {source} must be {_type_name(kind)}, got {type(value).__name__} {value!r}"
         if name != "api_key"
         else f"api_key from {source} must be a string"
@@ -249,34 +288,116 @@ def _type_name(kind: type) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[kind]
 
 
+def find_config_file(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file a command run in ``cwd`` reads, or None.
+
+    Each folder from ``cwd`` up is searched for ``agentloop.toml``, then for a ``pyproject.toml``
+    with a ``[tool.agentloop]`` table; the search ends at the home folder (``$HOME``) and at a
+    repository's root (a folder holding ``.git`` or ``.hg``), both included.
+    """
+    env = os.environ if env is None else env
+    for folder in _folders(Path.cwd() if cwd is None else cwd, env):
+        for name in CONFIG_NAMES:
+            path = folder / name
+            if path.is_file() and (name == "agentloop.toml" or _has_table(path)):
+                return path
+    return None
+
+
+def _folders(start: Path, env: Mapping[str, str]) -> Iterator[Path]:
+    home = Path(env.get("HOME") or Path.home()).expanduser()
+    try:
+        folder, home = start.resolve(), home.resolve()
+    except OSError:
+        folder = start
+    while True:
+        yield folder
+        if folder == home or folder.parent == folder:
+            return
+        if any((folder / vcs).exists() for vcs in (".git", ".hg")):
+            return
+        folder = folder.parent
+
+
+def _has_table(path: Path) -> bool:
+    """Whether a ``pyproject.toml`` has ``[tool.agentloop]`` (one that does not parse and names
+    agentloop counts: reading it then says what is wrong)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if "agentloop" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except (RecursionError, tomllib.TOMLDecodeError):
+        return True
+    return isinstance(tool, dict) and "agentloop" in tool
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ConfigurationError(
+            f"cannot read config file {path}: it is nested too deeply (flatten its tables)"
+        ) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+
+
 def _read_config_file(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
-    """Find and read ``agentloop.toml`` or ``pyproject.toml`` ``[tool.agentloop]``."""
-    for name in ("agentloop.toml", "pyproject.toml"):
-        path = cwd / name
-        if not path.is_file():
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
-        if name == "pyproject.toml":
-            table = data.get("tool", {}).get("agentloop")
-            if table is None:
-                continue
-            data = table
-            label = f"{path} [tool.agentloop]"
-        else:
-            data = data.get("tool", {}).get("agentloop", data)
-            label = str(path)
-        if not isinstance(data, dict):
-            raise ConfigurationError(f"{label} must be a table of settings")
-        unknown = sorted(set(data) - set(CONFIG_KEYS) - set(CONFIG_TABLES))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown setting {unknown[0]!r} in {label}; known: {', '.join(CONFIG_KEYS)}"
-            )
-        return path, data
-    return None, {}
+    """Find (see :func:`find_config_file`) and read the config file's settings."""
+    path = find_config_file(cwd)
+    if path is None:
+        return None, {}
+    data = _parse(path)
+    tool = data.get("tool")
+    table = tool.get("agentloop") if isinstance(tool, dict) else None
+    if path.name == "pyproject.toml":
+        data, label = table, f"{path} [tool.agentloop]"
+    else:
+        data, label = (table if table is not None else data), str(path)
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{label} must be a table of settings")
+    unknown = sorted(set(data) - set(CONFIG_KEYS) - set(CONFIG_TABLES))
+    if unknown:
+        known = [*CONFIG_KEYS, *CONFIG_TABLES]
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigurationError(
+            f"unknown setting {unknown[0]!r} in {label}; {hint}known: {', '.join(known)}"
+        )
+    remember(data.get("api_key") if isinstance(data.get("api_key"), str) else None)
+    return path, data
+
+
+def name_config_file(exc: ConfigurationError, cwd: Path | None = None) -> ConfigurationError:
+    """``exc`` naming the config file when it is about a name the file's ``tools`` or
+    ``[tool_options]`` gave (the registry does not know where a name came from).
+
+    Returns:
+        A new error that starts with the file (or ``exc`` itself when the file is not the cause).
+    """
+    try:
+        path, data = _read_config_file(Path.cwd() if cwd is None else cwd)
+    except ConfigurationError:
+        return exc
+    tools, options = data.get("tools"), data.get("tool_options")
+    names = [
+        *(tools if isinstance(tools, list) else ()),
+        *(options if isinstance(options, dict) else ()),
+    ]
+    message = str(exc)
+    if path is None or str(path) in message:
+        return exc
+    for name in names:
+        if isinstance(name, str) and repr(name) in message:
+            where = "tools" if name in (tools or ()) else f"[tool_options.{name}]"
+            error = ConfigurationError(f"{path} ({where}): {message}")
+            error.__cause__ = exc
+            return error
+    return exc
 
 
 def read_config_table(name: str, cwd: Path | None = None) -> tuple[Path | None, dict[str, Any]]:

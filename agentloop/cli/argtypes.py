@@ -83,7 +83,9 @@ def one_line_warnings() -> None:
 
     def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
         if isinstance(category, type) and issubclass(category, AgentloopWarning):
-            print_line(f"agentloop: warning: {message}")
+            from agentloop.secrets import redact
+
+            print_line(f"agentloop: warning: {redact(str(message))}")
         else:
             previous(message, category, filename, lineno, *rest)
 

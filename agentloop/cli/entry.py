@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import signal
 import sys
 import threading
@@ -286,10 +285,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _report(exc: Exception, *, debug: bool) -> int:
     """Print one line for an error and return its exit code."""
     from agentloop.cli.target import TargetImportError
-    from agentloop.errors import AgentloopError, ConfigurationError, redact
+    from agentloop.errors import AgentloopError, ConfigurationError
+    from agentloop.secrets import redact
 
-    secrets = [v for k, v in os.environ.items() if k.endswith("API_KEY")]
-    message = redact(str(exc) or type(exc).__name__, *secrets)
+    message = redact(str(exc) or type(exc).__name__)  # every key the process knows
     if isinstance(exc, TargetImportError):
         _print_error(message + _debug_hint(exc, debug))
         return EXIT_FAILED

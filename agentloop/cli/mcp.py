@@ -118,11 +118,14 @@ def collect_tools(agent: Any) -> dict[str, Any]:
     The plugin manager wraps a hook's error as "plugin ... failed in agentloop_tools"; for an
     MCP server the server's error already names it and the fix, so it is raised as it is.
     """
-    from agentloop.errors import AgentloopError, PluginError
+    from agentloop.config import name_config_file
+    from agentloop.errors import AgentloopError, ConfigurationError, PluginError
     from agentloop.plugins.manager import collect_tools as collect
 
     try:
         return collect(agent)
+    except ConfigurationError as exc:  # a name from agentloop.toml's tools: say so
+        raise name_config_file(exc) from None
     except PluginError as exc:
         cause = exc.__cause__
         if isinstance(cause, AgentloopError) and type(cause).__module__.startswith("agentloop_mcp"):

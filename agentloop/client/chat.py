@@ -41,6 +41,7 @@ from agentloop.errors import (
     StreamError,
 )
 from agentloop.messages import ChatResponse
+from agentloop.secrets import remember, url_secrets
 from agentloop.streaming import DONE, ChatStream
 from agentloop.version import __version__
 from agentloop.wire.build import completion_as_chunk
@@ -107,6 +108,8 @@ class ChatClient:
         )
         self._extra_headers = check_headers(headers)
         self._secrets = (self._api_key, *secret_values(self._extra_headers))
+        # what this client sends is a secret of every writer (trace, log, cassette, sessions)
+        remember(*self._secrets, *url_secrets(self.base_url))
         self._failures = Failures(self.base_url, self._secrets, self._policy)
         self._session = session if session is not None else deadline_session()
         self._owns_session = session is None

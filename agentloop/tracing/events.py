@@ -130,7 +130,10 @@ class TraceEvent:
                 ("type", isinstance(raw["type"], str)),
                 ("run_id", isinstance(raw["run_id"], str)),
                 ("seq", isinstance(raw["seq"], int) and not isinstance(raw["seq"], bool)),
-                ("time", isinstance(raw["time"], int | float) and not isinstance(raw["time"], bool)),
+                (
+                    "time",
+                    isinstance(raw["time"], int | float) and not isinstance(raw["time"], bool),
+                ),
             )
             if not ok
         ]

@@ -35,9 +35,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentloop.errors import redact
 from agentloop.hookspecs import hookimpl
-from agentloop.tracing.recorder import env_secrets
+from agentloop.secrets import Redactor
 
 __all__ = ["CAPTURE_ENV", "OtelPlugin", "plugin"]
 
@@ -83,7 +82,7 @@ class OtelPlugin:
         if capture_content is None:
             capture_content = os.environ.get(CAPTURE_ENV, "").strip().lower() in ("1", "true")
         self.capture_content = capture_content
-        self._secrets = env_secrets()
+        self._redactor = Redactor()
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
 
@@ -274,7 +273,7 @@ class OtelPlugin:
         span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, description))
 
     def _redact(self, text: str) -> str:
-        return redact(text, *self._secrets) if self._secrets else text
+        return self._redactor.text(text)
 
     def _json(self, value: Any) -> str:
         return self._redact(json.dumps(value, ensure_ascii=False, default=str))

@@ -22,7 +22,6 @@ from agentloop.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
-    redact,
 )
 from agentloop.secrets import redact_value as _redact_value
 from agentloop.wire.decode import loads
