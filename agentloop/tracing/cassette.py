@@ -12,11 +12,12 @@ were sent::
      "headers": {...}, "json": {...}}, "response": {"status": 200, "headers": {...},
      "body": "data: {...}\\n\\n..."}, "duration": 0.41}
 
-``request.json`` is the body as sent (``text`` when it is not JSON), with every secret replaced by
-``[REDACTED]`` (the ``Authorization`` key, ``*_API_KEY``/``*_TOKEN`` environment values and any
-``secrets=`` given); no request header that carries a credential is stored. ``response.body`` is
-the response's bytes exactly as the client read them (SSE framing included), as text, or
-``body_b64`` when they are not UTF-8. An exchange that failed before a response has
+Every line passes through the one redaction rule (:mod:`agentloop.secrets`): the header line (its
+``base_url`` too), request paths and bodies, response headers and bodies, also the bytes of a body
+that is not UTF-8. It hides the ``Authorization`` key sent, every key the process knows and any
+``secrets=`` given; no request header that carries a credential is stored. ``request.json`` is the
+body as sent (``text`` when it is not JSON). ``response.body`` is the response's bytes as the
+client read them (SSE framing included), as text, or ``body_b64`` when they are not UTF-8. An exchange that failed before a response has
 ``"error": {"type": "ConnectionError", "message": ...}`` instead, and replays as that failure.
 """
 
@@ -36,9 +37,9 @@ import requests
 import requests.adapters
 import urllib3
 
-from agentloop.errors import AgentloopError, ConfigurationError, redact
+from agentloop.errors import AgentloopError, ConfigurationError
+from agentloop.secrets import Redactor, remember, url_secrets
 from agentloop.tracing.diff import request_diff
-from agentloop.tracing.recorder import env_secrets
 from agentloop.version import __version__
 
 __all__ = [
@@ -113,7 +114,7 @@ class RecordingTransport(requests.adapters.BaseAdapter):
         super().__init__()
         self.path = Path(path)
         self.inner = inner if inner is not None else requests.adapters.HTTPAdapter()
-        self.secrets = [s for s in (*secrets, *env_secrets()) if s and len(s) >= 4]
+        self.redactor = Redactor(secrets)
         self._lock = threading.Lock()
         self._seq = 0
         try:
@@ -122,6 +123,7 @@ class RecordingTransport(requests.adapters.BaseAdapter):
             raise ConfigurationError(f"cannot write the cassette {path}: {exc.strerror}") from exc
         header = {"agentloop_cassette": CASSETTE_VERSION, "agentloop": __version__}
         header.update({"created": round(time.time(), 3), **(meta or {})})
+        remember(*url_secrets(str(header.get("base_url") or "")))
         self._write(header)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -139,7 +141,7 @@ class RecordingTransport(requests.adapters.BaseAdapter):
             entry["duration"] = round(time.perf_counter() - started, 6)
             self._write(entry)
             raise
-        head = {k: resp.headers[k] for k in RESPONSE_HEADERS if k in resp.headers}
+        head = {k: self._redact(resp.headers[k]) for k in RESPONSE_HEADERS if k in resp.headers}
         entry["response"] = {"status": resp.status_code, "headers": head}
 
         def done(body: bytes, complete: bool) -> None:
@@ -159,21 +161,23 @@ class RecordingTransport(requests.adapters.BaseAdapter):
             self._file.close()
 
     def _write(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False)
+        line = json.dumps(self.redactor.value(record), ensure_ascii=False)
         with self._lock:
             if not self._file.closed:
                 self._file.write(line + "\n")
                 self._file.flush()
 
     def _learn_secret(self, request: requests.PreparedRequest) -> None:
+        """The credential actually sent is a secret of every writer (not only of this file)."""
         for name, value in request.headers.items():
             if name.lower() in ("authorization", "api-key", "x-api-key", "x-goog-api-key"):
-                token = value.split(" ", 1)[-1].strip()
-                if len(token) >= 4 and token not in self.secrets:
-                    self.secrets.append(token)
+                token = str(value).split(" ", 1)[-1].strip()
+                self.redactor.add(token)
+                remember(token)
+        remember(*url_secrets(request.url))
 
     def _redact(self, text: str) -> str:
-        return redact(text, *self.secrets)
+        return self.redactor.text(text)
 
     def _request(self, request: requests.PreparedRequest) -> dict[str, Any]:
         url = urlsplit(self._redact(request.url or ""))
@@ -185,18 +189,18 @@ class RecordingTransport(requests.adapters.BaseAdapter):
         }
         body = request.body
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
-        text = self._redact(text)
         try:
-            out["json"] = json.loads(text) if text else None
-        except ValueError:
-            out["text"] = text
+            # parsed first, redacted as a value: a mask can never break the JSON
+            out["json"] = self.redactor.value(json.loads(text)) if text else None
+        except (ValueError, RecursionError):
+            out["text"] = self._redact(text)
         return out
 
     def _body(self, body: bytes) -> dict[str, Any]:
         try:
             return {"body": self._redact(body.decode("utf-8"))}
         except UnicodeDecodeError:
-            return {"body_b64": base64.b64encode(body).decode("ascii")}
+            return {"body_b64": base64.b64encode(self.redactor.bytes(body)).decode("ascii")}
 
 
 class _TeeRaw:
@@ -274,30 +278,80 @@ def _read_to_end(raw: Any) -> bool:
 def read_cassette(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Read a cassette: its header and its exchanges in request order.
 
+    Lines end at ``\n`` only (U+2028 and U+2029 inside a recorded prompt stay in their line).
+
     Raises:
-        CassetteError: The file is missing, not a cassette, or a line is not JSON.
+        CassetteError: The file is missing, not a cassette, or a line is not JSON or not an
+            exchange (the path, the line and the fix are named).
     """
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_bytes().split(b"\n")
     except OSError as exc:
         raise CassetteError(f"cannot read the cassette {path}: {exc.strerror}") from exc
-    records = []
+    records: list[tuple[int, Any]] = []
     for number, line in enumerate(lines, 1):
         if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError as exc:
-                raise CassetteError(f"{path}:{number}: not JSON ({exc})") from None
-    if not records or not isinstance(records[0], dict) or "agentloop_cassette" not in records[0]:
+            records.append((number, _record(path, number, line)))
+    if (
+        not records
+        or not isinstance(records[0][1], dict)
+        or "agentloop_cassette" not in records[0][1]
+    ):
         raise CassetteError(f"{path} is not an agentloop cassette (no header line)")
-    version = records[0]["agentloop_cassette"]
-    if not isinstance(version, int) or version > CASSETTE_VERSION:
+    header = records[0][1]
+    version = header["agentloop_cassette"]
+    if not isinstance(version, int) or isinstance(version, bool) or version > CASSETTE_VERSION:
         raise CassetteError(f"{path} has cassette version {version!r}; upgrade agentloop")
-    exchanges = sorted(records[1:], key=lambda r: r.get("seq", 0))
-    for number, record in enumerate(exchanges):
-        if "request" not in record or not ("response" in record or "error" in record):
-            raise CassetteError(f"{path}: exchange {number} lacks request and response/error")
-    return records[0], exchanges
+    for number, record in records[1:]:
+        _check_exchange(path, number, record)
+    exchanges = sorted((r for _, r in records[1:]), key=lambda r: r.get("seq", 0))
+    return header, exchanges
+
+
+_EDITED = "the file was edited or damaged; record the run again"
+
+
+def _record(path: str | Path, number: int, line: bytes) -> Any:
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CassetteError(f"{path}:{number}: not UTF-8 text ({_EDITED})") from None
+    except RecursionError:
+        raise CassetteError(f"{path}:{number}: nested too deeply ({_EDITED})") from None
+    except ValueError as exc:
+        raise CassetteError(f"{path}:{number}: not JSON ({exc}; {_EDITED})") from None
+
+
+def _check_exchange(path: str | Path, number: int, record: Any) -> None:
+    """Refuse an exchange line the replay could not use, before the run starts."""
+    where = f"{path}:{number}"
+    if not isinstance(record, dict):
+        raise CassetteError(f"{where}: an exchange must be a JSON object ({_EDITED})")
+    seq = record.get("seq", 0)
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise CassetteError(f"{where}: seq must be an integer, got {seq!r} ({_EDITED})")
+    if not isinstance(record.get("request"), dict) or not (
+        isinstance(record.get("response"), dict) or isinstance(record.get("error"), dict)
+    ):
+        raise CassetteError(f"{where}: the exchange lacks request and response/error ({_EDITED})")
+    response = record.get("response")
+    if not isinstance(response, dict):
+        return
+    status = response.get("status", 200)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise CassetteError(
+            f"{where}: response status must be 100..599, got {status!r} ({_EDITED})"
+        )
+    headers = response.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise CassetteError(f"{where}: response headers must be an object of strings ({_EDITED})")
+    if "body_b64" in response:
+        try:
+            base64.b64decode(str(response["body_b64"]), validate=True)
+        except ValueError:
+            raise CassetteError(f"{where}: body_b64 is not base64 ({_EDITED})") from None
+    elif not isinstance(response.get("body", ""), str):
+        raise CassetteError(f"{where}: response body must be a string ({_EDITED})")
 
 
 class ReplayTransport(requests.adapters.BaseAdapter):
@@ -363,7 +417,7 @@ class ReplayTransport(requests.adapters.BaseAdapter):
 
 def _response(request: requests.PreparedRequest, recorded: Mapping[str, Any]) -> requests.Response:
     if "body_b64" in recorded:
-        body = base64.b64decode(recorded["body_b64"])
+        body = base64.b64decode(str(recorded["body_b64"]))
     else:
         body = str(recorded.get("body", "")).encode("utf-8")
     raw = urllib3.HTTPResponse(
