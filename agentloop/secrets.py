@@ -63,9 +63,15 @@ PATTERNS: tuple[re.Pattern[str], ...] = (
     # the password of a URL: scheme://user:PASSWORD@host
     re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@\"'\\]*:)[^\s/@\"'\\]+(?=@)"),
     # key-like query parameters: ?key=VALUE, &api_key=VALUE, ...
-    re.compile(r"(?i)([?&](?:key|api_key|apikey|api-key|token|access_token|auth|sig)=)[^&\s\"'#\\]+"),
+    re.compile(
+        r"(?i)([?&](?:key|api_key|apikey|api-key|token|access_token|auth|sig)=)[^&\s\"'#\\]+"
+    ),
 )
 _BYTE_PATTERNS = tuple(re.compile(p.pattern.encode("ascii"), p.flags & ~re.U) for p in PATTERNS)
+# What every match of PATTERNS contains (a superset, case-folded): a string without any of
+# these skips the seven substitutions. Most strings a run writes (roles, names, short texts)
+# are such strings, and a run log redacts every one of them.
+_MAYBE = re.compile(r"(?i)bearer|sk-|aiza|gh[pousr]_|github_pat_|hf_|gsk_|xox|akia|://|[?&]")
 
 _lock = threading.Lock()
 _remembered: set[str] = set()
@@ -85,12 +91,32 @@ def remember(*values: str | None) -> None:
 
 def env_secrets(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values of environment variables that hold keys (``*_API_KEY``, ``*_TOKEN``, ...)."""
-    env = os.environ if env is None else env
+    if env is None:
+        return _process_env_secrets()
     return tuple(
         v.strip()
         for k, v in env.items()
         if k.upper().endswith(SECRET_SUFFIXES) and len(v.strip()) >= MIN_LENGTH
     )
+
+
+_env_cache: list[Any] = [None, ()]  # [the environment's items when last read, its secrets]
+
+
+def _process_env_secrets() -> tuple[str, ...]:
+    """``env_secrets(os.environ)``, read again only when the environment changed.
+
+    Every redaction asks (a logged run redacts dozens of values); comparing a C-level copy of
+    the environment's raw items is much cheaper than decoding and testing every variable.
+    """
+    raw = getattr(os.environ, "_data", None)  # CPython's os._Environ keeps the raw items here
+    if not isinstance(raw, dict):
+        return env_secrets(dict(os.environ))
+    items = tuple(raw.items())
+    if items != _env_cache[0]:
+        _env_cache[1] = env_secrets(dict(os.environ))
+        _env_cache[0] = items
+    return _env_cache[1]  # type: ignore[no-any-return]
 
 
 def known_secrets() -> tuple[str, ...]:
@@ -177,34 +203,64 @@ class Redactor:
             data = exact.sub(MASK.encode(), data)
         if self.patterns:
             for pattern in _BYTE_PATTERNS:
-                keep = pattern.groups
-                data = pattern.sub(lambda m: (m.group(1) if keep else b"") + MASK.encode(), data)
+                data = pattern.sub(_byte_mask if pattern.groups else MASK.encode(), data)
         return data
 
     def _text(self, text: str, exact: re.Pattern[str] | None) -> str:
-        if exact is not None:
-            text = exact.sub(MASK, text)
-        if self.patterns:
-            for pattern in PATTERNS:
-                if pattern.groups:
-                    text = pattern.sub(lambda m: m.group(1) + MASK, text)
-                else:
-                    text = pattern.sub(MASK, text)
-        return text
+        if len(text) <= _CACHED_LENGTH:  # names, roles, ids: the same few strings every event
+            return _short_text(text, exact, self.patterns)
+        return _redact_text(text, exact, self.patterns)
 
     def _value(self, value: Any, exact: re.Pattern[str] | None) -> Any:
+        kind = type(value)  # exact types first: an ABC isinstance check costs ten times more
+        if kind is str:
+            return self._text(value, exact)
+        if kind is dict:
+            return {self._text(str(k), exact): self._value(v, exact) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            return [self._value(v, exact) for v in value]
+        if kind in _SCALARS:
+            return value
+        return self._other(value, exact)
+
+    def _other(self, value: Any, exact: re.Pattern[str] | None) -> Any:
+        """:meth:`_value` of subclasses and other mappings (the same rules, slower checks)."""
         if isinstance(value, str):
             return self._text(value, exact)
         if isinstance(value, Mapping):
-            return {
-                self._text(str(k), exact): self._value(v, exact) for k, v in value.items()
-            }
+            return {self._text(str(k), exact): self._value(v, exact) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self._value(v, exact) for v in value]
         return value
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._own)} own secrets, patterns={self.patterns})"
+
+
+_CACHED_LENGTH = 200
+
+
+def _byte_mask(match: re.Match[bytes]) -> bytes:
+    return match.group(1) + MASK.encode()
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _redact_text(text: str, exact: re.Pattern[str] | None, patterns: bool) -> str:
+    if exact is not None:
+        text = exact.sub(MASK, text)
+    if patterns and _MAYBE.search(text):
+        for pattern in PATTERNS:
+            if pattern.groups:
+                text = pattern.sub(lambda m: m.group(1) + MASK, text)
+            else:
+                text = pattern.sub(MASK, text)
+    return text
+
+
+# keyed by the exact-secrets pattern too: a new secret gives new keys, never a stale answer
+_short_text = functools.lru_cache(maxsize=4096)(_redact_text)
 
 
 def redact(text: str, *secrets: str | None) -> str:
