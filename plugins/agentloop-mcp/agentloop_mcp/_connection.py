@@ -10,12 +10,18 @@ keeps its last lines for error messages.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import collections
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
+
+from agentloop import AgentloopWarning
+
+from ._wire import ListingRepair, quiet_sdk_logs
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
@@ -25,8 +31,17 @@ __all__ = ["Connection", "StderrTail", "describe_exception"]
 _TAIL_LINES = 20
 
 
+_LINE_CHARS = 500
+_CHUNK = 65536
+
+
 class StderrTail:
-    """Reads a stdio server's stderr on a daemon thread and keeps its last lines."""
+    """Reads a stdio server's stderr on a daemon thread and keeps its last lines.
+
+    The pipe is read in chunks, and of each line only its first ``_LINE_CHARS``
+    characters are kept, so a server writing hundreds of megabytes without a
+    newline costs a few kilobytes, not the whole line.
+    """
 
     def __init__(self) -> None:
         read_fd, write_fd = os.pipe()
@@ -40,11 +55,27 @@ class StderrTail:
         self._thread.start()
 
     def _pump(self, fd: int) -> None:
-        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
-            for line in stream:
-                with self._lock:
-                    self._lines.append(line.rstrip("\n")[:500])
-        self.closed.set()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        partial = ""  # the start of the current line, at most _LINE_CHARS characters
+        try:
+            while chunk := os.read(fd, _CHUNK):
+                *done, rest = decoder.decode(chunk).split("\n")
+                for piece in done:
+                    self._add((partial + piece)[:_LINE_CHARS])
+                    partial = ""
+                partial = (partial + rest)[:_LINE_CHARS]
+            if partial:
+                self._add(partial)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            self.closed.set()
+
+    def _add(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line.rstrip("\r"))
 
     def release_writer(self) -> None:
         """Close our copy of the pipe's write end (the child keeps its own)."""
@@ -65,14 +96,25 @@ class Connection:
     Args:
         endpoint: Where the server is.
         on_tools_changed: Called (on the loop thread) when the server says its tools changed.
+        name: The server's name, for warnings.
+
+    Attributes:
+        left_out: One note per malformed tool taken out of a listing (see ``_wire``);
+            the plugin warns about them and clears the list.
     """
 
-    def __init__(self, endpoint: Endpoint, on_tools_changed: Callable[[], None]) -> None:
+    def __init__(
+        self, endpoint: Endpoint, on_tools_changed: Callable[[], None], *, name: str = "mcp"
+    ) -> None:
         self.endpoint = endpoint
         self.on_tools_changed = on_tools_changed
+        self.name = name
         self.client: Any = None
         self.stderr: StderrTail | None = None
         self.alive = False
+        self.left_out: list[str] = []
+        self._garbage_warned = False
+        self._ready: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -87,8 +129,10 @@ class Connection:
             TimeoutError: No handshake within ``timeout`` seconds (the attempt is torn down).
             BaseException: Whatever the transport or the handshake raised.
         """
+        quiet_sdk_logs()
         self._stop = asyncio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ready = ready
         self._task = asyncio.create_task(self._main(ready))
         ready.add_done_callback(_consume)
         try:
@@ -103,7 +147,7 @@ class Connection:
         assert self._stop is not None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                transport = await self._transport(stack)
+                transport = _repairing(await self._transport(stack), self)
                 client = Client(transport, message_handler=self._on_message, mode="auto")
                 await stack.enter_async_context(client)
                 if self.stderr is not None:
@@ -170,17 +214,41 @@ class Connection:
 
         return asyncio.create_task(listen())
 
+    def garbage(self) -> None:
+        """Warn (once per connection) that the server wrote something that is not JSON-RPC."""
+        if self._garbage_warned:
+            return
+        self._garbage_warned = True
+        warnings.warn(
+            AgentloopWarning(
+                f"MCP server {self.name!r} wrote a line to stdout that is not a JSON-RPC message "
+                "(ignored, and any more like it); an MCP server must write only MCP messages to "
+                "stdout: send banners and logs to stderr"
+            ),
+            stacklevel=2,
+        )
+
     async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            return  # a line the transport could not parse: counted by the read stream
         message = getattr(message, "root", message)
         if getattr(message, "method", None) == "notifications/tools/list_changed":
             self.on_tools_changed()
+
+    def _handshake_done(self) -> bool:
+        ready = self._ready
+        return ready is not None and ready.done() and not ready.cancelled()
 
     async def close(self) -> None:
         """Leave the session and stop the server; safe to call twice."""
         if self._stop is not None:
             self._stop.set()
         task = self._task
-        if task is not None and not task.done():
+        if task is not None and not task.done() and not self._handshake_done():
+            task.cancel()  # stuck in the handshake: nothing watches _stop yet
+            with contextlib.suppress(BaseException):
+                await task
+        elif task is not None and not task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(task), 10.0)
             except TimeoutError:
@@ -190,6 +258,13 @@ class Connection:
             except BaseException:
                 pass
         self.alive = False
+
+
+@contextlib.asynccontextmanager
+async def _repairing(transport: Any, conn: Connection) -> AsyncIterator[Any]:
+    """The transport, its read stream wrapped in a :class:`ListingRepair`."""
+    async with transport as (read, write):
+        yield ListingRepair(read, conn.left_out, conn.garbage), write
 
 
 def _consume(future: asyncio.Future[None]) -> None:

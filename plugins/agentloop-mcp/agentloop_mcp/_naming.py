@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
@@ -12,10 +14,15 @@ from agentloop import ConfigurationError
 
 from ._endpoint import Endpoint
 
-__all__ = ["default_name", "local_name", "make_filter", "make_prefix"]
+__all__ = ["MAX_NAME", "default_name", "hashed_name", "local_name", "make_filter", "make_prefix"]
 
-_LAUNCHERS = {"python", "python3", "node", "npx", "uvx", "uv", "bunx", "deno", "pipx", "docker"}
+_LAUNCHERS = {"python", "node", "npx", "uvx", "uv", "bunx", "bun", "deno", "pipx", "docker"}
+_GENERIC = {
+    "dist", "build", "src", "bin", "lib", "out", "index", "main", "server", "app", "cli",
+    "__main__", "__init__", "run", "start", "tool", "x", "exec", "mcp", "node_modules",
+}  # fmt: skip
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
+_VERSION = re.compile(r"(?<=.)@[^/@]*$")  # "@scope/pkg@1.2.3" -> "@scope/pkg"
 
 
 def _clean(text: str) -> str:
@@ -23,14 +30,46 @@ def _clean(text: str) -> str:
 
 
 def default_name(endpoint: Endpoint) -> str:
-    """``python weather.py`` -> ``weather``; ``npx -y @scope/server-files`` -> ``server-files``; a URL -> its host."""
+    """A meaningful name for a server: ``python weather.py`` -> ``weather``.
+
+    ``node .../server-files/dist/index.js`` -> ``server-files`` (generic folder and
+    file names such as dist, build, src, bin, lib, index, main and server are skipped,
+    walking up the path; a relative path is read from the server's working folder),
+    ``npx -y @scope/server-files`` -> ``server-files``, ``uvx mcp-server-time`` ->
+    ``mcp-server-time``; a URL -> its host.
+    """
     if endpoint.kind == "http":
         return _clean(urlsplit(endpoint.url).hostname or "mcp")
-    words = [endpoint.command, *endpoint.args]
-    if PurePath(endpoint.command).name.lower().rstrip("0123456789.") in _LAUNCHERS | {"python"}:
+    words = [endpoint.command]
+    if _launcher(endpoint.command):
         words = [w for w in endpoint.args if not w.startswith("-")] or words
-    stem = PurePath(words[0]).stem if words else "mcp"
-    return _clean(stem.split("/")[-1])
+    for word in words:
+        name = _meaningful(word, endpoint.cwd)
+        if name:
+            return _clean(name)
+    return _clean(PurePath(words[0]).stem) if words else "mcp"
+
+
+def _launcher(command: str) -> bool:
+    base = PurePath(command).name.lower().removesuffix(".exe")
+    return base.rstrip("0123456789.") in _LAUNCHERS
+
+
+def _meaningful(word: str, cwd: str | None) -> str:
+    """The last path part of ``word`` that is not a generic name ("" when there is none)."""
+    word = _VERSION.sub("", word)
+    path = PurePath(word)
+    if "/" in word and not word.startswith(("/", "@", ".")) and not path.suffix:
+        parts = list(path.parts)  # a package name such as "mcp/fetch": its last part first
+    else:
+        if not path.is_absolute() and (path.suffix or word.startswith(".")):
+            path = PurePath(cwd or os.getcwd()) / path  # "server.py": named after its folder
+        parts = list(path.parts)
+    for part in reversed(parts):
+        stem = PurePath(part).stem if part == parts[-1] else part
+        if stem and stem.lower() not in _GENERIC and stem not in ("/", "@"):
+            return stem.split(".")[0] if stem.count(".") > 1 else stem
+    return ""
 
 
 def make_prefix(name: str, prefix: bool | str) -> str:
@@ -44,9 +83,24 @@ def make_prefix(name: str, prefix: bool | str) -> str:
     return prefix if prefix.endswith(("_", "-")) else prefix + "_"
 
 
+MAX_NAME = 64
+"""The longest tool name models accept."""
+
+
 def local_name(prefix: str, mcp_name: str) -> str:
-    """The agentloop tool name: the prefix, then the MCP name with characters models refuse replaced."""
-    return (prefix + _BAD.sub("_", mcp_name))[:64]
+    """The agentloop tool name: the prefix, then the MCP name with characters models refuse replaced.
+
+    A name longer than :data:`MAX_NAME` is cut and ends with a short hash of the whole
+    MCP name, so two long names sharing their first 64 characters stay distinct.
+    """
+    name = prefix + _BAD.sub("_", mcp_name)
+    return name if len(name) <= MAX_NAME else hashed_name(name, mcp_name)
+
+
+def hashed_name(name: str, mcp_name: str) -> str:
+    """``name`` cut to fit :data:`MAX_NAME` with ``_`` and 8 hex digits of ``mcp_name``'s hash."""
+    digest = hashlib.sha256(mcp_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}_{digest}"
 
 
 def make_filter(

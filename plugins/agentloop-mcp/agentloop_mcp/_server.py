@@ -9,6 +9,7 @@ schema, then sent over the one background event loop of the process.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,7 +27,7 @@ from agentloop import (
 from . import _loop
 from ._endpoint import Endpoint
 from ._errors import MCPServerError, MCPToolError
-from ._naming import default_name, make_filter, make_prefix
+from ._naming import default_name, hashed_name, make_filter, make_prefix
 from ._results import MappedResult, map_result
 from ._tools import Remote, make_tool
 
@@ -194,7 +195,7 @@ class MCPServer:
         from ._connection import Connection
         from ._failures import start_failure
 
-        conn = Connection(self.endpoint, self._mark_stale)
+        conn = Connection(self.endpoint, self._mark_stale, name=self.name)
         try:
             _loop.run(conn.open(self.startup_timeout))
         except BaseException as exc:
@@ -258,11 +259,36 @@ class MCPServer:
                 f"{describe_exception(exc)}; check the server's tools/list handler",
                 server=self.name,
             ) from None
+        notes, conn.left_out[:] = list(conn.left_out), []
+        for note in notes:
+            warnings.warn(
+                AgentloopWarning(
+                    f"MCP server {self.name!r}: {note}; fix the tool in the server (its other "
+                    "tools are offered)"
+                ),
+                stacklevel=3,
+            )
+        return self._named(listed)
+
+    def _named(self, listed: list[Any]) -> dict[str, Tool]:
+        """The usable listed tools by agentloop name; a name taken twice gets a hash suffix."""
         tools: dict[str, Tool] = {}
         for listed_tool in listed:
             made = make_tool(self, listed_tool)
-            if made is not None:
-                tools[made.name] = made
+            if made is None:
+                continue
+            if made.name in tools:
+                unique = hashed_name(made.name, listed_tool.name)
+                warnings.warn(
+                    AgentloopWarning(
+                        f"MCP server {self.name!r}: tools {tools[made.name].fn.mcp_name!r} and "
+                        f"{listed_tool.name!r} both become {made.name!r}; the second is offered "
+                        f"as {unique!r}"
+                    ),
+                    stacklevel=4,
+                )
+                made = dataclasses.replace(made, name=unique)
+            tools[made.name] = made
         return tools
 
     # -- calls ----------------------------------------------------------------------------

@@ -37,6 +37,17 @@ def make_tool(server: MCPServer, listed: Any) -> Tool | None:
     """One agentloop Tool for one listed MCP tool; None when filtered out or unusable."""
     if not server.allowed(listed.name):
         return None
+    if getattr(getattr(listed, "execution", None), "task_support", None) == "required":
+        warnings.warn(
+            AgentloopWarning(
+                f"MCP server {server.name!r}: tool {listed.name!r} left out: it requires "
+                'task-augmented execution (execution.taskSupport "required"), which agentloop '
+                "does not support, so every call would fail; offer it without taskSupport "
+                '"required" in the server'
+            ),
+            stacklevel=3,
+        )
+        return None
     name = local_name(server.prefix, listed.name)
     schema = copy.deepcopy(listed.input_schema) if listed.input_schema else {}
     schema.setdefault("type", "object")
