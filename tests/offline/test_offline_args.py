@@ -241,8 +241,10 @@ def test_numbers_without_cues_keep_their_order(model):
 def test_arguments_for_the_first_party_plugin_tools(model, tmp_path):
     import sqlite3
 
-    calculator = pytest.importorskip("agentloop_calculator")
-    sqlite_plugin = pytest.importorskip("agentloop_sqlite")
+    # first-party plugins, installed with the project: a missing one fails, never skips
+    import agentloop_calculator as calculator
+    import agentloop_sqlite as sqlite_plugin
+
     database = tmp_path / "shop.db"
     sqlite3.connect(database).close()
     tools = [t.definition for t in sqlite_plugin.SQLitePlugin(database).tools]

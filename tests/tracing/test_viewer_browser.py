@@ -2,7 +2,9 @@
 
 Where the browser or Playwright is missing these tests FAIL and say how to install them
 (``apt-get install chromium``, ``pip install playwright``); ``AGENTLOOP_ALLOW_SKIP=1`` turns that
-into a skip. The screenshot in docs/seeing-runs.md is written here, from a real recorded run.
+into a skip. The screenshot in docs/seeing-runs.md is taken here, from a real recorded run, into
+the test's temporary folder; ``AGENTLOOP_UPDATE_SCREENSHOT=1`` also copies it to
+``docs/images/viewer.png`` (a test run never rewrites a tracked file by itself).
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ class Page:
         return float(self.page.evaluate("document.body.dataset.renderMs"))
 
 
-def test_the_page_shows_a_recorded_run_with_no_console_errors(browser: Any, recorded: Path) -> None:
+def test_the_page_shows_a_recorded_run_with_no_console_errors(
+    browser: Any, recorded: Path, tmp_path: Path
+) -> None:
     view = Page(browser, recorded)
     page = view.page
     assert view.problems == []
@@ -111,8 +115,12 @@ def test_the_page_shows_a_recorded_run_with_no_console_errors(browser: Any, reco
     assert rows[-1].split("\t")[:4] == ["total", "3465", "132", "36"]
     assert rows[-1].split("\t")[-1] == "stop"
     assert "stop: stop" in page.locator(".run-meta").inner_text()
-    DOCS.joinpath("images").mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "images" / "viewer.png"), full_page=False)
+    shot = tmp_path / "viewer.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    if os.environ.get("AGENTLOOP_UPDATE_SCREENSHOT") == "1":
+        DOCS.joinpath("images").mkdir(exist_ok=True)
+        shutil.copyfile(shot, DOCS / "images" / "viewer.png")
 
 
 def test_a_long_result_is_collapsed_until_asked_for(browser: Any, recorded: Path) -> None:
