@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def _agent(model: object, **kw: object) -> Agent:
 
 def _record(tmp_path: Path, replies: list, *, stream: bool) -> tuple[Path, object]:
     cassette = tmp_path / "run.cassette.jsonl"
+    # the server echoes the key in a header the cassette stores (x-request-id): the key
+    # reaches the recorder, so "KEY not in the file" below is the redaction at work
+    replies[0].headers["x-request-id"] = f"req-for-{KEY}"
     with FakeServer() as server:
         server.script(*replies)
         agent = _agent("local:fake-model", base_url=server.base_url, api_key=KEY)
@@ -81,6 +85,7 @@ def test_a_recorded_run_replays_offline_with_the_same_output(tmp_path: Path, str
         assert first["request"]["json"]["stream"] is True
     text = cassette.read_text()
     assert KEY not in text and "Bearer" not in text  # no secret, no credential header
+    assert first["response"]["headers"]["x-request-id"] == "req-for-[REDACTED]"
 
     calls: list[tuple[int, int]] = []
 
@@ -231,3 +236,43 @@ def test_a_failed_connection_is_recorded_and_replayed_as_that_failure(tmp_path: 
     with replay(cassette, offline) as tape, pytest.raises(APIConnectionError):
         offline.create(model="m", messages=messages)
     assert tape.transport.used == 2  # the first failure was retried, as it was live
+
+
+@pytest.mark.parametrize("header", ["Authorization", "api-key", "x-api-key", "x-goog-api-key"])
+def test_the_credential_sent_is_the_cassettes_secret(tmp_path: Path, header: str) -> None:
+    """Whatever credential a request carries is kept out of the file, shape or no shape.
+
+    The key here has no credential shape (no pattern catches it), is in no environment variable
+    and was never given to a ChatClient: only the cassette's own rule, "the credential header
+    actually sent, after its scheme", can know it is a secret. The server echoes it everywhere
+    the cassette stores something: the request body, a response header and the response body.
+    """
+    import requests
+
+    from agentloop.tracing.cassette import RecordingTransport
+
+    secret = "plain" + uuid.uuid4().hex  # unique: no other test can have made it known
+    sent = f"Bearer {secret}" if header == "Authorization" else secret
+    cassette = tmp_path / "echo.jsonl"
+    with FakeServer() as server:
+        server.script(
+            json_reply({"echo": f"you sent {secret}"}, headers={"x-request-id": f"id-{secret}"})
+        )
+        transport = RecordingTransport(cassette)
+        with requests.Session() as session:
+            session.mount("http://", transport)
+            reply = session.post(
+                server.base_url + "/chat/completions",
+                json={"messages": [{"role": "user", "content": f"my key is {secret}"}]},
+                headers={header: sent},
+                timeout=10,
+            )
+            assert reply.json() == {"echo": f"you sent {secret}"}  # the caller gets it as sent
+        transport.close()
+    text = cassette.read_text()
+    assert secret not in text
+    exchange = read_cassette(cassette)[1][0]
+    assert exchange["request"]["json"]["messages"][0]["content"] == "my key is [REDACTED]"
+    assert exchange["response"]["headers"]["x-request-id"] == "id-[REDACTED]"
+    assert json.loads(exchange["response"]["body"]) == {"echo": "you sent [REDACTED]"}
+    assert header.lower() not in {k.lower() for k in exchange["request"].get("headers", {})}
