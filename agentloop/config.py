@@ -153,7 +153,7 @@ def load_settings(
             in it, or a value of the wrong type (the message names the source).
     """
     env = os.environ if env is None else env
-    path, file_values = _read_config_file(Path.cwd() if cwd is None else cwd)
+    path, file_values = _read_config_file(Path.cwd() if cwd is None else cwd, env)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in CONFIG_KEYS:
@@ -346,9 +346,11 @@ def _parse(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
 
 
-def _read_config_file(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
+def _read_config_file(
+    cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[Path | None, dict[str, Any]]:
     """Find (see :func:`find_config_file`) and read the config file's settings."""
-    path = find_config_file(cwd)
+    path = find_config_file(cwd, env)
     if path is None:
         return None, {}
     data = _parse(path)

@@ -110,3 +110,66 @@ def test_base_url_argument_beats_environment_beats_file(tmp_path: Path) -> None:
     settings = load_settings({"base_url": "http://arg/v1"}, env, tmp_path)
     assert settings.base_url == "http://arg/v1"
     assert settings.sources["base_url"] == "--base-url"
+
+
+# -- issue 18/19: found from a subfolder; typos, depth and bounds are one line naming the file --
+
+
+def test_config_is_found_from_a_subfolder_up_to_the_repository_root(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    sub = project / "src" / "deep"
+    sub.mkdir(parents=True)
+    (project / ".git").mkdir()
+    write(project / "agentloop.toml", 'model = "ollama:found"\n')
+    settings = load_settings({}, {"HOME": str(tmp_path)}, sub)
+    assert settings.model == "ollama:found"
+    assert settings.config_file == (project / "agentloop.toml").resolve()
+
+
+def test_the_walk_stops_at_a_repository_root_and_at_home(tmp_path: Path) -> None:
+    write(tmp_path / "agentloop.toml", 'model = "ollama:outside"\n')
+    repo = tmp_path / "repo" / "sub"
+    repo.mkdir(parents=True)
+    (tmp_path / "repo" / ".hg").mkdir()
+    assert load_settings({}, {"HOME": "/nonexistent"}, repo).model is None
+    home = tmp_path / "home" / "me"
+    (home / "work").mkdir(parents=True)
+    assert load_settings({}, {"HOME": str(home)}, home / "work").model is None
+
+
+def test_a_pyproject_above_without_the_table_does_not_stop_the_walk(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / "pyproject.toml", '[tool.agentloop]\nmodel = "ollama:top"\n')
+    sub = tmp_path / "pkg"
+    sub.mkdir()
+    write(sub / "pyproject.toml", '[project]\nname = "agentloop-thing"\n')
+    assert load_settings({}, {"HOME": "/nonexistent"}, sub).model == "ollama:top"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('tool = "calculate"\n', "unknown setting 'tool'.*did you mean 'tools'"),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("max_steps = -1\n", "max_steps from agentloop.toml must be >= 1"),
+        ("max_retries = -2\n", "max_retries from agentloop.toml must be >= 0"),
+        ("timeout = 0\n", "timeout from agentloop.toml must be > 0"),
+    ],
+)
+def test_config_mistakes_are_one_line_naming_the_file(
+    tmp_path: Path, text: str, match: str
+) -> None:
+    write(tmp_path / "agentloop.toml", text)
+    with pytest.raises(ConfigurationError, match=match) as caught:
+        load_settings({}, {"HOME": str(tmp_path)}, tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_registry_errors_about_config_names_name_the_file(tmp_path: Path) -> None:
+    from agentloop.config import name_config_file
+
+    write(tmp_path / "agentloop.toml", 'tools = ["nope"]\n')
+    error = name_config_file(ConfigurationError("unknown tool 'nope'; offered: a"), tmp_path)
+    assert str(error).startswith(f"{tmp_path / 'agentloop.toml'} (tools): unknown tool 'nope'")
+    other = ConfigurationError("unknown tool 'other'")
+    assert name_config_file(other, tmp_path) is other
