@@ -205,7 +205,9 @@ def read_items(path: str | Path) -> tuple[list[BatchItem], list[InputProblem], s
     raw = Path(path).read_bytes()
     items: list[BatchItem] = []
     problems: list[InputProblem] = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+    # JSONL lines end at "\n" only: U+2028/U+2029 inside a prompt stay in its line
+    for number, data in enumerate(raw.split(b"\n"), 1):
+        line = data.decode("utf-8", errors="replace")
         if not line.strip():
             continue
         try:
@@ -213,6 +215,8 @@ def read_items(path: str | Path) -> tuple[list[BatchItem], list[InputProblem], s
             items.append(_item(value, len(items), default_id=f"line-{number}", line=number))
         except ValueError as exc:
             problems.append(InputProblem(line=number, message=_short(str(exc))))
+        except RecursionError:  # that item fails, not the whole batch
+            problems.append(InputProblem(line=number, message="nested too deeply"))
     check_unique(items)
     return items, problems, hashlib.sha256(raw).hexdigest()[:16]
 
@@ -245,17 +249,25 @@ def read_done(
     if not file.exists():
         return {}
     done: dict[str, ItemResult] = {}
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(file.read_bytes().split(b"\n"), 1):  # "\n" only, as written
         try:
-            data = json.loads(line)
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or "id" not in data:
                 raise ValueError("not an item result")
-        except ValueError:
-            continue
+        except (ValueError, RecursionError):
+            continue  # a partial last line (or garbage): its item runs again
         theirs = data.get("batch") or {}
+        if not isinstance(theirs, Mapping):
+            theirs = {}
         if not force:
             _check_same_batch(file, number, theirs, batch)
-        done[str(data["id"])] = ItemResult.from_dict(data)
+        try:
+            done[str(data["id"])] = ItemResult.from_dict(data)
+        except (TypeError, ValueError, OverflowError):
+            raise BatchInputError(
+                f"{file} line {number} is not an item result as agentloop writes them (edited "
+                "by hand?); fix or delete that line, or use a new -o file"
+            ) from None
     return done
 
 
