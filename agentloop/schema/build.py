@@ -51,6 +51,7 @@ from agentloop.schema.validate import (
     json_type,
     raise_errors,
     raise_invalid,
+    schema_problem,
 )
 
 __all__ = ["FunctionSchema", "Param", "TypeAdapter", "function_schema", "type_adapter"]
@@ -225,6 +226,7 @@ def function_schema(
     checked = parameters
     if strict:
         parameters, checked = _strict_or_fail(parameters, owner)
+    _check_safe(checked, owner)
     builder.finish()
     return FunctionSchema(
         name=name,
@@ -336,6 +338,14 @@ def _strict_or_fail(
         raise ToolDefinitionError(f"{owner}: strict=True: {exc}") from exc
 
 
+def _check_safe(schema: dict[str, Any], owner: str) -> None:
+    """Refuse a schema (a pydantic model's, a ``Field`` pattern) whose validation could
+    loop or backtrack without end."""
+    problem = schema_problem(schema)
+    if problem:
+        raise ToolDefinitionError(f"{owner}: {problem}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class TypeAdapter:
     """A JSON Schema for one Python type, and validation + conversion of JSON values.
@@ -403,6 +413,7 @@ def type_adapter(
     checked = schema
     if strict:
         schema, checked = _strict_or_fail(schema, owner, root_object=False)
+    _check_safe(checked, owner)
     builder.finish()
     return TypeAdapter(
         type=tp,

@@ -16,7 +16,7 @@ from agentloop.errors import ToolDefinitionError
 from agentloop.schema.build import FunctionSchema, Param
 from agentloop.schema.convert import allows_null
 from agentloop.schema.strict import make_strict
-from agentloop.schema.validate import check_schema, compile_validator
+from agentloop.schema.validate import check_schema, compile_validator, schema_problem
 
 __all__ = ["handwritten_schema"]
 
@@ -31,7 +31,8 @@ def handwritten_schema(
     optional means "leave it out", as for functions: the function is not passed it.
 
     Raises:
-        ToolDefinitionError: Not an object schema, not a valid JSON Schema, or (strict)
+        ToolDefinitionError: Not an object schema, not a valid JSON Schema, one that
+            refers outside itself, loops, or has an exponential ``pattern``, or (strict)
             a part strict mode cannot express, named by its path.
     """
     owner = f"tool {name!r}"
@@ -47,6 +48,9 @@ def handwritten_schema(
     problem = check_schema(schema)
     if problem:
         raise ToolDefinitionError(f"{owner}: parameters is not a valid JSON Schema: {problem}")
+    problem = schema_problem(schema)  # no network, no endless validation
+    if problem:
+        raise ToolDefinitionError(f"{owner}: parameters cannot be used as given: {problem}")
     if not strict:
         return FunctionSchema(
             name=name,

@@ -20,6 +20,7 @@ import jsonschema.validators
 from jsonschema.exceptions import ValidationError
 
 from agentloop.errors import ToolArgumentError
+from agentloop.schema.external import REGISTRY, schema_problem
 from agentloop.messages import depth_exceeds
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "json_type",
     "raise_errors",
     "raise_invalid",
+    "schema_problem",
 ]
 
 FORMATS = jsonschema.FormatChecker(formats=())
@@ -177,15 +179,21 @@ _Validator = jsonschema.validators.extend(
 def compile_validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
     """Return a Draft 2020-12 validator for ``schema`` that also checks our formats, and
     whose ``anyOf``/``oneOf`` stop collecting a branch's errors at :data:`MAX_ERRORS`."""
-    return _Validator(schema, format_checker=FORMATS)  # type: ignore[no-any-return]
+    # the registry resolves no remote $ref: jsonschema's default would fetch it over HTTP
+    return _Validator(schema, format_checker=FORMATS, registry=REGISTRY)  # type: ignore[no-any-return]
 
 
 def check_schema(schema: Mapping[str, Any]) -> str | None:
-    """Check ``schema`` against the Draft 2020-12 meta-schema; return the problem or None."""
+    """Check ``schema`` against the Draft 2020-12 meta-schema; return the problem or None.
+
+    :func:`schema_problem` then says whether validating with it is safe.
+    """
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"{exc.message} at {format_path(exc.absolute_path)}"
+    except RecursionError:
+        return "the schema is nested too deeply to check; flatten it (use $defs)"
     return None
 
 
