@@ -11,6 +11,7 @@ import html
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from agentloop.tracing.events import TraceEvent
 from agentloop.tracing.page import CSS, PREVIEW, SCRIPT
@@ -24,7 +25,7 @@ _SAFE = str.maketrans(
 
 def embed_json(events: Iterable[TraceEvent]) -> str:
     """The events as JSON that is safe inside a ``<script>`` element."""
-    data = json.dumps([e.to_dict() for e in events], ensure_ascii=False, default=repr)
+    data = json.dumps([_numbers(e.to_dict()) for e in events], ensure_ascii=False, default=repr)
     return data.translate(_SAFE)
 
 
@@ -57,3 +58,21 @@ def write_html(
     target = Path(path)
     target.write_text(render_html(events, title=title), encoding="utf-8")
     return target
+
+
+# fields the page computes with: a hand-edited trace's "duration": "1s" must not blank the page
+_NUMERIC = ("time", "seq", "step", "started_at", "duration", "steps", "messages_from")
+
+
+def _numbers(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with every numeric field a finite number or null."""
+    for key in _NUMERIC:
+        value = event.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value != value
+            or value in (float("inf"), float("-inf"))
+        ):
+            event[key] = None
+    return event

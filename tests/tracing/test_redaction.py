@@ -159,3 +159,16 @@ def test_trace_and_cassette_readers_split_on_newline_only(tmp_path: Path, separa
     ]
     cassette.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
     assert read_cassette(cassette)[1][0]["request"]["json"]["p"] == f"x{separator}y"
+
+
+def test_the_viewer_gets_numbers_or_null_for_a_string_duration() -> None:
+    from agentloop.tracing.events import TraceEvent
+    from agentloop.tracing.viewer import embed_json
+
+    events = [
+        TraceEvent(
+            type="tool_call", run_id="r", seq=0, time=1.0, data={"duration": "1s", "step": "x"}
+        )
+    ]
+    data = json.loads(embed_json(events).replace("\\u003c", "<").replace("\\u003e", ">"))
+    assert data[0]["duration"] is None and data[0]["step"] is None
