@@ -353,13 +353,14 @@ def _read_config_file(
     path = find_config_file(cwd, env)
     if path is None:
         return None, {}
-    data = _parse(path)
-    tool = data.get("tool")
+    parsed = _parse(path)
+    tool = parsed.get("tool")
     table = tool.get("agentloop") if isinstance(tool, dict) else None
+    data: Any
     if path.name == "pyproject.toml":
         data, label = table, f"{path} [tool.agentloop]"
     else:
-        data, label = (table if table is not None else data), str(path)
+        data, label = (table if table is not None else parsed), str(path)
     if not isinstance(data, dict):
         raise ConfigurationError(f"{label} must be a table of settings")
     unknown = sorted(set(data) - set(CONFIG_KEYS) - set(CONFIG_TABLES))
