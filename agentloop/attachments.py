@@ -1,7 +1,7 @@
 """Images and files sent with a prompt: ``Agent.run(prompt, attachments=[Attachment(path=...)])``.
 
 Attachments go out as chat-completions content parts of the user message
-(PROTOCOL.md 1.3): an image as ``{"type": "image_url", "image_url": {"url": ...}}`` with a
+(the OpenAI content-part shapes): an image as ``{"type": "image_url", "image_url": {"url": ...}}`` with a
 ``data:`` URI (a file) or its URL, a PDF as ``{"type": "file", "file": {"filename", "file_data"}}``
 where the model's profile allows them (``ModelProfile.supports_file_parts``). Without attachments nothing
 changes: the prompt is sent as plain string content. A provider whose endpoint takes string

@@ -2,17 +2,20 @@
 
 :class:`ChatStream` takes decoded ``chat.completion.chunk`` dicts from any
 source (SSE over HTTP, the offline model, a script) and yields
-:class:`~agentloop.messages.TextDelta`, :class:`~agentloop.messages.RefusalDelta`,
-:class:`~agentloop.messages.ToolCallDelta`, :class:`~agentloop.messages.UsageEvent`
-and :class:`~agentloop.messages.FinishEvent` as each chunk arrives. After the
+:class:`~agentloop.deltas.TextDelta`, :class:`~agentloop.deltas.RefusalDelta`,
+:class:`~agentloop.deltas.ToolCallDelta`, :class:`~agentloop.deltas.UsageEvent`
+and :class:`~agentloop.deltas.FinishEvent` as each chunk arrives. After the
 stream ends, ``.response`` is the :class:`~agentloop.messages.ChatResponse` the
-non-streamed body would have given. :func:`parse_response` parses such a body.
+non-streamed body would have given; :func:`agentloop.wire.assembly.parse_response`
+(re-exported here) parses such a body.
 
-Tool calls are assembled as PROTOCOL.md 3.5 describes: by ``index`` when
-present, else by the fallback for servers that send none (Gemini); ``id`` and
-``name`` are set once and never concatenated; ``arguments`` concatenate;
-missing, empty or duplicated ids become unique ids (``call_<pos>``,
-``<id>_<pos>``). This module does no I/O and imports no HTTP library.
+The per-choice state and the tool-call merge rules live in
+:mod:`agentloop.wire.assembly` (:class:`~agentloop.wire.assembly.ChoiceState`): calls are
+merged by ``index`` when present, else by the fallback for servers that send none
+(Gemini); ``id`` and ``name`` are set once and never concatenated; ``arguments``
+concatenate; missing, empty or duplicated ids become unique ids
+(:func:`agentloop.messages.unique_call_ids`: ``call_<pos>``, ``<id>_<pos>``). This module
+does no I/O and imports no HTTP library.
 """
 
 from __future__ import annotations

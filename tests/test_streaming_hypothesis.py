@@ -57,7 +57,7 @@ def scripted(draw: Any) -> tuple[list[dict], str, list[ToolCall]]:
     texts = [d for d in deltas if "content" in d]
     merged_text = "".join(d["content"] for d in texts)
     chunks = [{"id": "x", "choices": [{"index": 0, "delta": d}]} for d in deltas]
-    # calls are listed in the order they first appear (PROTOCOL.md 3.5)
+    # calls are listed in the order they first appear (agentloop.wire.assembly)
     first_seen = list(dict.fromkeys(k for k in keys if k >= 0))
     calls = [calls[k] for k in first_seen]
     chunks.append({"id": "x", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

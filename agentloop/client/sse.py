@@ -12,7 +12,7 @@ official ``openai`` client) does, where sseclient-py's own framing does not: eve
 line ending (LF, CRLF, CR, in any mix, split at any byte) ends a line, a blank line
 ends an event, and an event the connection cut before its blank line is
 discarded. :func:`iter_events` hands those complete events to sseclient-py, which
-reads their fields. :func:`iter_chunks` applies PROTOCOL.md 3.5: ``[DONE]`` ends the
+reads their fields. :func:`iter_chunks` turns events into chunks: ``[DONE]`` ends the
 stream, empty data (a keep-alive) is skipped, and data that is not JSON is a
 :class:`~agentloop.errors.StreamError` (dropping it would lose part of the
 answer without a word), unless the event is ``error``.

@@ -1,4 +1,4 @@
-"""Gemini's request quirks and JSON Schema sanitizer (PROTOCOL.md 1.2, 1.7, 1.8; internal).
+"""Gemini's request quirks and JSON Schema sanitizer (internal; docs/providers.md, Gemini).
 
 Used by :class:`agentloop.providers.registry.ChatModel` for ``gemini:`` models (and
 ``gemini*`` models behind relays such as ``kkiai:``).
@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["GEMINI_PARAMS", "gemini_params", "gemini_tool", "sanitize_schema_for_gemini"]
 
 # Google's endpoint rejects unknown top-level fields, so Gemini requests are
-# built from this allow-list (PROTOCOL.md 1.2, 1.7) rather than a deny-list.
+# built from this allow-list (docs/providers.md, Gemini) rather than a deny-list.
 GEMINI_PARAMS = frozenset(
     {
         "temperature", "top_p", "stream", "stream_options", "stop", "max_tokens", "tools",
@@ -49,7 +49,7 @@ def gemini_tool(tool: Any) -> Any:
     return {**tool, "function": function}
 
 
-# -- Gemini JSON Schema sanitizer (PROTOCOL.md 1.8) -----------------------------------------
+# -- Gemini JSON Schema sanitizer (Gemini refuses a request on its first unknown keyword) ---
 
 _KEEP = frozenset(
     {

@@ -1,4 +1,4 @@
-"""Request and response quirks decided by a provider's profile (PROTOCOL.md 1.3; internal).
+"""Request and response quirks decided by a provider's profile (internal; docs/providers.md).
 
 What a tool-call-only assistant turn carries as ``content`` (``null`` or
 ``""``), how a server says it rejected that, which requests a server cannot

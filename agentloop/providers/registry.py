@@ -318,7 +318,7 @@ class ChatModel:
         """Send, falling back once to ``content: ""`` on tool-call-only assistant turns.
 
         Servers disagree on ``content: null`` next to ``tool_calls`` (Gemini's
-        layers have flip-flopped, PROTOCOL.md 1.3; llama-cpp-python's validation
+        layers have flip-flopped, docs/providers.md; llama-cpp-python's validation
         refuses it with a 500). Unless the provider's profile says ``""``, ``null``
         is sent first; a rejection that names the content or the message (by
         what the server says, whatever the status) is retried once with ``""``,

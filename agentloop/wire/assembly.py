@@ -1,7 +1,7 @@
 """Assembling chat-completion messages from chunks and bodies (internal).
 
 The pieces :class:`~agentloop.streaming.ChatStream` and :func:`parse_response`
-share: per-choice state, the tool-call merge rules of PROTOCOL.md 3.5 (by
+share: per-choice state, the tool-call merge rules (by
 ``index``, else the indexless fallback; ``id``/``name`` set once;
 ``arguments`` concatenated), id synthesis (``call_<pos>``, ``<id>_<pos>``)
 and finish-reason normalization (tool calls present means ``tool_calls``).

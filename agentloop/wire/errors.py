@@ -1,6 +1,6 @@
 """Turn what a server said about a failure into the right :mod:`agentloop.errors` class (internal).
 
-Error bodies come in many shapes (PROTOCOL.md 5.1): an OpenAI object
+Error bodies come in many shapes: an OpenAI object
 ``{"error": {...}}``, Google's list ``[{"error": {...}}]``, LiteLLM strings,
 plain text or an HTML page. Everything here is pure (no HTTP), so the stream
 assembler and the client share it. Every text that leaves this module has the

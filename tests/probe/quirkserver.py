@@ -7,7 +7,7 @@ one), after a tool result it answers in text. Each quirk reproduces what a real 
 quirk                      source
 =========================  ==================================================================
 null_content_rejected      LM Studio, Ollama, Mistral, llama-cpp-python: ``content: null``
-                           next to ``tool_calls`` is a 400 (issue 23; PROTOCOL.md 1.3)
+                           next to ``tool_calls`` is a 400 (issue 23; docs/providers.md)
 include_usage_rejected     Mistral: ``stream_options`` is a 422 (issue 23)
 typed_content_rejected     llama.cpp: "type must be string" for content parts (issue 23)
 two_system_rejected        chat templates that allow one leading system message only
