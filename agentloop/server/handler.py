@@ -117,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/chat/completions":
             if self._allowed(method, "POST"):
                 self._chat(body)
+        elif path == "/responses":
+            if self._allowed(method, "POST"):
+                self._responses(body)
         elif path == "/models":
             if self._allowed(method, "GET"):
                 self._send_json(200, {"object": "list", "data": [self._model_card()]})
@@ -231,7 +234,12 @@ class Handler(BaseHTTPRequestHandler):
             stream_chunks(events, meta, include_usage=bool(options.get("include_usage")))
         )
 
-    def _send_stream(self, chunks: Any) -> None:
+    def _responses(self, raw: bytes) -> None:
+        from agentloop.server.responses import answer
+
+        answer(self, raw)
+
+    def _send_stream(self, chunks: Any, *, named: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -246,9 +254,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             try:
-                for chunk in chunks:
-                    self._write_event(json.dumps(chunk, ensure_ascii=False))
-                self._write_event("[DONE]")
+                for chunk in chunks:  # named: Responses events, `event:` lines and no [DONE]
+                    data = json.dumps(chunk, ensure_ascii=False)
+                    self._write_event(data, event=chunk["type"] if named else None)
+                if not named:
+                    self._write_event("[DONE]")
             except (BrokenPipeError, ConnectionResetError):
                 raise
             except Exception as exc:  # after the headers: report in-band, end without [DONE]
@@ -262,8 +272,9 @@ class Handler(BaseHTTPRequestHandler):
             if callable(close):
                 close()
 
-    def _write_event(self, data: str) -> None:
-        self._write_chunk(f"data: {data}\n\n".encode())
+    def _write_event(self, data: str, event: str | None = None) -> None:
+        head = f"event: {event}\n" if event else ""
+        self._write_chunk(f"{head}data: {data}\n\n".encode())
 
     def _write_chunk(self, data: bytes) -> None:
         if self._chunked:
