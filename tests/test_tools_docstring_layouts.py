@@ -21,14 +21,14 @@ def _descriptions(t: object) -> dict[str, str | None]:
 def flat(city: str, days: int = 1) -> str:
     """Return the forecast.
 
-Args:
-city: The city, e.g. "Paris".
-days: How many days,
-    at most 7.
+    Args:
+    city: The city, e.g. "Paris".
+    days: How many days,
+        at most 7.
 
-Returns:
-The forecast.
-"""
+    Returns:
+    The forecast.
+    """
     return city
 
 
@@ -79,7 +79,10 @@ def test_a_colon_inside_an_entrys_type_splits_after_the_type() -> None:
         """
         return image
 
-    assert _descriptions(pull) == {"image": "The image to pull.", "tag": 'The tag: a version like "1.2".'}
+    assert _descriptions(pull) == {
+        "image": "The image to pull.",
+        "tag": 'The tag: a version like "1.2".',
+    }
 
 
 def test_docstring_with_unreadable_parameter_entries_warns_naming_the_tool() -> None:

@@ -30,7 +30,13 @@ OPEN: list[tuple[dict[str, Any], str]] = [
         "'m' is a mapping with free-form keys",
     ),
     (  # true beside properties: was silently closed
-        _object(m={"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True}),
+        _object(
+            m={
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "additionalProperties": True,
+            }
+        ),
         "'m' says additionalProperties: true",
     ),
     (  # not said beside properties means open in JSON Schema: was silently closed
@@ -143,6 +149,7 @@ def test_strict_pydantic_model_that_allows_extra_keys_is_refused() -> None:
 
     with pytest.raises(ToolDefinitionError, match="says additionalProperties: true" + FIX):
         tool(take, strict=True)
-    assert tool(take_plain, strict=True).parameters["properties"]["plain"][
-        "additionalProperties"
-    ] is False
+    assert (
+        tool(take_plain, strict=True).parameters["properties"]["plain"]["additionalProperties"]
+        is False
+    )

@@ -221,9 +221,10 @@ def _indent_sections(text: str) -> str:
             blank = True
             continue
         if _GOOGLE_SECTION.fullmatch(stripped):
-            following = next((n for n in lines[i + 1 :] if n.strip()), None)
-            flat = following is not None and _indent(following) <= _indent(line)
-            inside = _indent(line) if flat and not _GOOGLE_SECTION.fullmatch(following.strip()) else None
+            following = next((n for n in lines[i + 1 :] if n.strip()), "")
+            flat = bool(following) and _indent(following) <= _indent(line)
+            title = _GOOGLE_SECTION.fullmatch(following.strip())
+            inside = _indent(line) if flat and not title else None
         elif inside is not None:
             depth = _indent(line)
             if depth < inside or (blank and depth == inside and not _ENTRY.match(stripped)):

@@ -37,11 +37,11 @@ __all__ = ["REGISTRY", "schema_problem"]
 
 def _refuse(uri: str) -> referencing.Resource[Any]:
     """The registry's retrieve: no schema is ever fetched (nor read from a file)."""
-    raise referencing.exceptions.NoSuchResource(ref=uri)
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 REGISTRY: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse)  # type: ignore[call-arg]
-"""The registry every validator uses: remote ``$ref`` s are unresolvable, never fetched."""
+"""The registry every validator uses: a remote ``$ref`` is unresolvable, never fetched."""
 
 _KNOWN = REGISTRY.combine(SPECIFICATIONS)  # what validators see: the bundled meta-schemas too
 _BASE = "urn:agentloop:schema"
@@ -159,7 +159,9 @@ def _cycle(edges: dict[int, list[int]]) -> list[int] | None:
 
 
 def _pattern_problems(node: dict[str, Any], path: str) -> str | None:
-    patterns = [(node["pattern"], f"{path}.pattern")] if isinstance(node.get("pattern"), str) else []
+    patterns = (
+        [(node["pattern"], f"{path}.pattern")] if isinstance(node.get("pattern"), str) else []
+    )
     if isinstance(node.get("patternProperties"), dict):
         patterns += [(p, f"{path}.patternProperties") for p in node["patternProperties"]]
     for pattern, where in patterns:

@@ -144,9 +144,7 @@ def _note(out: dict[str, Any]) -> None:
         out["description"] = f"{out.get('description', '')} ({', '.join(notes)})".strip()
 
 
-_FIX = (
-    "use a TypedDict or dataclass with fixed keys, a list of key/value objects, or strict=False"
-)
+_FIX = "use a TypedDict or dataclass with fixed keys, a list of key/value objects, or strict=False"
 
 
 def _object(out: dict[str, Any], path: str, options: _Options) -> None:

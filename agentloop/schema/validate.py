@@ -20,8 +20,8 @@ import jsonschema.validators
 from jsonschema.exceptions import ValidationError
 
 from agentloop.errors import ToolArgumentError
-from agentloop.schema.external import REGISTRY, schema_problem
 from agentloop.messages import depth_exceeds
+from agentloop.schema.external import REGISTRY, schema_problem
 
 __all__ = [
     "check_schema",

@@ -63,10 +63,20 @@ def test_annotated_field_defaults_behave_as_in_pydantic() -> None:
     for name in ("quantity", "size", "count", "level"):
         mine = {k: v for k, v in props[name].items() if k != "description"}
         assert mine == {k: v for k, v in theirs[name].items() if k not in ("title", "description")}
-    assert props["quantity"] == {"type": "integer", "minimum": 0, "description": "How many.", "default": 1}
+    assert props["quantity"] == {
+        "type": "integer",
+        "minimum": 0,
+        "description": "How many.",
+        "default": 1,
+    }
     assert props["size"]["minimum"] == 1 and props["size"]["maximum"] == 9  # two Fields merged
     assert props["count"]["default"] == 7  # the default after `=` wins
-    assert props["level"] == {"type": "integer", "maximum": 3, "description": "Level.", "default": 2}
+    assert props["level"] == {
+        "type": "integer",
+        "maximum": 3,
+        "description": "Level.",
+        "default": 2,
+    }
     assert "default" not in props["tags"] and props["tags"]["maxItems"] == 2
     assert t.invoke({}) == defaults == (1, 5, 7, 2, [])
     assert t.invoke({"quantity": 4, "tags": ["a"]}) == (4, 5, 7, 2, ["a"])

@@ -59,7 +59,10 @@ def test_a_validator_built_from_any_schema_never_fetches(
 
 LOOPS = [
     {"$ref": "#", "type": "object"},
-    _with({"$ref": "#/$defs/a"}, **{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"$ref": "#/$defs/a"}}}),
+    _with(
+        {"$ref": "#/$defs/a"},
+        **{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"$ref": "#/$defs/a"}}},
+    ),
     _with({"anyOf": [{"$ref": "#/properties/x"}, {"type": "null"}]}),
 ]
 
@@ -74,7 +77,10 @@ def test_ref_loop_is_refused_with_a_clear_error(schema: dict[str, Any]) -> None:
 def test_recursive_schema_that_consumes_the_value_is_accepted() -> None:
     tree = {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+        "properties": {
+            "name": {"type": "string"},
+            "children": {"type": "array", "items": {"$ref": "#"}},
+        },
     }
     t = Tool(name="tree", parameters=tree, fn=_echo)
     assert t.invoke({"name": "a", "children": [{"name": "b", "children": []}]})["name"] == "a"
@@ -88,7 +94,9 @@ def test_catastrophic_pattern_is_refused_before_any_call(pattern: str) -> None:
     with pytest.raises(ToolDefinitionError, match=r"tool 'slow'.*exponential time"):
         Tool(name="slow", parameters=_with({"type": "string", "pattern": pattern}), fn=_echo)
     with pytest.raises(ToolDefinitionError, match="patternProperties.*exponential"):
-        Tool(name="slow", parameters={"type": "object", "patternProperties": {pattern: {}}}, fn=_echo)
+        Tool(
+            name="slow", parameters={"type": "object", "patternProperties": {pattern: {}}}, fn=_echo
+        )
 
 
 SAFE = [

@@ -18,7 +18,7 @@ from agentloop_mcp import MCPServer
 from agentloop import AgentloopWarning
 
 # One stdio MCP server (2025-06-18 handshake) listing the tools of a JSON file next to `echo`.
-SERVER = '''
+SERVER = """
 import json, sys
 TOOLS = json.load(open(sys.argv[1]))
 def answer(request):
@@ -44,7 +44,7 @@ for line in sys.stdin:
         if reply is not None:
             sys.stdout.write(json.dumps(reply) + "\\n")
             sys.stdout.flush()
-'''
+"""
 
 
 @pytest.fixture
@@ -87,7 +87,9 @@ def test_hostile_schemas_are_left_out_without_a_request_or_a_hang(
     tools = [
         _tool("echo", {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$"}),
         _tool("fetcher", {"$ref": url}),
-        _tool("looper", {"$ref": "#/$defs/a"}, **{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}}),
+        _tool(
+            "looper", {"$ref": "#/$defs/a"}, **{"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}}
+        ),
         _tool("root_loop", {"type": "string"}, **{"allOf": [{"$ref": "#"}]}),
         _tool("slow", {"type": "string", "pattern": "^(a+)+$"}),
     ]
