@@ -11,8 +11,11 @@ worker thread; parallel calls run in parallel.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from agentloop import (
@@ -20,6 +23,7 @@ from agentloop import (
     AgentloopError,
     ChatResponse,
     Choice,
+    ConfigurationError,
     Message,
     RunError,
     Tool,
@@ -136,39 +140,86 @@ def serve(
         port: The port (0: any free port).
         path: The endpoint path.
         ready: Called with the URL once an HTTP server listens.
+
+    Raises:
+        ConfigurationError: The HTTP port is not a port number, in use or not permitted.
+        SystemExit: 143 when the process gets SIGTERM (on the main thread).
     """
     import anyio
 
     agent.model = ServeModel()
     agent.stream_mode = False
     server = build_server(agent, tools)
-    if not http:
-        from mcp.server.stdio import stdio_server
+    with _exit_143_on_sigterm():
+        if not http:
+            from ._serve_stdio import serve_stdio
 
-        async def run_stdio() -> None:
-            async with stdio_server() as (read, write):
-                await server.run(read, write, server.create_initialization_options())
-
-        anyio.run(run_stdio)
-        return
-    anyio.run(_serve_http, server, host, port, path, ready)
+            anyio.run(serve_stdio, server)
+            return
+        anyio.run(_serve_http, server, host, port, path, ready)
 
 
 async def _serve_http(server: Any, host: str, port: int, path: str, ready: Any) -> None:
-    import socket
     import sys
 
     import uvicorn
 
     app = server.streamable_http_app(streamable_http_path=path, host=host)
+    sock = _listening_socket(host, port)
+    try:
+        url = f"http://{host}:{sock.getsockname()[1]}{path}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        if ready is not None:
+            ready(url)
+        else:
+            sys.stderr.write(f"agentloop: serving MCP at {url}\n")
+            sys.stderr.flush()
+        await uvicorn.Server(config).serve(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _listening_socket(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` and already listening, so the URL works once printed.
+
+    Raises:
+        ConfigurationError: The port is not 0-65535, in use, or not permitted.
+    """
+    import errno
+    import socket
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(
+            f"--port {port!r} is not a port number (0-65535; 0 picks a free one)"
+        )
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    url = f"http://{host}:{sock.getsockname()[1]}{path}"
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    if ready is not None:
-        ready(url)
-    else:
-        sys.stderr.write(f"agentloop: serving MCP at {url}\n")
-        sys.stderr.flush()
-    await uvicorn.Server(config).serve(sockets=[sock])
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # connections made from now on wait in the backlog, never refused
+    except OSError as exc:
+        sock.close()
+        how = "pick another port with --port N (--port 0 picks a free one)"
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(f"port {port} on {host} is already in use; {how}") from None
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; {how}, or use --host 127.0.0.1"
+        ) from None
+    return sock
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends ``mcp serve`` with the conventional status 143 (128 + 15), not as Ctrl-C."""
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _exit_143_on_sigterm() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -281,7 +281,7 @@ class MCPServer:
                 unique = hashed_name(made.name, listed_tool.name)
                 warnings.warn(
                     AgentloopWarning(
-                        f"MCP server {self.name!r}: tools {tools[made.name].fn.mcp_name!r} and "
+                        f"MCP server {self.name!r}: tools {_mcp_name(tools[made.name])!r} and "
                         f"{listed_tool.name!r} both become {made.name!r}; the second is offered "
                         f"as {unique!r}"
                     ),
@@ -400,3 +400,8 @@ class MCPServer:
 
     def __repr__(self) -> str:
         return f"MCPServer(name={self.name!r}, {self.endpoint.kind}={self.endpoint.describe()!r})"
+
+
+def _mcp_name(tool: Tool) -> str:
+    """The server's own name of one of its tools."""
+    return str(getattr(tool.fn, "mcp_name", tool.name))

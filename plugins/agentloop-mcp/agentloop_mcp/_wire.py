@@ -82,7 +82,8 @@ class ListingRepair:
         if isinstance(item, Exception):
             self._on_garbage()
             return item
-        message = getattr(getattr(item, "message", None), "root", getattr(item, "message", None))
+        message: Any = getattr(item, "message", None)
+        message = getattr(message, "root", message)
         result = getattr(message, "result", None)
         if isinstance(result, dict) and isinstance(result.get("tools"), list):
             fixed = repaired_listing(result, self._notes)
