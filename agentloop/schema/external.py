@@ -21,6 +21,7 @@ refused at definition (the message names the place and the fix) when it has:
 
 from __future__ import annotations
 
+import functools
 import re
 import re._constants as sre  # noqa: PLC2701 - the parsed form of a pattern, stdlib since 3.11
 import re._parser as sre_parse  # noqa: PLC2701
@@ -49,6 +50,11 @@ _ONE = ("additionalProperties", "items", "contains", "propertyNames", "unevaluat
 _ONE_MORE = ("unevaluatedProperties", "additionalItems", "not", "if", "then", "else")
 _LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_KINDS = {
+    **dict.fromkeys((*_ONE, *_ONE_MORE), "one"),
+    **dict.fromkeys(_LISTS, "list"),
+    **dict.fromkeys(_MAPS, "map"),
+}
 # Keywords that apply their subschemas to the same value: a cycle through these never ends.
 _IN_PLACE = frozenset({"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas"})
 MAX_NODES = 100_000
@@ -57,48 +63,43 @@ MAX_NODES = 100_000
 
 def schema_problem(schema: Any) -> str | None:
     """Return why ``schema`` cannot be used safely (naming the place and the fix), or None."""
-    root = referencing.jsonschema.DRAFT202012.create_resource(schema)
-    resolver = _KNOWN.with_resource(_BASE, root).resolver(base_uri=_BASE)
-    own = {id(node) for node, _ in _containers(schema)}
     edges: dict[int, list[int]] = {}
     places: dict[int, str] = {}
-    pending: list[tuple[Any, str, Any]] = [(schema, "$", resolver)]
-    seen: set[int] = set()
+    pending: list[tuple[Any, str, Any]] = [(schema, "$", None)]
+    refs = _Refs(schema)
     while pending:
         node, path, resolver = pending.pop()
-        if not isinstance(node, dict) or id(node) in seen:
+        if not isinstance(node, dict) or id(node) in places:
             continue
-        seen.add(id(node))
-        if len(seen) > MAX_NODES:
-            return f"the schema has more than {MAX_NODES} subschemas; simplify it"
         places[id(node)] = path
-        if isinstance(node.get("$id"), str):
-            resolver = resolver.in_subresource(
-                referencing.jsonschema.DRAFT202012.create_resource(node)
-            )
+        if len(places) > MAX_NODES:
+            return f"the schema has more than {MAX_NODES} subschemas; simplify it"
         out = edges.setdefault(id(node), [])
-        for key in ("$ref", "$dynamicRef"):
-            ref = node.get(key)
-            if not isinstance(ref, str):
-                continue
-            try:
-                target = resolver.lookup(ref)
-            except referencing.exceptions.Unresolvable:
-                return (
-                    f"the {key} {ref!r} at {path} does not point inside the schema; agentloop "
-                    "never fetches schemas (over the network or from files): put the referenced "
-                    "schema in $defs and refer to it as #/$defs/<name>"
-                )
-            if id(target.contents) in own:  # not the bundled meta-schemas
-                out.append(id(target.contents))
-                pending.append((target.contents, f"{path}.{key}", target.resolver))
+        if "$ref" in node or "$dynamicRef" in node or "$id" in node:
+            resolver = refs.resolver(node, resolver)
+            for key in ("$ref", "$dynamicRef"):
+                ref = node.get(key)
+                if not isinstance(ref, str):
+                    continue
+                try:
+                    target = resolver.lookup(ref)
+                except referencing.exceptions.Unresolvable:
+                    return (
+                        f"the {key} {ref!r} at {path} does not point inside the schema; "
+                        "agentloop never fetches schemas (over the network or from files): put "
+                        "the referenced schema in $defs and refer to it as #/$defs/<name>"
+                    )
+                if refs.owns(target.contents):  # not the bundled meta-schemas
+                    out.append(id(target.contents))
+                    pending.append((target.contents, f"{path}.{key}", target.resolver))
         for key, child, where in _children(node, path):
             if key in _IN_PLACE and isinstance(child, dict):
                 out.append(id(child))
             pending.append((child, where, resolver))
-        problem = _pattern_problems(node, path)
-        if problem:
-            return problem
+        if "pattern" in node or "patternProperties" in node:
+            problem = _pattern_problems(node, path)
+            if problem:
+                return problem
     loop = _cycle(edges)
     if loop is not None:
         return (
@@ -107,6 +108,32 @@ def schema_problem(schema: Any) -> str | None:
             "end: break the loop"
         )
     return None
+
+
+class _Refs:
+    """``$ref`` resolution for one schema, set up at the first ``$ref`` (most have none)."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self._root: Any = None
+        self._own: set[int] | None = None
+
+    def resolver(self, node: dict[str, Any], current: Any) -> Any:
+        if current is None:
+            if self._root is None:
+                resource = referencing.jsonschema.DRAFT202012.create_resource(self.schema)
+                registry = _KNOWN.with_resource(_BASE, resource)
+                self._root = registry.resolver(base_uri=_BASE)
+            current = self._root
+        if isinstance(node.get("$id"), str):
+            resource = referencing.jsonschema.DRAFT202012.create_resource(node)
+            current = current.in_subresource(resource)
+        return current
+
+    def owns(self, value: Any) -> bool:
+        if self._own is None:
+            self._own = {id(node) for node, _ in _containers(self.schema)}
+        return id(value) in self._own
 
 
 def _containers(value: Any) -> Iterator[tuple[Any, None]]:
@@ -123,16 +150,17 @@ def _containers(value: Any) -> Iterator[tuple[Any, None]]:
 
 
 def _children(node: dict[str, Any], path: str) -> Iterator[tuple[str, Any, str]]:
-    for key in (*_ONE, *_ONE_MORE):
-        if key in node:
-            yield key, node[key], f"{path}.{key}"
-    for key in _LISTS:
-        if isinstance(node.get(key), list):
-            for i, child in enumerate(node[key]):
+    for key, value in node.items():
+        kind = _KINDS.get(key)
+        if kind is None:
+            continue
+        if kind == "one":
+            yield key, value, f"{path}.{key}"
+        elif kind == "list" and isinstance(value, list):
+            for i, child in enumerate(value):
                 yield key, child, f"{path}.{key}[{i}]"
-    for key in _MAPS:
-        if isinstance(node.get(key), dict):
-            for name, child in node[key].items():
+        elif kind == "map" and isinstance(value, dict):
+            for name, child in value.items():
                 yield key, child, f"{path}.{key}.{name}"
 
 
@@ -165,11 +193,7 @@ def _pattern_problems(node: dict[str, Any], path: str) -> str | None:
     if isinstance(node.get("patternProperties"), dict):
         patterns += [(p, f"{path}.patternProperties") for p in node["patternProperties"]]
     for pattern, where in patterns:
-        try:
-            parsed = sre_parse.parse(pattern)
-        except (re.error, OverflowError, RecursionError):
-            continue  # the meta-schema check reports an invalid regex
-        if _explosive(list(parsed)):
+        if _is_explosive(pattern):
             return (
                 f"the pattern {pattern!r} at {where} can take exponential time to match (a "
                 "repeated group that itself repeats or branches, like (a+)+ or (a|ab)*); "
@@ -177,6 +201,15 @@ def _pattern_problems(node: dict[str, Any], path: str) -> str | None:
                 "cannot match, e.g. ([a-z]+-)* or (-[a-z]+)*"
             )
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_explosive(pattern: str) -> bool:
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return False  # the meta-schema check reports an invalid regex
+    return _explosive(list(parsed))
 
 
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
