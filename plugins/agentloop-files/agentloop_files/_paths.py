@@ -64,11 +64,17 @@ def resolve_path(root: str, path: str) -> str:
         PathOutsideRoot: The path is absolute, starts with ``~``, contains a
             NUL byte, a backslash or a percent-encoded separator, or resolves
             (through ``..`` or symbolic links) outside the root.
+        ToolError: A link on the way changed while it was resolved.
     """
     if not isinstance(path, str):
         raise ToolError("the path must be a string")
     _check_text(path)
-    real = os.path.realpath(os.path.join(root, path or "."))
+    try:
+        real = os.path.realpath(os.path.join(root, path or "."))
+    except OSError as exc:  # a link removed or replaced while it was read (a race)
+        raise ToolError(describe_os_error(exc, path)) from None
+    except (ValueError, RecursionError):
+        raise ToolError(f"cannot resolve {path!r}") from None
     if not is_within(root, real):
         raise PathOutsideRoot(
             f"path outside the root: {path!r} leads outside the folder these tools may use "
