@@ -1,10 +1,9 @@
 """Benchmark: agentloop runs side by side with hand-written loops, streamed, not streamed, logged.
 
 One run is ask -> one tool call -> answer (2 model calls + 1 tool) against the local stub
-server of ``bench_run.py``, in this process. Each pair is measured in interleaved blocks
-(``--reps`` repetitions of ``--runs`` runs of each side, alternating), so machine load hits
-both alike; a pair's ratio is the median over the blocks of (agentloop median / baseline
-median). The pairs:
+server of ``bench_run.py``, in this process. Each pair is measured in ``--reps`` blocks of
+``--runs`` runs of each side, alternating run by run, so machine load hits both alike; a
+pair's ratio is the median over the blocks of (agentloop median / baseline median). The pairs:
 
 * streamed: ``Agent(stream=True)`` against raw ``requests`` + ``sseclient-py`` (target <= 1.15x);
 * not streamed: ``Agent()`` against raw ``requests`` + ``json`` (target <= 1.10x);
@@ -41,14 +40,19 @@ from agentloop.logs import RunLog  # noqa: E402
 Row = tuple[str, float, float, str]
 
 
-def _block(fn: Callable[[], Any], runs: int, clock: Callable[[], float]) -> float:
-    """Median seconds of ``runs`` calls of ``fn``."""
-    times = []
+def _block(
+    ours: Callable[[], Any], base: Callable[[], Any], runs: int, clock: Callable[[], float]
+) -> tuple[float, float]:
+    """Median seconds of ``runs`` calls of each, alternating call by call (load hits both)."""
+    a, b = [], []
     for _ in range(runs):
         started = clock()
-        fn()
-        times.append(clock() - started)
-    return statistics.median(times)
+        ours()
+        a.append(clock() - started)
+        started = clock()
+        base()
+        b.append(clock() - started)
+    return statistics.median(a), statistics.median(b)
 
 
 def _pair(
@@ -58,13 +62,11 @@ def _pair(
     reps: int,
     clock: Callable[[], float],
 ) -> tuple[float, float, float]:
-    """(agentloop seconds, baseline seconds, median ratio) over interleaved blocks."""
+    """(agentloop seconds, baseline seconds, median ratio) over ``reps`` blocks."""
     for _ in range(5):  # warm both paths (connections, caches)
         ours()
         base()
-    blocks = []
-    for _ in range(reps):
-        blocks.append((_block(ours, runs, clock), _block(base, runs, clock)))
+    blocks = [_block(ours, base, runs, clock) for _ in range(reps)]
     ratio = statistics.median(a / b for a, b in blocks)
     return (
         statistics.median(a for a, _ in blocks),
