@@ -91,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 300
     server: ModelServer
     _chunked = True
+    # headers and body are separate writes: with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms a response, seen by benchmarks/bench_probe.py)
+    disable_nagle_algorithm = True
 
     def _handle(self) -> None:
         self._dispatch(self.command)
