@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -28,9 +28,6 @@ import urllib3
 
 from agentloop.errors import BadRequestError
 from agentloop.wire.build import completion_chunks, error_body
-
-if TYPE_CHECKING:
-    from agentloop.offline.model import OfflineModel
 
 __all__ = ["OFFLINE_BASE_URL", "OFFLINE_SPEC", "OfflineAdapter"]
 
@@ -56,7 +53,7 @@ class OfflineAdapter(requests.adapters.BaseAdapter):
     spec = OFFLINE_SPEC
     base_url = OFFLINE_BASE_URL
 
-    def __init__(self, model: OfflineModel) -> None:
+    def __init__(self, model: Any) -> None:  # an OfflineModel (which imports this module)
         super().__init__()
         self.model = model
 
