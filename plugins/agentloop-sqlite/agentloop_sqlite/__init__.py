@@ -36,6 +36,7 @@ from agentloop import ConfigurationError, Tool, ToolError, hookimpl, tool
 
 from ._guard import Guard, describe_error
 from ._offers import agentloop_register_tools as agentloop_register_tools
+from ._printf import bounded_printf
 
 __all__ = ["MAX_SQL_CHARS", "SQLitePlugin"]
 
@@ -194,7 +195,7 @@ class SQLitePlugin:
             raise ToolError(f"cannot open the database read-only: {exc}") from None
         guard = Guard(deadline=time.monotonic() + self.timeout)
         try:
-            self._bound(conn)
+            self._bound(conn, guard)
             conn.execute("PRAGMA query_only = ON")
             conn.set_authorizer(guard.authorize)
             conn.set_progress_handler(guard.progress, 1000)
@@ -204,9 +205,12 @@ class SQLitePlugin:
         finally:
             conn.close()
 
-    def _bound(self, conn: sqlite3.Connection) -> None:
+    def _bound(self, conn: sqlite3.Connection, guard: Guard) -> None:
         """Apply the size and memory limits to a new connection (before the authorizer)."""
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes)
+        printf = bounded_printf(self.max_value_bytes, guard.refuse_size)
+        for name in ("printf", "format"):  # SQLite's own loop once per character: see _printf
+            conn.create_function(name, -1, printf, deterministic=True)
         conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_CHARS)
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA temp_store = FILE")
@@ -215,7 +219,7 @@ class SQLitePlugin:
 
     def _describe(self, exc: BaseException, guard: Guard) -> str:
         text = str(exc)
-        if "too big" in text:
+        if "too big" in text or guard.too_big:
             return (
                 f"a value would be larger than {self.max_value_bytes} bytes (the plugin's "
                 "max_value_bytes) and the statement was stopped; select less (substr(), "

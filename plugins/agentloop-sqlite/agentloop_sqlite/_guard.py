@@ -72,11 +72,17 @@ class Guard:
         deadline: ``time.monotonic()`` value after which statements are aborted.
         denied: Message for the last refused action, or None.
         timed_out: The progress handler aborted a statement.
+        too_big: A function refused to make a value over the size limit.
     """
 
     deadline: float
     denied: str | None = None
     timed_out: bool = False
+    too_big: bool = False
+
+    def refuse_size(self) -> None:
+        """Note that a value over the size limit was refused (see ``_printf``)."""
+        self.too_big = True
 
     def authorize(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None

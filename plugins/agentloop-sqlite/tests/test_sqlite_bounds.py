@@ -95,3 +95,23 @@ def test_heap_limit_stops_a_statement_that_needs_more_memory(database: Path) -> 
 def test_bad_limits_are_configuration_errors(database: Path, kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         SQLitePlugin(database, **kwargs)
+
+
+def test_a_gigabyte_row_of_printf_padding_is_refused_at_once(database: Path) -> None:
+    """printf('%.*c', 9e8, 'x') loops inside one call, where no progress handler runs."""
+    plugin = SQLitePlugin(database, timeout=5.0)  # the plugin's own wall-time bound
+    sql = "SELECT " + ", ".join(["printf('%.*c', 900000000, 'x')"] * 4)
+    with pytest.raises(ToolError) as info:
+        plugin.query(sql)
+    assert "larger than 1000000 bytes (the plugin's max_value_bytes)" in str(info.value)
+    with pytest.raises(ToolError, match="max_value_bytes"):
+        plugin.query("SELECT format('%*d', 2000000, 1)")
+
+
+def test_printf_and_format_still_format(database: Path) -> None:
+    plugin = SQLitePlugin(database)
+    out = plugin.query(
+        "SELECT printf('%d-%s %5.2f %%', 3, 'a', 2.5), format('%.*c', 3, 'y'), "
+        "length(printf('%.*c', 999999, 'x')), printf(NULL)"
+    )
+    assert out.splitlines()[1] == "3-a  2.50 % | yyy | 999999 | NULL"
