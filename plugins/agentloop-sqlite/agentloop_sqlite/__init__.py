@@ -217,7 +217,7 @@ class SQLitePlugin:
         if self.max_memory_bytes is not None:  # only ever lowers SQLite's process-wide limit
             conn.execute(f"PRAGMA hard_heap_limit = {int(self.max_memory_bytes)}")
 
-    def _describe(self, exc: BaseException, guard: Guard) -> str:
+    def _describe(self, exc: Exception, guard: Guard) -> str:
         text = str(exc)
         if "too big" in text or guard.too_big:
             return (
