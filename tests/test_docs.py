@@ -22,11 +22,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import os
 import re
 import shlex
 import socket
-import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -174,58 +172,8 @@ def test_python_blocks_run(page: Path, docs_env: Path) -> None:
             del sys.modules[loaded]
 
 
-def _console_sessions(page: Path) -> list[tuple[int, str, list[str]]]:
-    """Split console blocks into ``(line, command, expected output lines)``."""
-    sessions: list[tuple[int, str, list[str]]] = []
-    for first, code in code_blocks(page, "console"):
-        for offset, raw in enumerate(code.splitlines()):
-            if raw.startswith("$ "):
-                sessions.append((first + offset, raw[2:], []))
-            elif sessions:
-                sessions[-1][2].append(raw)
-    return sessions
-
-
-def _matches(expected: list[str], actual: list[str]) -> bool:
-    """Match output lines; an expected line ``...`` stands for any number of lines."""
-    if not expected:
-        return not actual
-    head, rest = expected[0], expected[1:]
-    if head == "...":
-        return any(_matches(rest, actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and actual[0].rstrip() == head.rstrip() and _matches(rest, actual[1:])
-
-
-CONSOLE = [(page, *s) for page in ALL_PAGES for s in _console_sessions(page)]
-
-
-@pytest.mark.parametrize(
-    "page, line, command, expected",
-    CONSOLE,
-    ids=[f"{p.relative_to(ROOT).as_posix()}:{line}" for p, line, _, _ in CONSOLE],
-)
-def test_console_sessions(
-    page: Path, line: int, command: str, expected: list[str], docs_env: Path
-) -> None:
-    argv = shlex.split(command)
-    assert argv[0] == "agentloop", f"{page.name}:{line}: only agentloop commands are run"
-    env = {k: v for k, v in os.environ.items() if k not in USER_SETTINGS}
-    # installed plugins are autoloaded, as on a user's machine: they offer tools by name only,
-    # so a session shows what it asks for (`-T calculate`, an example's tools=["calculate"])
-    env.pop("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "agentloop", *argv[1:]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    actual = proc.stdout.splitlines()
-    assert _matches(expected, actual), (
-        f"{page.name}:{line}: `{command}` printed:\n{proc.stdout}\n"
-        f"stderr:\n{proc.stderr}\nexpected:\n" + "\n".join(expected)
-    )
+# ``console`` blocks (commands with the output they print) are run as written, in a fresh
+# install made by the README's set-up command, by tests/docs/test_shell_blocks.py.
 
 
 def _agentloop_argvs(line: str) -> list[list[str]]:
