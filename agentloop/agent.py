@@ -8,7 +8,7 @@ threads at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.agent_options import (
     Prompt,
@@ -105,7 +105,9 @@ class Agent:
         max_context_tokens: The model's context window in tokens; a request whose
             history is larger leaves out the oldest turns (never the instructions, never
             a tool call without its results). Default: the model profile's
-            ``context_tokens``, else no limit. See ``docs/logs-and-sessions.md``.
+            ``context_tokens``, else no limit. ``"auto"``: the profile's, and a request
+            refused as too long is trimmed to the window the server names and retried
+            once. See ``docs/logs-and-sessions.md``.
         compact_history: Replace the history left out with a summary written by the
             model (or a plugin's ``agentloop_compact_history``) instead of dropping it.
         base_url: Passed to ``resolve_model`` for model strings.
@@ -134,7 +136,7 @@ class Agent:
         tool_timeout: float | None
         max_result_chars: int | None
         max_parallel_tools: int
-        max_context_tokens: int | None
+        max_context_tokens: int | Literal["auto"] | None
 
     def __init__(
         self,
@@ -160,7 +162,7 @@ class Agent:
         max_result_chars: int | None = 20_000,
         max_parallel_tools: int = 8,
         max_tokens_total: int | None = None,
-        max_context_tokens: int | None = None,
+        max_context_tokens: int | Literal["auto"] | None = None,
         compact_history: bool = False,
         output_retries: int = 2,
         reset_tool_choice: bool = True,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.errors import ConfigurationError
 
@@ -50,7 +50,10 @@ class RunLimits:
             None for no timeout.
         max_result_chars: Cap on each tool result sent to the model (None: no cap).
         max_parallel_tools: Most tool calls of a run running at once.
-        max_context_tokens: The model's context window in tokens (None: the profile's).
+        max_context_tokens: The model's context window in tokens (None: the profile's);
+            ``"auto"``: the profile's, and a request the server refuses as too long
+            (:class:`~agentloop.ContextWindowExceeded`) is trimmed to the window it names
+            and sent once more.
     """
 
     max_steps: int = 20
@@ -62,10 +65,12 @@ class RunLimits:
     tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT
     max_result_chars: int | None = 20_000
     max_parallel_tools: int = 8
-    max_context_tokens: int | None = None
+    max_context_tokens: int | Literal["auto"] | None = None
 
     def __post_init__(self) -> None:
         for name, least, optional in _COUNTS:
+            if name == "max_context_tokens" and getattr(self, name) == "auto":
+                continue
             _check_count(name, getattr(self, name), least, optional=optional)
         timeout = self.tool_timeout
         if timeout is not None and (

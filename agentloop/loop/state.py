@@ -20,6 +20,7 @@ from agentloop.deltas import TextDelta
 from agentloop.errors import (
     AgentloopWarning,
     ConfigurationError,
+    ContextWindowExceeded,
     LoopDetected,
     MaxStepsExceeded,
     OutputValidationError,
@@ -188,14 +189,14 @@ class RunState:
         """Call the model, yield its text as ``TextDelta`` events, record the model step."""
         self.context.step += 1
         messages = request.pop("messages")
-        model = self.spec.model
         started, started_at = time.perf_counter(), time.time()
-        if self.stream:
-            response = yield from self._stream_response(messages, request)
-        else:
-            response = model.create(messages=messages, **request)
-            if response.message.text:
-                yield self.emit(TextDelta(delta=response.message.text))
+        try:
+            response = yield from self._answer(messages, request)
+        except ContextWindowExceeded as exc:
+            retry = self._trimmed_request(exc)
+            if retry is None:
+                raise
+            response = yield from self._answer(retry.pop("messages"), retry)
         duration = time.perf_counter() - started
         usage = response.usage or Usage()
         self.usage = self.usage + usage
@@ -212,6 +213,38 @@ class RunState:
         self.steps.append(step)
         yield self.emit(StepFinished(step=step, kind="model"))
         return response
+
+    def _answer(
+        self, messages: list[dict[str, Any]], request: dict[str, Any]
+    ) -> Generator[RunEvent, None, ChatResponse]:
+        if self.stream:
+            return (yield from self._stream_response(messages, request))
+        response = self.spec.model.create(messages=messages, **request)
+        if response.message.text:
+            yield self.emit(TextDelta(delta=response.message.text))
+        return response
+
+    def _trimmed_request(self, exc: ContextWindowExceeded) -> dict[str, Any] | None:
+        """With ``max_context_tokens="auto"``: the request rebuilt to fit the window ``exc``
+        names (else the profile's), trimmed by the context-window plugin; None when it
+        cannot be (no window known, no plugin, nothing left to leave out, or already retried).
+        """
+        state = self.context.state.setdefault("agentloop.context", {})
+        window = exc.window or getattr(getattr(self.spec.model, "profile", None),
+                                       "context_tokens", None)  # fmt: skip
+        if (
+            self.limits.max_context_tokens != "auto"
+            or window is None
+            or state.get("window") == window  # this window was already tried once
+            or "agentloop_model_request" not in self.implemented
+        ):
+            return None
+        before = state.get("reported", 0)
+        state["window"] = window
+        request = self.build_request()
+        if state.get("reported", 0) == before:
+            return None  # nothing more was left out: the same request would fail again
+        return request
 
     def _stream_response(
         self, messages: list[dict[str, Any]], params: dict[str, Any]

@@ -97,10 +97,16 @@ def _units(messages: Sequence[Mapping[str, Any]]) -> list[list[int]]:
     return units
 
 
-def context_budget(agent: Any, request: Mapping[str, Any]) -> int | None:
-    """Tokens the request's messages may take: the context window minus tools and the reply."""
-    window = getattr(agent, "max_context_tokens", None)
-    if window is None:
+def context_budget(
+    agent: Any, request: Mapping[str, Any], learned: int | None = None
+) -> int | None:
+    """Tokens the request's messages may take: the context window minus tools and the reply.
+
+    ``learned`` is the window a server named when it refused a request as too long
+    (``max_context_tokens="auto"``, set by the loop): it wins over any configured one.
+    """
+    window = learned or getattr(agent, "max_context_tokens", None)
+    if window is None or window == "auto":
         window = getattr(
             getattr(getattr(agent, "model", None), "profile", None), "context_tokens", None
         )
@@ -118,7 +124,7 @@ class ContextWindow:
     @hookimpl
     def agentloop_model_request(self, context: Any, request: dict[str, Any]) -> None:
         """Trim (or compact) ``request["messages"]`` when it is over the budget."""
-        budget = context_budget(context.agent, request)
+        budget = context_budget(context.agent, request, context.state.get(_STATE, {}).get("window"))
         messages = request.get("messages")
         if budget is None or not messages or estimate_tokens(messages) <= budget:
             return
