@@ -27,7 +27,7 @@ from agentloop.errors import EngineError
 
 __all__ = ["RayEngine", "import_ray"]
 
-INSTALL_HINT = "the Ray engine needs Ray: pip install 'agentloop[ray]'"
+INSTALL_HINT = "the Ray engine needs Ray: pip install -e '.[ray]'"
 
 
 def import_ray() -> Any:

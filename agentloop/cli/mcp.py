@@ -19,7 +19,7 @@ from typing import Any
 
 __all__ = ["add_parser", "add_plugins", "collect_tools", "mcp_servers", "serve_command"]
 
-INSTALL_HINT = "MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
+INSTALL_HINT = "MCP support needs the agentloop-mcp plugin: pip install -e ./plugins/agentloop-mcp"
 
 
 def add_parser(sub: Any, shared: Any) -> None:

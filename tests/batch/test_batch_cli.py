@@ -112,7 +112,7 @@ def test_ray_not_installed_is_one_line_naming_the_extra(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
-        "agentloop: error: the Ray engine needs Ray: pip install 'agentloop[ray]'"
+        "agentloop: error: the Ray engine needs Ray: pip install -e '.[ray]'"
     )
     assert not out.exists()
 

@@ -131,7 +131,8 @@ def test_without_the_plugin_the_cli_says_how_to_install_it() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith(
-        "agentloop: error: MCP support needs the agentloop-mcp plugin: pip install agentloop-mcp"
+        "agentloop: error: MCP support needs the agentloop-mcp plugin: "
+        "pip install -e ./plugins/agentloop-mcp"
     )
     assert len(done.stderr.strip().splitlines()) == 1
 
