@@ -440,8 +440,9 @@ class _Events:
         yield self.emit("response.output_item.done", output_index=index, item=item)
 
     def finish(self, response: ChatResponse) -> Iterator[dict[str, Any]]:
-        yield from self._close(response)
-        for state in self.calls.values():  # calls left open when another item began
+        if self.open is not None and self.open["kind"] == "message":
+            yield from self._close(response)
+        for state in sorted(self.calls.values(), key=lambda c: c["index"]):  # in output order
             self.open = state
             yield from self._close(response)
         body = response_object(response, self.request, self.meta)

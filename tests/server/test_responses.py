@@ -234,3 +234,48 @@ def test_openai_agents_default_run_with_a_function_tool(serve: Serve, tmp_path: 
         "The result of calculate is 84.",
         "['12 * (3 + 4)', '12 * (3 + 4)']",
     ]
+
+
+# -- text and several calls in one turn (a scripted model behind an in-process server) --
+
+
+@pytest.fixture
+def two_calls() -> Iterator[str]:
+    import threading
+
+    from agentloop.server.app import make_server
+    from agentloop.testing import FunctionModel, tool_call, tool_calls_response
+
+    def answer(request: dict) -> object:
+        return tool_calls_response(
+            tool_call("calculate", {"expression": "1+1"}),
+            tool_call("calculate", {"expression": "2+2"}),
+            text="Let me compute.",
+        )
+
+    server = make_server(FunctionModel(answer), port=0, accept_any_model=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_text_then_two_calls_are_three_output_items(two_calls: str) -> None:
+    client = openai.OpenAI(base_url=two_calls, api_key="unused", max_retries=0, timeout=20)
+    plain = client.responses.create(model="m", input="compute", tools=[CALC])
+    assert [item.type for item in plain.output] == ["message", "function_call", "function_call"]
+    with client.responses.stream(model="m", input="compute", tools=[CALC]) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    added = [
+        (e.output_index, e.item.type) for e in events if e.type == "response.output_item.added"
+    ]
+    assert added == [(0, "message"), (1, "function_call"), (2, "function_call")]
+    done = [e.output_index for e in events if e.type == "response.output_item.done"]
+    assert done == [0, 1, 2]  # the message closes when the first call opens
+    assert final.output_text == "Let me compute."
+    calls = [(i.call_id, i.arguments) for i in final.output if i.type == "function_call"]
+    first_ids = [e.item.call_id for e in events if e.type == "response.output_item.added"][1:]
+    assert [c[0] for c in calls] == first_ids and len(set(first_ids)) == 2
+    assert [c[1] for c in calls] == ['{"expression": "1+1"}', '{"expression": "2+2"}']
+    assert [i.arguments for i in plain.output[1:]] == [c[1] for c in calls]
