@@ -92,7 +92,7 @@ def test_provider_defaults() -> None:
     assert PROVIDERS["vllm"].base_url == "http://localhost:8000/v1"
     assert PROVIDERS["local"].base_url is None
     assert PROVIDERS["gemini"].profile.supports_strict is False
-    assert PROVIDERS["openai"].profile == ModelProfile()
+    assert PROVIDERS["openai"].profile == ModelProfile(supports_file_parts=True)
 
 
 @pytest.mark.parametrize(
