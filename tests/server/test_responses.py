@@ -275,7 +275,8 @@ def test_text_then_two_calls_are_three_output_items(two_calls: str) -> None:
     assert done == [0, 1, 2]  # the message closes when the first call opens
     assert final.output_text == "Let me compute."
     calls = [(i.call_id, i.arguments) for i in final.output if i.type == "function_call"]
-    first_ids = [e.item.call_id for e in events if e.type == "response.output_item.added"][1:]
+    opened = [e.item for e in events if e.type == "response.output_item.added"]
+    first_ids = [item.call_id for item in opened[1:]]
     assert [c[0] for c in calls] == first_ids and len(set(first_ids)) == 2
     assert [c[1] for c in calls] == ['{"expression": "1+1"}', '{"expression": "2+2"}']
     assert [i.arguments for i in plain.output[1:]] == [c[1] for c in calls]
