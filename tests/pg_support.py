@@ -11,6 +11,7 @@ Tests fail (they are not skipped) when the package is missing: a real part is mi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -100,10 +101,8 @@ class PgServer:
 
     def close(self) -> None:
         """Stop the server if it runs, and remove its folder."""
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 

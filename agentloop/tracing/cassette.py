@@ -37,7 +37,7 @@ import requests
 import requests.adapters
 import urllib3
 
-from agentloop.errors import AgentloopError, ConfigurationError
+from agentloop.errors import CassetteError, ConfigurationError, ReplayMismatch
 from agentloop.secrets import Redactor, remember, url_secrets
 from agentloop.tracing.diff import request_diff
 from agentloop.version import __version__
@@ -67,23 +67,6 @@ _FAILURES: dict[str, type[requests.exceptions.RequestException]] = {
     "Timeout": requests.exceptions.Timeout,
 }
 _BUILDER = requests.adapters.HTTPAdapter()
-
-
-class CassetteError(AgentloopError):
-    """A cassette file cannot be read or written (the file's fault; its path and line are named)."""
-
-
-class ReplayMismatch(CassetteError):
-    """The replayed run sent a request the cassette does not hold (the code or prompt changed).
-
-    Attributes:
-        diff: One line per difference (``messages[1].content: recorded 'a', now 'b'``).
-    """
-
-    def __init__(self, message: str, diff: Iterable[str] = ()) -> None:
-        self.diff = tuple(diff)
-        lines = "\n  ".join(self.diff)
-        super().__init__(message + (f":\n  {lines}" if lines else ""))
 
 
 # -- recording --------------------------------------------------------------------------------
