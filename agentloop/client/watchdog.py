@@ -166,9 +166,38 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+class _Session(requests.Session):
+    """``requests.Session`` without per-request costs a client with one fixed URL never needs.
+
+    ``requests`` merges each request's ``params`` and ``proxies`` with the session's through
+    ``isinstance`` checks against its runtime-checkable protocols (``SupportsItems``): each
+    walks the protocol's members anew, 16 checks a run in all. The session has no params of
+    its own (None: ``requests`` then takes the request's as they are), and without an
+    environment to read or session proxies the settings are merged directly, with the same
+    result.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params = None  # type: ignore[assignment]  # requests skips merging with None
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """As ``requests.Session.merge_environment_settings``, cheaper when nothing is merged."""
+        if self.trust_env or self.proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return {  # requests' merge_setting rules: the request's value unless None; no None proxy
+            "proxies": {k: v for k, v in (proxies or {}).items() if v is not None},
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
+        }
+
+
 def deadline_session() -> requests.Session:
     """A new ``requests.Session`` whose HTTP and HTTPS requests go through :class:`DeadlineAdapter`."""
-    session = requests.Session()
+    session = _Session()
     adapter = DeadlineAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
