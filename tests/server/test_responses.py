@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -280,3 +281,32 @@ def test_text_then_two_calls_are_three_output_items(two_calls: str) -> None:
     assert [c[0] for c in calls] == first_ids and len(set(first_ids)) == 2
     assert [c[1] for c in calls] == ['{"expression": "1+1"}', '{"expression": "2+2"}']
     assert [i.arguments for i in plain.output[1:]] == [c[1] for c in calls]
+
+
+def test_an_upstream_stream_that_breaks_ends_with_response_failed(fake_server: Any) -> None:
+    import threading
+
+    from fakeserver import chunk, sse_reply
+
+    from agentloop import resolve_model
+    from agentloop.server.app import make_server
+
+    # the upstream connection is reset mid-stream, before [DONE]
+    broken = sse_reply([chunk(content="Hel"), chunk(content="lo")], done=False, reset=True)
+    fake_server.script(broken, broken, broken)
+    upstream = resolve_model("local:up", base_url=fake_server.base_url, max_retries=0)
+    server = make_server(upstream, port=0, accept_any_model=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=20)
+        with client.responses.stream(model="up", input="hi") as stream:
+            events = list(stream)
+    except openai.APIError:
+        pytest.fail("the failure must arrive in-band, as response.failed")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [e.type for e in events][:2] == ["response.created", "response.in_progress"]
+    assert events[-1].type == "response.failed"
+    assert events[-1].response.status == "failed" and events[-1].response.error is not None
