@@ -183,7 +183,7 @@ class _Session(requests.Session):
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    ) -> Any:  # requests' private TypedDict of the four settings
         """As ``requests.Session.merge_environment_settings``, cheaper when nothing is merged."""
         if self.trust_env or self.proxies:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
