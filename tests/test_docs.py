@@ -182,7 +182,13 @@ def _agentloop_argvs(line: str) -> list[list[str]]:
     lexer.whitespace_split = True
     lexer.commenters = "#"
     segments: list[list[str]] = [[]]
-    for token in lexer:
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        # a quote that spans lines (a heredoc, a multi-line string): the whole block is run as
+        # written by tests/docs/test_shell_blocks.py, which is the stronger check
+        return []
+    for token in tokens:
         if token in ("|", ";", "&&", "||"):
             segments.append([])
         else:
@@ -313,6 +319,6 @@ def test_cli_approval_prompt_is_the_real_one() -> None:
     """docs/cli.md shows the terminal approval prompt exactly as the CLI writes it."""
     from agentloop.cli.output import format_call
 
-    [(_, shown)] = code_blocks(DOCS / "cli.md", "text")
+    [shown] = [code for _, code in code_blocks(DOCS / "cli.md", "text") if "[y/N]" in code]
     real = f"Allow {format_call('run_command', json.dumps({'command': 'rm -rf build'}))}? [y/N]"
     assert shown.strip() == real
