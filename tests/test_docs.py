@@ -116,14 +116,19 @@ def loopback_only() -> Iterator[None]:
 
 @pytest.fixture
 def docs_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temp working dir, no plugin autoload, fake keys, nothing from the user's settings."""
+    """A temp working dir, no plugin autoload, no keys, nothing from the user's settings.
+
+    No key is added here: a block that needs one sets it itself, where the reader sees it.
+    """
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("HOME", str(tmp_path))
     for name in USER_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    for name, value in FAKE_KEYS.items():
-        monkeypatch.setenv(name, value)
+    for name in FAKE_KEYS:
+        # touched first, so that a key a block sets itself is gone again after the page
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return tmp_path
 
 
