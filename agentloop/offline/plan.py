@@ -90,14 +90,14 @@ def decide(
         The reply: tool calls, or text (JSON text under a JSON ``response_format``).
     """
     text, results = _current_turn(messages)
-    if tools and tool_choice != "none":
-        # "and times 2?" applies to the previous result: planned as "84 * 2" (or declined)
-        text, declined = resolve_followup(messages, text)
-        if declined is not None and not results:
-            return Reply(content=_formatted(declined, text, results, response_format))
     # Under "auto" a number it cannot read is said, not guessed. A forced call is still made
     # (the request demands one), but its arguments never hold a misread number either.
     free = tool_choice is None or tool_choice == "auto"
+    if tools and tool_choice != "none":
+        # "and times 2?" applies to the previous result: planned as "84 * 2" (or declined)
+        text, declined = resolve_followup(messages, text)
+        if declined is not None and not results and free:
+            return Reply(content=_formatted(declined, text, results, response_format))
     problems = _number_problems(text, tools) if tools and free and not results else []
     if problems:
         answer = (
