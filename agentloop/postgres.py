@@ -93,7 +93,8 @@ class _Conn:
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> Any:
-        return self._conn.execute(_placeholders(sql), params or None)
+        # without parameters psycopg sends the text as it is: no placeholders to rewrite
+        return self._conn.execute(_placeholders(sql), params) if params else self._conn.execute(sql)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         with self._conn.cursor() as cursor:
@@ -181,7 +182,10 @@ class PgDatabase:
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run one read-only statement and return every row (like ``sqlite3.Row``)."""
         with self._shared.pool.connection() as conn, conn.cursor(row_factory=_rows) as cursor:
-            cursor.execute(_placeholders(sql), tuple(params) or None)
+            if params:
+                cursor.execute(_placeholders(sql), tuple(params))
+            else:
+                cursor.execute(sql)
             return list(cursor.fetchall())
 
     def close(self) -> None:
