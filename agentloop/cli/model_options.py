@@ -3,7 +3,7 @@
 ``-o`` takes two words, as ``llm -o`` does: ``-o temperature 0.2 -o stop '["END"]'``. The
 value is read as JSON when it parses (numbers, ``true``, lists, objects), else it is the
 text itself; the key must be a request parameter of the chat-completions API (the seed's
-table, /work/shared/seed/, and the widely used additions listed in :data:`MODEL_OPTIONS`),
+table of the reference endpoint, and the widely used additions listed in :data:`MODEL_OPTIONS`),
 and the value must have that parameter's type and range. A mistake is one line naming the
 key and what it takes (exit code 2), before anything is sent. The values go into the
 agent's ``model_settings``, over the agent's own.
