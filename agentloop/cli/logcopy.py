@@ -25,14 +25,14 @@ _RUN_COLUMNS = (
 
 def copy_command(source: Path | str, args: argparse.Namespace) -> int:
     """Run ``agentloop logs copy``; return the exit code."""
-    from agentloop.cli.store import shown, store_exists
+    from agentloop.cli.store import shown, store_exists, store_target
     from agentloop.errors import ConfigurationError
 
     if not getattr(args, "to", None):
         raise ConfigurationError(
             "logs copy needs --to PATH|URL, e.g. agentloop logs copy --to postgresql://host/db"
         )
-    target: Path | str = args.to if "://" in args.to else Path(args.to)
+    target = store_target(args.to)
     if shown(target) == shown(source):
         raise ConfigurationError(
             f"logs copy: --to names the store it copies from ({shown(source)})"
