@@ -13,11 +13,11 @@ other. Appends are rows; no history is ever rewritten.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
-from agentloop.errors import ConfigurationError
-from agentloop.postgres import connect_postgres, display_url
-from agentloop.secrets import Redactor
+from agentloop.postgres import connect_postgres
 from agentloop.sessions.sqlite import SQLiteSession
+from agentloop.storage import Database
 
 __all__ = ["PG_MIGRATIONS", "PostgresSession"]
 
@@ -57,13 +57,11 @@ class PostgresSession(SQLiteSession):
         secrets: Iterable[str | None] = (),
         timeout: float = 10.0,
     ) -> None:
-        if not isinstance(session_id, str) or not session_id:
-            raise ConfigurationError(f"session_id must be a non-empty string, got {session_id!r}")
-        self.path = display_url(url)
-        self.session_id = session_id
-        self.redactor = Redactor(secrets)
-        self.db = connect_postgres(  # type: ignore[assignment]
-            url, component=COMPONENT, migrations=PG_MIGRATIONS, timeout=timeout
+        super().__init__(url, session_id, secrets=secrets, timeout=timeout)
+
+    def _open(self, path: str | Path, timeout: float) -> Database:
+        return connect_postgres(  # type: ignore[return-value]
+            str(path), component=COMPONENT, migrations=PG_MIGRATIONS, timeout=timeout
         )
 
     def __repr__(self) -> str:

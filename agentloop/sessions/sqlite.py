@@ -66,12 +66,14 @@ class SQLiteSession:
     ) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise ConfigurationError(f"session_id must be a non-empty string, got {session_id!r}")
-        self.path = str(path)
         self.session_id = session_id
         self.redactor = Redactor(secrets)
-        self.db: Database = connect(
-            path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout
-        )
+        self.db: Database = self._open(path, timeout)
+        self.path = self.db.path  # a PostgreSQL URL is shown without its password
+
+    def _open(self, path: str | Path, timeout: float) -> Database:
+        """The database (overridden by :class:`~agentloop.sessions.PostgresSession`)."""
+        return connect(path, component=COMPONENT, migrations=MIGRATIONS, timeout=timeout)
 
     def get_messages(self) -> list[dict[str, Any]]:
         """Every message, oldest first."""
