@@ -41,6 +41,7 @@ __all__ = [
     "Database",
     "connect",
     "open_database",
+    "store_target",
     "storage_error",
     "transaction",
 ]
@@ -96,6 +97,11 @@ def storage_error(exc: BaseException, path: str | Path, *, fix: str = "") -> Sto
         reason = "unavailable"
     advice = _FIXES[reason] + (f" {fix}" if fix else "")
     return StorageError(f"cannot use {path}: {text} ({advice})", path=str(path), reason=reason)
+
+
+def store_target(path: str | Path) -> Path | str:
+    """A store named by the user: a file path as a ``Path``; a URL stays the string it is."""
+    return str(path) if "://" in str(path) else Path(path)
 
 
 def open_database(

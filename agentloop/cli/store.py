@@ -22,7 +22,9 @@ def store_target(explicit: str | None = None) -> Path | str:
         explicit: A store named on the command line (``--db PATH|URL``).
     """
     if explicit:
-        return explicit if "://" in explicit else Path(explicit)
+        from agentloop.storage import store_target as as_target
+
+        return as_target(explicit)
     url = os.environ.get("AGENTLOOP_DATABASE_URL", "").strip()
     if not url:
         from agentloop.config import load_settings

@@ -19,7 +19,7 @@ from agentloop.logs.paths import log_path
 from agentloop.logs.pgschema import MIGRATIONS as PG_MIGRATIONS
 from agentloop.logs.schema import COMPONENT, MIGRATIONS
 from agentloop.secrets import Redactor
-from agentloop.storage import BUSY_TIMEOUT, Database, open_database, storage_error
+from agentloop.storage import BUSY_TIMEOUT, Database, open_database, storage_error, store_target
 from agentloop.tracing.events import TraceEvent
 from agentloop.tracing.recorder import TraceRecorder
 
@@ -48,7 +48,7 @@ class RunLog:
         *,
         timeout: float = BUSY_TIMEOUT,
     ) -> None:
-        target = log_path() if path is None else _target(path)
+        target = log_path() if path is None else store_target(path)
         self.db: Database = open_database(
             target,
             component=COMPONENT,
@@ -216,8 +216,3 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return _dumps(value)
-
-
-def _target(path: str | Path) -> Path | str:
-    """A file path as a ``Path``; a URL (``postgresql://``) stays the string it is."""
-    return str(path) if "://" in str(path) else Path(path)
