@@ -114,6 +114,7 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
             if time.monotonic() > deadline:
                 pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.2)
+        _first_completion(proc, base_url, log)
         yield LlamaServer(base_url=base_url, log=log)
     finally:
         proc.terminate()
@@ -122,6 +123,21 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _first_completion(proc: subprocess.Popen[bytes], base_url: str, log: pathlib.Path) -> None:
+    """Fail once, saying why, if the server dies at its first completion (a bad build does)."""
+    body = {"model": "smollm2", "messages": PROMPT, "max_tokens": 1}
+    try:
+        requests.post(base_url + "/chat/completions", json=body, timeout=120)
+    except requests.RequestException:
+        pass
+    if proc.poll() is not None:
+        pytest.fail(
+            f"llama_cpp.server died at its first completion (exit {proc.returncode}; -11 is a "
+            "segfault: a native build on an AMX/AVX-512 CPU does that, rebuild it with "
+            f"scripts/install-test-deps.sh):\n{log.read_text()[-2000:]}"
+        )
 
 
 @tool
