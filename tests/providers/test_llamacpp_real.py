@@ -12,6 +12,7 @@ turns that into a skip.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -128,10 +129,8 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
 def _first_completion(proc: subprocess.Popen[bytes], base_url: str, log: pathlib.Path) -> None:
     """Fail once, saying why, if the server dies at its first completion (a bad build does)."""
     body = {"model": "smollm2", "messages": PROMPT, "max_tokens": 1}
-    try:
+    with contextlib.suppress(requests.RequestException):
         requests.post(base_url + "/chat/completions", json=body, timeout=120)
-    except requests.RequestException:
-        pass
     if proc.poll() is not None:
         pytest.fail(
             f"llama_cpp.server died at its first completion (exit {proc.returncode}; -11 is a "
