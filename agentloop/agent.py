@@ -116,7 +116,13 @@ class Agent:
             (then none of the limit keywords may be given too).
         store: Log every run in this store: a :class:`~agentloop.logs.RunLog`, a SQLite
             file path, or a ``postgresql://`` URL (the team store; see
-            ``docs/logs-and-sessions.md``).
+            ``docs/logs-and-sessions.md``). Its tool-effect ledger makes the runs
+            resumable (:meth:`resume`, ``docs/durable-runs.md``).
+        approval: ``"defer"``: a call of a tool with ``requires_approval`` is not asked
+            about but deferred: the run ends with ``stop_reason="awaiting_approval"`` and
+            the calls in ``RunResult.pending``, and :meth:`resume` with ``decisions``
+            continues it, in any process sharing the store (needs ``store``). None: ask the
+            approver (or deny).
 
     Attributes:
         limits: The run limits (:class:`~agentloop.RunLimits`); ``agent.max_steps`` and the
@@ -170,6 +176,7 @@ class Agent:
         api_key: str | None = None,
         limits: RunLimits | None = None,
         store: Any = None,
+        approval: Literal["defer"] | None = None,
     ) -> None:
         self.limits: RunLimits = limits_from(
             limits,
@@ -207,6 +214,7 @@ class Agent:
         self.store = _run_log(store)
         if self.store is not None:
             self.plugin_manager.register(self.store.recorder(), "agentloop.store")
+        self._register_ledger(approval)
 
     def _plugins(
         self,
@@ -227,6 +235,67 @@ class Agent:
         return make_plugin_manager(
             plugins=plugins, named=internal, load_entrypoints=load_plugins, blocked=block
         )
+
+    def _register_ledger(self, approval: str | None) -> None:
+        """The tool-effect ledger of ``store`` (and ``approval="defer"``, which needs it)."""
+        if approval not in (None, "defer"):
+            from agentloop.errors import ConfigurationError
+
+            raise ConfigurationError(f"approval must be None or 'defer', not {approval!r}")
+        if self.store is None:
+            if approval == "defer":
+                from agentloop.errors import ConfigurationError
+
+                raise ConfigurationError(
+                    "approval='defer' needs a store: a deferred run is continued from it "
+                    "(Agent(..., store=PATH_OR_URL, approval='defer'))"
+                )
+            return
+        from agentloop.durable import Ledger
+
+        ledger = Ledger(self.store, defer=approval == "defer")
+        self.plugin_manager.register(ledger, "agentloop.ledger")
+
+    def resume(
+        self,
+        run_id: str,
+        decisions: Mapping[str, Any] | None = None,
+        *,
+        force: bool = False,
+        deps: Any = None,
+    ) -> RunResult:
+        """Continue a logged run that crashed, was interrupted or awaits approval.
+
+        The transcript is rebuilt from the store; no call whose result is recorded runs
+        again; a call that started and never finished reruns only if its tool is
+        ``idempotent`` (else the model is told its outcome is unknown). The run continues
+        under a new run id (``resumed_from`` lineage in the store). See
+        ``docs/durable-runs.md``.
+
+        Args:
+            run_id: The run to continue (the last of its lineage).
+            decisions: ``{call_id: True | False | Deny("reason") | Edit({...})}`` for the
+                calls that wait (awaiting approval, or of unknown outcome).
+            force: Resume although the agent's tools differ from the run's, or take over
+                a resume whose process died before its run started.
+            deps: As for :meth:`run`.
+
+        Raises:
+            RunNotResumable: Unknown, finished, corrupt or unlogged run, or no ``store``.
+            AgentChangedError: The tools differ (names them) and not ``force``.
+            UnknownCallError: A decision names no pending call.
+            ResumeConflict: The run already moved on (another resume or decision won).
+        """
+        from agentloop.durable import prepare_resume, resume_events
+
+        prepared = prepare_resume(self, run_id, decisions=decisions, force=force)
+        final: RunResult | None = None
+        for event in resume_events(prepared, deps=deps, stream=self.stream_mode is True):
+            if isinstance(event, RunFinished):
+                final = event.result
+        if final is None:  # pragma: no cover - the loop always ends with RunFinished or raises
+            raise RunError("the run ended without a result")
+        return final
 
     def run(
         self,

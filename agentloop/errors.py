@@ -21,6 +21,11 @@ is hit)::
      ├─ CassetteError                       a cassette file cannot be read or written
      │   └─ ReplayMismatch (.diff)          a replayed run sent a request the cassette lacks
      ├─ TraceError                          a trace line or file is not a valid trace
+     ├─ ResumeError (.run_id)               a run cannot be resumed or decided as asked
+     │   ├─ RunNotResumable                 unknown, finished, corrupt or unlogged run
+     │   ├─ AgentChangedError (.missing, .added)  the agent's tools differ from the run's
+     │   ├─ UnknownCallError                a decision names a call that is not pending
+     │   └─ ResumeConflict                  the run already moved on (resumed, decided)
      ├─ APIError                            operator: talking to the model server
      │   ├─ APIConnectionError
      │   │   └─ APITimeoutError
@@ -61,6 +66,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AbortRun",
+    "AgentChangedError",
     "AgentloopError",
     "AgentloopWarning",
     "AuthenticationError",
@@ -80,9 +86,12 @@ __all__ = [
     "PluginError",
     "RateLimitError",
     "ReplayMismatch",
+    "ResumeConflict",
+    "ResumeError",
     "RunAborted",
     "RunCancelled",
     "RunError",
+    "RunNotResumable",
     "SessionConflictError",
     "StorageError",
     "StreamError",
@@ -92,6 +101,7 @@ __all__ = [
     "ToolError",
     "ToolRetriesExceeded",
     "TraceError",
+    "UnknownCallError",
     "redact",
 ]
 
@@ -304,6 +314,49 @@ class ReplayMismatch(CassetteError):
 
 class TraceError(AgentloopError):
     """A trace line or file is not a valid agentloop trace (the file's fault; its path is named)."""
+
+
+class ResumeError(AgentloopError):
+    """A run cannot be resumed, or decided on, as asked (see ``docs/durable-runs.md``).
+
+    The message is one line naming the run and the fix.
+
+    Attributes:
+        run_id: The run named.
+    """
+
+    def __init__(self, message: str, *, run_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class RunNotResumable(ResumeError):
+    """The run is unknown, finished, corrupt in the log, or was never logged (``--no-log``)."""
+
+
+class AgentChangedError(ResumeError):
+    """The agent resuming the run has other tools than the run had (``force=True`` resumes).
+
+    Attributes:
+        missing: Tools the run had that the agent lacks.
+        added: Tools the agent has that the run did not.
+    """
+
+    def __init__(
+        self, message: str, *, run_id: str = "", missing: tuple[str, ...] = (),
+        added: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        super().__init__(message, run_id=run_id)
+        self.missing = missing
+        self.added = added
+
+
+class UnknownCallError(ResumeError):
+    """A decision names a tool call that is not pending in the run."""
+
+
+class ResumeConflict(ResumeError):
+    """The run already moved on: another process resumed it or decided its pending calls."""
 
 
 class RunError(AgentloopError):

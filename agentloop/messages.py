@@ -29,7 +29,7 @@ __all__ = [
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 ROLES: tuple[str, ...] = get_args(Role)
-ToolStatus = Literal["ok", "error", "denied", "answered", "timeout", "cancelled"]
+ToolStatus = Literal["ok", "error", "denied", "answered", "timeout", "cancelled", "deferred"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -289,7 +289,8 @@ class ToolResult:
         content: The text the model sees.
         is_error: Whether the call failed (bad arguments, exception, denial, timeout).
         status: ``ok``, ``error``, ``denied``, ``answered`` (a hook answered
-            without running the tool), ``timeout`` or ``cancelled``.
+            without running the tool), ``timeout``, ``cancelled``, or ``deferred`` (awaiting
+            an approval decided later: the call stays unanswered and the run ends).
         value: The Python value the tool returned (not sent; None on error).
     """
 

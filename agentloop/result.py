@@ -93,8 +93,10 @@ class RunResult:
             success, else one of ``max_steps``, ``loop_detected``,
             ``token_budget``, ``tool_retries``, ``output_validation``,
             ``aborted``, ``interrupted``, ``cancelled`` (a stream closed
-            early) or ``error``.
+            early), ``awaiting_approval`` (calls wait for a decision: ``pending``) or ``error``.
         run_id: The run's id (also ``RunContext.run_id``).
+        pending: With ``stop_reason="awaiting_approval"``: the calls waiting for a decision
+            (``ToolCall``: ``id``, ``name``, ``arguments``); continue with ``Agent.resume``.
     """
 
     output: Any = None
@@ -103,6 +105,7 @@ class RunResult:
     steps: tuple[Step, ...] = ()
     stop_reason: str = "stop"
     run_id: str = ""
+    pending: tuple[Any, ...] = ()
 
     @property
     def text(self) -> str:
@@ -121,4 +124,5 @@ class RunResult:
             "usage": {**self.usage.to_dict(), "requests": self.usage.requests},
             "steps": [s.to_dict() for s in self.steps],
             "messages": [dict(m) for m in self.messages],
+            **({"pending": [c.to_dict() for c in self.pending]} if self.pending else {}),
         }

@@ -60,6 +60,8 @@ class Tool:
         sequential: Never run this tool in parallel with other calls.
         isolated: Run each call in a child process, killed when the call times out: the
             only way to bound a tool that holds the GIL (a C extension, a runaway regex).
+        idempotent: Running a call twice has the effect of running it once, so a resume
+            reruns a call whose outcome a crash left unknown (``docs/durable-runs.md``).
         timeout: Seconds a call may take, or None for the agent's default.
         max_retries: Failed calls allowed per run, or None for the agent's default.
         takes_context: Whether ``fn`` receives the :class:`~agentloop.RunContext`.
@@ -78,6 +80,7 @@ class Tool:
     isolated: bool = False
     timeout: float | None = None
     max_retries: int | None = None
+    idempotent: bool = False
     takes_context: bool = False
     undocumented_parameters: tuple[str, ...] = ()
     function_schema: FunctionSchema | None = field(default=None, repr=False)
@@ -302,6 +305,7 @@ def tool(
     isolated: bool = ...,
     timeout: float | None = ...,
     max_retries: int | None = ...,
+    idempotent: bool = ...,
 ) -> Tool: ...
 
 
@@ -316,6 +320,7 @@ def tool(
     isolated: bool = ...,
     timeout: float | None = ...,
     max_retries: int | None = ...,
+    idempotent: bool = ...,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -331,6 +336,7 @@ def tool(
     isolated: bool = False,
     timeout: float | None = None,
     max_retries: int | None = None,
+    idempotent: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a :class:`Tool`: ``@tool``, ``@tool(...)`` or ``tool(obj.method)``.
 
@@ -346,6 +352,8 @@ def tool(
             and one that holds the GIL stops every other thread; a process can.
         timeout: Seconds a call may take (None: the agent's default).
         max_retries: Failed calls allowed per run (None: the agent's default).
+        idempotent: A second run of a call has no further effect: a resume reruns a call
+            that a crash interrupted (otherwise the model is told its outcome is unknown).
 
     Returns:
         The Tool, or a decorator that makes one.
@@ -362,6 +370,7 @@ def tool(
         isolated=isolated,
         timeout=timeout,
         max_retries=max_retries,
+        idempotent=idempotent,
     )
     if fn is not None:
         return _make_tool(fn, _caller_locals(2), options)
@@ -410,6 +419,7 @@ def _make_tool(fn: Callable[..., Any], localns: dict[str, Any], options: dict[st
         isolated=options["isolated"],
         timeout=options["timeout"],
         max_retries=options["max_retries"],
+        idempotent=options["idempotent"],
         takes_context=schema.takes_context,
         undocumented_parameters=schema.undocumented_parameters,
         function_schema=schema,

@@ -92,6 +92,7 @@ LAYERS: dict[str, set[str]] = {
         "batch",
         "aio",
         "logs",  # Agent(store=...): the run log is a recorder plugin
+        "durable",  # Agent(store=...): the tool-effect ledger; Agent.resume
     },
     # arun/astream: a run driven on a worker thread under a CancelScope (batch.scope)
     "aio": {*DATA, "batch"},
@@ -106,6 +107,8 @@ LAYERS: dict[str, set[str]] = {
     "postgres": {"errors", "secrets"},
     # sessions and the context window (a built-in plugin, registered by the agent)
     "sessions": {*DATA, "hookspecs", "storage", "postgres"},
+    # runs that survive: the tool-effect ledger (a plugin), resume (a spec on stored messages)
+    "durable": {*DATA, "hookspecs", "storage", "loop", "plugins", "tools"},
     # the run log: a sink of the trace recorder
     "logs": {*DATA, "hookspecs", "storage", "tracing"},
     # cassette/tape: replay rebuilds the recorded model (providers) on a ChatClient (client)

@@ -75,4 +75,25 @@ FROM events JOIN runs ON runs.n = events.run WHERE events.type = 'tool_call'""",
 FROM runs WHERE conversation_id IS NOT NULL GROUP BY conversation_id""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# the tool-effect ledger and the resume claims (see agentloop.logs.schema._V2)
+_V2 = (
+    """CREATE TABLE IF NOT EXISTS tool_effects (
+    run_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    name TEXT NOT NULL,
+    arguments TEXT,
+    result TEXT,
+    time DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (run_id, call_id, state)
+)""",
+    """CREATE TABLE IF NOT EXISTS run_resumes (
+    run_id TEXT PRIMARY KEY,
+    claim TEXT NOT NULL UNIQUE,
+    resumed_as TEXT UNIQUE,
+    decisions TEXT,
+    time DOUBLE PRECISION NOT NULL
+)""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)

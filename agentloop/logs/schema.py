@@ -8,6 +8,10 @@ append a new one (and document the change in ``docs/logs-and-sessions.md``). The
 * ``events``: every trace event of the run (:mod:`agentloop.tracing.events`), one row each,
   written as the fact completes; ``data`` is the event's JSON without the envelope;
 * ``runs_fts``: FTS5 index over ``runs.prompt`` and ``runs.answer`` (external content);
+* ``tool_effects`` (v2): the tool-effect ledger, one row per ``(run_id, call_id, state)``:
+  ``started`` committed before a tool runs, ``completed``/``failed`` with the result after,
+  ``deferred`` for a call awaiting approval;
+* ``run_resumes`` (v2): which run was resumed as which (``resumed_as``), one row per run;
 * views ``model_calls``, ``tool_calls`` and ``conversations`` for reading with ``sqlite3``.
 """
 
@@ -92,5 +96,27 @@ FROM events JOIN runs ON runs.n = events.run WHERE events.type = 'tool_call'""",
 FROM runs WHERE conversation_id IS NOT NULL GROUP BY conversation_id""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# the tool-effect ledger and the resume claims (docs/durable-runs.md): appends only; a run
+# moves on (is resumed, or its pending calls decided) once: run_resumes.run_id is the key
+_V2 = (
+    """CREATE TABLE tool_effects (
+    run_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    name TEXT NOT NULL,
+    arguments TEXT,
+    result TEXT,
+    time REAL NOT NULL,
+    PRIMARY KEY (run_id, call_id, state)
+) WITHOUT ROWID""",
+    """CREATE TABLE run_resumes (
+    run_id TEXT PRIMARY KEY,
+    claim TEXT NOT NULL UNIQUE,
+    resumed_as TEXT UNIQUE,
+    decisions TEXT,
+    time REAL NOT NULL
+)""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,8 @@ piece of per-run state lives in one :class:`RunState`, so one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.events import RunFinished
@@ -17,13 +18,19 @@ from agentloop.loop.toolcalls import cancel_open_calls, dispatch_tool_calls
 
 if TYPE_CHECKING:
     from agentloop.events import RunEvent
+    from agentloop.messages import ToolCall
     from agentloop.runspec import RunSpec
 
 __all__ = ["run_events"]
 
 
 def run_events(
-    spec: RunSpec, messages: list[dict[str, Any]], *, deps: Any = None, stream: bool = False
+    spec: RunSpec,
+    messages: list[dict[str, Any]],
+    *,
+    deps: Any = None,
+    stream: bool = False,
+    pending: Sequence[ToolCall] = (),
 ) -> Iterator[RunEvent]:
     """Run ``spec`` on ``messages``, yielding run events; the last one is ``RunFinished``.
 
@@ -45,6 +52,11 @@ def run_events(
           per-turn cap, then run the calls (one result each, in order);
     3. end the run: ``RunFinished`` and ``agentloop_run_end``.
 
+    ``pending`` (a resume, :mod:`agentloop.durable`): calls of the transcript's last assistant
+    message that have no result yet; they are answered (step 2f) before the first model call.
+    A call a ``before`` hook defers (``status="deferred"``) stays unanswered and ends the run
+    with ``stop_reason="awaiting_approval"`` and the deferred calls in ``RunResult.pending``.
+
     Whatever ends the run early (a limit, an abort, an API error, ``KeyboardInterrupt``)
     propagates with the partial :class:`RunResult` attached as ``exc.agentloop_result``
     (and as ``exc.result`` for :class:`~agentloop.RunError`), after every unanswered
@@ -54,7 +66,11 @@ def run_events(
     try:
         if "agentloop_run_start" in run.implemented:
             run.hook.agentloop_run_start(context=run.context)
-        while True:
+        deferred: list[ToolCall] = []
+        if pending:
+            deferred = yield from dispatch_tool_calls(run, pending)
+            run.after_tool_turn()
+        while not deferred:
             run.check_limits()
             request = run.build_request()
             response = yield from run.call_model(request)
@@ -66,7 +82,7 @@ def run_events(
             if response.finish_reason == "length":
                 yield from dispatch_tool_calls(run, response.tool_calls, cancel_reason=_CUT)
                 continue
-            yield from dispatch_tool_calls(run, response.tool_calls)
+            deferred = yield from dispatch_tool_calls(run, response.tool_calls)
             run.after_tool_turn()
     except BaseException as exc:
         cancel_open_calls(run, f"the run stopped ({stop_reason_of(exc)})")
@@ -75,6 +91,10 @@ def run_events(
     finally:
         run.close()
     result = run.result(output=run.output, stop_reason=run.stop_reason)
+    if deferred:
+        result = dataclasses.replace(
+            result, output=None, stop_reason="awaiting_approval", pending=tuple(deferred)
+        )
     event = run.emit(RunFinished(result=result))
     run.end(result, None)
     yield event

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,7 @@ class _Pending:
 
 def dispatch_tool_calls(
     run: RunState, calls: Sequence[ToolCall], *, cancel_reason: str | None = None
-) -> Iterator[RunEvent]:
+) -> Generator[RunEvent, None, list[ToolCall]]:
     """Answer every call of one assistant turn, yielding run events as results arrive.
 
     Each call's arguments are decoded and validated exactly once (:func:`_parse`); the
@@ -79,6 +79,10 @@ def dispatch_tool_calls(
     Yields:
         ``ToolCallStarted`` for each call, then per call in order
         ``ToolCallFinished`` and ``StepFinished``.
+
+    Returns:
+        The calls a ``before`` hook deferred (status ``deferred``: awaiting an approval
+        decided later); they get no result, and the loop ends the run awaiting approval.
 
     Raises:
         LoopDetected: A call repeated too often (before any call of the turn ran).
@@ -102,11 +106,15 @@ def dispatch_tool_calls(
         for item in pending:
             if item.result is None:
                 _ask_before(run, item)
+    deferred = [p.call for p in pending if p.result is not None and p.result.status == "deferred"]
     for i, item in enumerate(pending):
+        if item.result is not None and item.result.status == "deferred":
+            continue  # stays unanswered: decided in another run (agentloop.durable)
         if item.result is None and item.task is None:
             _start(run, pending, i)
         yield from _finish(run, item)
     _raise_if_run_must_end(run, pending)
+    return deferred
 
 
 def check_repeats(run: RunState, pending: Sequence[_Pending]) -> None:
