@@ -50,6 +50,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentloop.cli.keys",
     "agentloop.cli.probe",
     "agentloop.cli.eval",
+    "agentloop.cli.resume",
+    "agentloop.cli.approve",
 )
 
 EXIT_OK = 0

@@ -56,6 +56,7 @@ class Memory:
         self.history = history
         self.continuing = bool(history) or bool(getattr(args, "cid", None))
         self.session: Any = None
+        self.logged = False  # the run log records the runs (agentloop resume can continue them)
         self._closing: list[Any] = []
 
     @classmethod
@@ -140,6 +141,10 @@ class Memory:
         self._closing += opened
         recorder = log.recorder(conversation_id=self.conversation_id, secrets=secrets)
         agent.plugin_manager.register(recorder, "agentloop-cli-log")
+        from agentloop.durable import Ledger  # the tool-effect ledger: runs can be resumed
+
+        agent.plugin_manager.register(Ledger(log), "agentloop-cli-ledger")
+        self.logged = True
         self.session = session
 
     def close(self) -> None:

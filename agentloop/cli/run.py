@@ -31,7 +31,15 @@ from agentloop.config import Settings, load_settings
 from agentloop.errors import ConfigurationError, RunError
 from agentloop.hookspecs import hookimpl
 
-__all__ = ["ApproveAll", "TerminalApprover", "chat_command", "choose_model", "run_command"]
+__all__ = [
+    "ApproveAll",
+    "TerminalApprover",
+    "chat_command",
+    "choose_model",
+    "run_command",
+    "start_session",
+    "write_json",
+]
 
 NOT_A_TERMINAL = "stdin is not a terminal; pass --approve-all or use an approver"
 OFFLINE_NOTICE = (
@@ -47,6 +55,12 @@ def run_command(args: argparse.Namespace) -> int:
     renderer = session.renderer(show_text=not args.json, show_calls=not args.json)
     try:
         result = session.run_turn(prompt, None, renderer)
+    except KeyboardInterrupt as exc:  # say how to continue it (agentloop resume)
+        from agentloop.cli.resume import resume_hint
+
+        session.status.clear()
+        resume_hint(getattr(exc, "agentloop_result", None), logged=session.logged)
+        raise
     except RunError as exc:
         if args.json and exc.result is not None:
             failed = {
@@ -62,7 +76,15 @@ def run_command(args: argparse.Namespace) -> int:
     renderer.finish_text()
     if args.verbose:
         renderer.note(_summary(result))
+    from agentloop.cli.resume import report_end  # deferred approvals: how to decide
+
+    report_end(result, logged=session.logged)
     return 0
+
+
+def start_session(args: argparse.Namespace) -> Any:
+    """The configured agent, output and log of ``agentloop run`` for ``args`` (resume uses it)."""
+    return _Session.start(args)
 
 
 def chat_command(args: argparse.Namespace) -> int:
@@ -164,6 +186,26 @@ class _Session:
             raise RunError("the run ended without a result")
         self._ok = True
         self.attachments = []  # chat: they went with the first turn
+        return result
+
+    @property
+    def logged(self) -> bool:
+        """Whether this session's runs are recorded in the run log (so they can be resumed)."""
+        return bool(getattr(self.memory, "logged", False))
+
+    def render(self, events: Iterator[Any], renderer: Renderer) -> Any:
+        """Render the events of a run driven elsewhere (a resume); return its RunResult."""
+        result = None
+        try:
+            for event in events:
+                renderer.handle(event)
+                if type(event).__name__ == "RunFinished":
+                    result = event.result
+        finally:
+            self.status.clear()
+        if result is None:
+            raise RunError("the run ended without a result")
+        self._ok = True
         return result
 
     def _events(self, prompt: str, history: list[dict[str, Any]] | None) -> Iterator[Any]:
@@ -317,6 +359,9 @@ def _write_json(renderer: Renderer, value: Any) -> None:
     import json
 
     renderer.write_raw(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+write_json = _write_json  # the RunResult as ``--json`` prints it (agentloop resume too)
 
 
 def _summary(result: Any) -> str:
