@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Usage": "messages",
     "UsageEvent": "deltas",
     "RunContext": "context",
+    "Price": "pricing",
     # errors
     "APIConnectionError": "errors",
     "TraceError": "errors",
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "errors",
     "ContextWindowExceeded": "errors",
     "ConversationNotFoundError": "errors",
+    "CostBudgetExceeded": "errors",
     "InternalServerError": "errors",
     "LoopDetected": "errors",
     "MaxStepsExceeded": "errors",
@@ -157,6 +159,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import SessionConflictError as SessionConflictError
     from agentloop.errors import StorageError as StorageError
     from agentloop.errors import StreamError as StreamError
+    from agentloop.errors import CostBudgetExceeded as CostBudgetExceeded
     from agentloop.errors import TokenBudgetExceeded as TokenBudgetExceeded
     from agentloop.errors import ToolArgumentError as ToolArgumentError
     from agentloop.errors import ToolDefinitionError as ToolDefinitionError
@@ -178,6 +181,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.messages import ToolResult as ToolResult
     from agentloop.messages import Usage as Usage
     from agentloop.offline.model import OfflineModel as OfflineModel
+    from agentloop.pricing import Price as Price
     from agentloop.plugins.toolsets import ToolOption as ToolOption
     from agentloop.plugins.toolsets import Toolset as Toolset
     from agentloop.protocols import Model as Model

@@ -18,6 +18,7 @@ from agentloop.agent_options import (
     normalize_tool_choice,
     resolve_model_arg,
 )
+from agentloop.config import price_of_model
 from agentloop.context import RunContext
 from agentloop.errors import RunError
 from agentloop.events import RunFinished
@@ -26,6 +27,7 @@ from agentloop.loop.output import OutputSpec, wire_name
 from agentloop.messages import Message, ModelProfile
 from agentloop.plugins.manager import call_each, make_plugin_manager
 from agentloop.plugins.registry import ToolSelection
+from agentloop.pricing import CostBudget, Price
 from agentloop.result import RunResult, Step
 from agentloop.runspec import DEFAULT_TOOL_TIMEOUT, LIMIT_NAMES, RunLimits, RunSpec
 
@@ -35,6 +37,7 @@ from .sessions.context import ContextWindow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from decimal import Decimal
 
     import pluggy
 
@@ -123,6 +126,13 @@ class Agent:
             the calls in ``RunResult.pending``, and :meth:`resume` with ``decisions``
             continues it, in any process sharing the store (needs ``store``). None: ask the
             approver (or deny).
+        max_cost: Money budget per run (a ``Decimal``, or a number or numeric string), checked
+            before every model call from the prompt's estimate and ``price``, then
+            :class:`~agentloop.CostBudgetExceeded`; needs a price for the model (else a
+            ConfigurationError here). See ``docs/cost.md``.
+        price: The model's :class:`~agentloop.Price` (per million tokens) for calls whose
+            provider reports no cost; default: ``[prices."provider:model"]`` of
+            ``agentloop.toml``, else unknown (``Usage.cost`` None).
 
     Attributes:
         limits: The run limits (:class:`~agentloop.RunLimits`); ``agent.max_steps`` and the
@@ -143,6 +153,7 @@ class Agent:
         max_result_chars: int | None
         max_parallel_tools: int
         max_context_tokens: int | Literal["auto"] | None
+        max_cost: Decimal | None
 
     def __init__(
         self,
@@ -176,6 +187,8 @@ class Agent:
         api_key: str | None = None,
         limits: RunLimits | None = None,
         store: Any = None,
+        max_cost: Decimal | float | str | None = None,
+        price: Price | None = None,
         approval: Literal["defer"] | None = None,
     ) -> None:
         self.limits: RunLimits = limits_from(
@@ -191,10 +204,13 @@ class Agent:
                 "max_tokens_total": max_tokens_total,
                 "max_context_tokens": max_context_tokens,
                 "output_retries": output_retries,
+                "max_cost": max_cost,
             },
         )
         self.compact_history = compact_history
         self.model: Model = resolve_model_arg(model, base_url=base_url, api_key=api_key)
+        self.price: Price | None = price if price is not None else price_of_model(self.model)
+        CostBudget.of(self.limits.max_cost, self.price, self.model)  # no price: fail here
         self.instructions = instructions
         tools = list(tools) if not isinstance(tools, str) else [tools]
         self.tools: tuple[Tool, ...] = tuple(as_tool(t) for t in tools if not isinstance(t, str))
@@ -486,6 +502,7 @@ class Agent:
             stream_mode=self.stream_mode,
             compact_history=self.compact_history,
             agent=self,
+            price=self.price,
         )
 
     def events(

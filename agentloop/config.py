@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloop.errors import ConfigurationError
+from agentloop.pricing import Price, parse_prices
 from agentloop.secrets import remember, url_secrets
 
 __all__ = [
@@ -47,7 +48,9 @@ __all__ = [
     "find_config_file",
     "load_settings",
     "name_config_file",
+    "price_of_model",
     "read_config_table",
+    "read_prices",
     "read_tools",
 ]
 
@@ -74,7 +77,7 @@ CONFIG_KEYS: dict[str, type] = {
 #: (``[mcp.servers.NAME]``: the agentloop-mcp plugin's servers; ``[tool_options.TOOLSET]``:
 #: settings of toolsets chosen by name), and ``tools``: the list of tool names a
 #: CLI run without TARGET gets (read with :func:`read_tools`).
-CONFIG_TABLES: tuple[str, ...] = ("mcp", "profiles", "tool_options", "tools")
+CONFIG_TABLES: tuple[str, ...] = ("mcp", "prices", "profiles", "tool_options", "tools")
 
 _ENV: dict[str, str] = {
     "model": "AGENTLOOP_MODEL",
@@ -431,3 +434,33 @@ def read_tools(cwd: Path | None = None) -> list[str]:
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         raise ConfigurationError(f"tools in {path} must be a list of tool names, got {tools!r}")
     return list(tools)
+
+
+def read_prices(cwd: Path | None = None) -> dict[str, Price]:
+    """Return the config file's price table: ``[prices."provider:model"]`` tables of
+    ``input``, ``output`` and optionally ``cached``, per million tokens (docs/cost.md).
+
+    Raises:
+        ConfigurationError: The table names an unknown model (not ``provider:model`` of a
+            known provider) or gives a price that is missing, unknown or not a number >= 0
+            (the message names the file and the entry).
+    """
+    path, table = read_config_table("prices", cwd)
+    if not table:
+        return {}
+    from agentloop.providers.registry import PROVIDERS
+
+    where = str(path) if path is not None else "agentloop.toml"
+    return parse_prices(table, where=where, providers=tuple(PROVIDERS))
+
+
+def price_of_model(model: object, cwd: Path | None = None) -> Price | None:
+    """The price table's entry for ``model`` (its ``name``, ``provider:model``), or None."""
+    name = getattr(model, "name", None)
+    if not isinstance(name, str) or ":" not in name:
+        return None
+    prices = read_prices(cwd)
+    if not prices:
+        return None
+    prefix, _, rest = name.partition(":")
+    return prices.get(f"{prefix.strip().lower()}:{rest.strip()}")

@@ -76,6 +76,7 @@ __all__ = [
     "ConfigurationError",
     "ContextWindowExceeded",
     "ConversationNotFoundError",
+    "CostBudgetExceeded",
     "EngineError",
     "InternalServerError",
     "LoopDetected",
@@ -381,6 +382,10 @@ class LoopDetected(RunError):
 
 class TokenBudgetExceeded(RunError):
     """The run used more tokens than its ``max_tokens_total`` budget."""
+
+
+class CostBudgetExceeded(RunError):
+    """The next model call would cost more than what is left of ``max_cost`` (checked before it)."""
 
 
 class ToolRetriesExceeded(RunError):

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
 __all__ = [
@@ -146,7 +147,7 @@ class Message:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Usage:
-    """Token counts of one model call, or summed over a run.
+    """Token counts and cost of one model call, or summed over a run.
 
     Attributes:
         prompt_tokens: Input tokens.
@@ -154,6 +155,12 @@ class Usage:
         total_tokens: As reported by the server (trusted over the sum).
         reasoning_tokens: Reasoning tokens when reported, else None.
         requests: How many model calls this usage covers.
+        cost: What the calls cost, in the currency of the provider's figure or the price table
+            (US dollars for OpenRouter and LiteLLM), or None when unknown (never 0 for
+            unknown). Summed over a run only while every call's cost is known: one call
+            of unknown cost makes the sum None, since a partial sum is not the cost (each
+            step's usage keeps its own). See ``docs/cost.md``.
+        cached_tokens: Prompt tokens served from the provider's cache, when reported.
     """
 
     prompt_tokens: int = 0
@@ -161,21 +168,39 @@ class Usage:
     total_tokens: int = 0
     reasoning_tokens: int | None = None
     requests: int = 1
+    cost: Decimal | None = None
+    cached_tokens: int | None = None
 
     def __add__(self, other: Usage) -> Usage:
         reasoning = None
         if self.reasoning_tokens is not None or other.reasoning_tokens is not None:
             reasoning = (self.reasoning_tokens or 0) + (other.reasoning_tokens or 0)
+        cached = None
+        if self.cached_tokens is not None or other.cached_tokens is not None:
+            cached = (self.cached_tokens or 0) + (other.cached_tokens or 0)
+        # a usage of no requests (a run's start) adds nothing, not an unknown cost
+        if not self.requests:
+            cost = other.cost
+        elif not other.requests:
+            cost = self.cost
+        elif self.cost is None or other.cost is None:
+            cost = None
+        else:
+            cost = self.cost + other.cost
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
             reasoning_tokens=reasoning,
             requests=self.requests + other.requests,
+            cost=cost,
+            cached_tokens=cached,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form (``completion_tokens_details`` only when reasoning is known)."""
+        """Return the wire form (``completion_tokens_details`` only when reasoning is known,
+        ``prompt_tokens_details`` when cached tokens are, ``cost`` (a number, as OpenRouter
+        sends it) when the cost is)."""
         out: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -183,11 +208,19 @@ class Usage:
         }
         if self.reasoning_tokens is not None:
             out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        if self.cached_tokens is not None:
+            out["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        if self.cost is not None:
+            out["cost"] = float(self.cost)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Usage | None:
-        """Parse a wire ``usage`` object; None or a non-object gives None."""
+        """Parse a wire ``usage`` object; None or a non-object gives None.
+
+        ``cost`` is the provider's own figure (OpenRouter sends one in every usage object);
+        a missing, negative or non-numeric one is unknown (None).
+        """
         if not isinstance(data, Mapping):
             return None
         prompt = to_int(data.get("prompt_tokens"))
@@ -197,11 +230,18 @@ class Usage:
         reasoning = None
         if isinstance(details, Mapping) and details.get("reasoning_tokens") is not None:
             reasoning = to_int(details.get("reasoning_tokens"))
+        cached = None
+        prompt_details = data.get("prompt_tokens_details")
+        if isinstance(prompt_details, Mapping) and prompt_details.get("cached_tokens") is not None:
+            cached = to_int(prompt_details.get("cached_tokens"))
+        cost = data.get("cost")
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
             total_tokens=total,
             reasoning_tokens=reasoning,
+            cost=None if cost is None else to_cost(cost),
+            cached_tokens=cached,
         )
 
 
@@ -377,6 +417,18 @@ def to_int(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def to_cost(value: Any) -> Decimal | None:
+    """``value`` (a number or a numeric string, e.g. a cost header) as a Decimal, or None when
+    it is not a finite number >= 0 (an unusable figure is an unknown cost, never 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        cost = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return None
+    return cost if cost.is_finite() and cost >= 0 else None
 
 
 def plain_json(value: Any) -> Any:

@@ -13,13 +13,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.errors import ConfigurationError
+from agentloop.pricing import check_max_cost
 
 if TYPE_CHECKING:
     import pluggy
 
+    from agentloop.pricing import Price
     from agentloop.protocols import Model
     from agentloop.tools import Tool
 
@@ -54,6 +57,9 @@ class RunLimits:
             ``"auto"``: the profile's, and a request the server refuses as too long
             (:class:`~agentloop.ContextWindowExceeded`) is trimmed to the window it names
             and sent once more.
+        max_cost: Money budget per run (None: no budget), checked before every model call
+            from the prompt's estimate and the model's price, then
+            :class:`~agentloop.CostBudgetExceeded` (see ``docs/cost.md``).
     """
 
     max_steps: int = 20
@@ -66,8 +72,11 @@ class RunLimits:
     max_result_chars: int | None = 20_000
     max_parallel_tools: int = 8
     max_context_tokens: int | Literal["auto"] | None = None
+    max_cost: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if self.max_cost is not None:
+            object.__setattr__(self, "max_cost", check_max_cost(self.max_cost))
         for name, least, optional in _COUNTS:
             if name == "max_context_tokens" and getattr(self, name) == "auto":
                 continue
@@ -142,6 +151,8 @@ class RunSpec:
         compact_history: Summarize the history left out of the context window.
         agent: The object the run's :class:`~agentloop.RunContext` shows as ``context.agent``
             and that ``agentloop_tools(agent)`` is given (the :class:`~agentloop.Agent`).
+        price: The price of ``model`` (:class:`~agentloop.Price`) for calls whose provider
+            reports no cost, and for ``limits.max_cost``; None: unknown.
     """
 
     model: Model
@@ -158,6 +169,7 @@ class RunSpec:
     stream_mode: bool | None = None
     compact_history: bool = False
     agent: Any = None
+    price: Price | None = None
 
     @property
     def hook(self) -> Any:

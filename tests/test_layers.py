@@ -23,6 +23,7 @@ DATA = {
     "secrets",
     "jsondata",
     "runspec",
+    "pricing",
 }
 # unit (a top-level module or a subpackage of agentloop) -> the units it may import
 LAYERS: dict[str, set[str]] = {
@@ -34,13 +35,15 @@ LAYERS: dict[str, set[str]] = {
     # copying wire data, and the lenient conversion to plain JSON values
     "jsondata": set(),
     "messages": set(),
+    # prices, the cost of a usage, the cost budget (max_cost)
+    "pricing": {"errors", "messages"},
     "deltas": {"messages"},
     "result": {"messages", "jsondata"},
     # a RunError carries the partial RunResult (a type-only import)
     "errors": {"result", "messages", "secrets"},
     "protocols": {"messages", "deltas"},
     # the run seam: the frozen RunSpec and RunLimits every driver of runs takes
-    "runspec": {"errors", "protocols", "tools"},
+    "runspec": {"errors", "protocols", "tools", "pricing"},
     "context": {"messages", "errors"},
     "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context", "messages"},
@@ -92,6 +95,7 @@ LAYERS: dict[str, set[str]] = {
         "batch",
         "aio",
         "logs",  # Agent(store=...): the run log is a recorder plugin
+        "config",  # the price of the agent's model ([prices] in agentloop.toml)
         "durable",  # Agent(store=...): the tool-effect ledger; Agent.resume
     },
     # arun/astream: a run driven on a worker thread under a CancelScope (batch.scope)
@@ -100,7 +104,7 @@ LAYERS: dict[str, set[str]] = {
     "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
     # agentloop eval: datasets, evaluators, chaos; runs cases on batch, reads runs from logs
     "evals": {*DATA, "batch", "hookspecs", "logs", "tracing", "providers", "streaming", "testing"},
-    "config": {"errors", "providers", "secrets", "postgres"},
+    "config": {"errors", "providers", "secrets", "postgres", "pricing"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
     "storage": {"errors", "secrets", "postgres"},
     # the PostgreSQL backend of the store (psycopg imported only when a URL is opened)

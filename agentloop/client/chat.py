@@ -12,6 +12,7 @@ close responses, and never put the API key in a repr, a log line or an error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -40,7 +41,7 @@ from agentloop.errors import (
     ConfigurationError,
     StreamError,
 )
-from agentloop.messages import ChatResponse
+from agentloop.messages import ChatResponse, to_cost
 from agentloop.secrets import remember, url_secrets
 from agentloop.streaming import DONE, ChatStream
 from agentloop.version import __version__
@@ -52,6 +53,8 @@ __all__ = ["DEFAULT_TIMEOUT", "ChatClient", "Timeout"]
 log = logging.getLogger("agentloop.client.chat")
 T = TypeVar("T")
 
+COST_HEADER = "x-litellm-response-cost"
+"""A response header carrying the call's cost (LiteLLM proxy sends it); read from any server."""
 _BODY_LIMIT = 64 * 1024 * 1024
 _ERROR_BODY_LIMIT = 256 * 1024
 
@@ -277,8 +280,11 @@ class ChatClient:
         try:
             raw = self._read_or_fail(resp, deadline)
             if "text/event-stream" in resp.headers.get("content-type", ""):
-                return ChatStream(self._redacted(iter_chunks(iter([raw])))).response
-            return self._failures.parse_body(raw, resp)
+                response = ChatStream(self._redacted(iter_chunks(iter([raw])))).response
+            else:
+                response = self._failures.parse_body(raw, resp)
+            cost = resp.headers.get(COST_HEADER)
+            return response if cost is None else with_header_cost(response, cost)
         finally:
             resp.close()
 
@@ -356,8 +362,11 @@ class ChatClient:
             return
         received = [0]
         source = read_body(resp.raw, deadline, self.timeout.read, self.max_response_bytes, received)
+        cost = resp.headers.get(COST_HEADER)
         try:
             for item in iter_chunks(source):
+                if cost is not None and type(item) is dict and item.get("usage"):
+                    item = _chunk_with_cost(item, cost)
                 if item is DONE:
                     drain(resp.raw)
                     yield DONE
@@ -396,6 +405,23 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(self._extra_headers)
         return headers
+
+
+def with_header_cost(response: ChatResponse, header: str) -> ChatResponse:
+    """``response`` with the cost a proxy sent in a header, unless its usage has one."""
+    usage = response.usage
+    cost = to_cost(header)
+    if usage is None or usage.cost is not None or cost is None:
+        return response
+    return dataclasses.replace(response, usage=dataclasses.replace(usage, cost=cost))
+
+
+def _chunk_with_cost(item: dict[str, Any], header: str) -> dict[str, Any]:
+    """A stream chunk's usage with the header's cost (the body's own figure wins)."""
+    usage = item["usage"]
+    if not isinstance(usage, Mapping) or usage.get("cost") is not None:
+        return item
+    return {**item, "usage": {**usage, "cost": header}}
 
 
 def _abort(resp: requests.Response) -> None:

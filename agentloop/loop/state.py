@@ -21,6 +21,7 @@ from agentloop.errors import (
     AgentloopWarning,
     ConfigurationError,
     ContextWindowExceeded,
+    CostBudgetExceeded,
     LoopDetected,
     MaxStepsExceeded,
     OutputValidationError,
@@ -36,6 +37,7 @@ from agentloop.jsondata import copy_json
 from agentloop.loop.threads import ToolThreads
 from agentloop.messages import ChatResponse, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
+from agentloop.pricing import CostBudget
 from agentloop.result import RunResult, Step
 from agentloop.tokens import estimate_tokens, estimate_tools_tokens
 
@@ -51,6 +53,7 @@ _STOP_REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (MaxStepsExceeded, "max_steps"),
     (LoopDetected, "loop_detected"),
     (TokenBudgetExceeded, "token_budget"),
+    (CostBudgetExceeded, "cost_budget"),
     (ToolRetriesExceeded, "tool_retries"),
     (OutputValidationError, "output_validation"),
     (RunAborted, "aborted"),
@@ -96,6 +99,7 @@ class RunState:
         self.output: Any = None
         self.stop_reason = "stop"
         self._pool: ToolThreads | None = None
+        self.cost_budget = CostBudget.of(self.limits.max_cost, spec.price, spec.model)
         # read once per run: no implementation means no call (each one costs microseconds)
         self.implemented = frozenset(
             name for name in _SKIPPABLE if getattr(self.hook, name).get_hookimpls()
@@ -134,6 +138,8 @@ class RunState:
                 f"the run used {self.usage.total_tokens} tokens, over its budget of {budget} "
                 "(max_tokens_total)"
             )
+        if self.cost_budget is not None:
+            self.cost_budget.check()
 
     # -- 2b. request -------------------------------------------------------------------------
 
@@ -161,6 +167,8 @@ class RunState:
             self.hook.agentloop_model_request(context=self.context, request=request)
         if self.limits.max_tokens_total is not None:
             self._fit_budget(request, self.limits.max_tokens_total)
+        if self.cost_budget is not None:
+            self.cost_budget.fit(request, estimate_prompt_tokens(request), self.spec.price)
         return request
 
     def _fit_budget(self, request: dict[str, Any], budget: int) -> None:
@@ -198,6 +206,11 @@ class RunState:
                 raise
             response = yield from self._answer(retry.pop("messages"), retry)
         duration = time.perf_counter() - started
+        price = self.spec.price  # the active agent's: a call the provider does not price
+        if price is not None and response.usage is not None and response.usage.cost is None:
+            response = dataclasses.replace(response, usage=price.priced(response.usage))
+        if self.cost_budget is not None:
+            self.cost_budget.charge(response.usage)
         usage = response.usage or Usage()
         self.usage = self.usage + usage
         self.context.record_usage(self.usage)
