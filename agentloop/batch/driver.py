@@ -14,6 +14,7 @@ import os
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,6 +43,8 @@ class BatchStats:
         done: Items that finished with an answer in this run.
         failed: Items that finished with an error in this run.
         tokens: Tokens used by this run's items.
+        cost: What the items of known cost cost (None: no item's cost is known).
+        unpriced: Items whose cost is unknown (not counted in ``cost``, never as 0).
         durations: Seconds per finished item.
     """
 
@@ -50,6 +53,8 @@ class BatchStats:
     done: int = 0
     failed: int = 0
     tokens: int = 0
+    cost: Decimal | None = None
+    unpriced: int = 0
     durations: list[float] = field(default_factory=list)
 
     def add(self, result: ItemResult) -> None:
@@ -59,6 +64,11 @@ class BatchStats:
         else:
             self.failed += 1
         self.tokens += result.total_tokens
+        cost = result.cost
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost = cost if self.cost is None else self.cost + cost
         self.durations.append(result.duration)
 
     @property
@@ -85,6 +95,8 @@ class BatchStats:
             "failed": self.failed,
             "remaining": self.remaining,
             "tokens": self.tokens,
+            "cost": None if self.cost is None else float(self.cost),
+            "unpriced": self.unpriced,
             "p50": None if p50 is None else round(p50, 4),
             "p95": None if p95 is None else round(p95, 4),
         }

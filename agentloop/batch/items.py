@@ -15,10 +15,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import BatchInputError
+from agentloop.messages import to_cost
 
 if TYPE_CHECKING:
     from agentloop.result import RunResult
@@ -104,6 +106,11 @@ class ItemResult:
     def total_tokens(self) -> int:
         """``usage["total_tokens"]`` (0 when unknown)."""
         return int(self.usage.get("total_tokens") or 0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """``usage["cost"]`` as a Decimal, or None when the run's cost is unknown."""
+        return to_cost(self.usage.get("cost")) if self.usage.get("cost") is not None else None
 
     @classmethod
     def from_run(

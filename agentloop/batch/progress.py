@@ -34,7 +34,7 @@ def format_progress(stats: BatchStats, running: int, elapsed: float, width: int 
 
 
 def format_summary(stats: BatchStats, elapsed: float, malformed: int = 0) -> str:
-    """The closing lines: counts, tokens, p50/p95 latency."""
+    """The closing lines: counts, tokens, cost (when known), p50/p95 latency."""
     p50, p95 = stats.percentile(0.5), stats.percentile(0.95)
     latency = "n/a" if p50 is None or p95 is None else f"p50 {p50:.2f} s, p95 {p95:.2f} s"
     parts = [
@@ -45,8 +45,13 @@ def format_summary(stats: BatchStats, elapsed: float, malformed: int = 0) -> str
     ]
     if malformed:
         parts.append(f"{malformed} malformed lines")
+    cost = ""
+    if stats.cost is not None:  # only when some item was priced: no cost line for no prices
+        unknown = f" (+{stats.unpriced} of unknown cost)" if stats.unpriced else ""
+        cost = f"; cost {stats.cost}{unknown}"
     return (
-        f"batch: {', '.join(parts)} in {elapsed:.1f} s; {stats.tokens:,} tokens; latency {latency}"
+        f"batch: {', '.join(parts)} in {elapsed:.1f} s; {stats.tokens:,} tokens{cost}; "
+        f"latency {latency}"
     )
 
 
