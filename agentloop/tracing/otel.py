@@ -14,7 +14,8 @@ Attributes: ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.agent.
 ``gen_ai.response.model``, ``gen_ai.response.id``, ``gen_ai.response.finish_reasons``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``gen_ai.tool.name``,
 ``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``gen_ai.tool.description``,
-``server.address``/``server.port``. A failure
+``server.address``/``server.port``, and ``agentloop.usage.cost`` (a float, only when the
+call's or run's cost is known: docs/cost.md). A failure
 sets the span's status to ``ERROR`` with ``error.type``. Message contents (the conventions'
 opt-in ``gen_ai.system_instructions``, ``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.tool.call.arguments``, ``gen_ai.tool.call.result``) are recorded only when asked for:
@@ -146,6 +147,8 @@ class OtelPlugin:
             if usage is not None:
                 span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
                 span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+                if getattr(usage, "cost", None) is not None:
+                    span.set_attribute("agentloop.usage.cost", float(usage.cost))
             if getattr(result, "stop_reason", None):
                 span.set_attribute("gen_ai.response.finish_reasons", [str(result.stop_reason)])
         if error is not None:
@@ -191,6 +194,8 @@ class OtelPlugin:
             if response.usage is not None:
                 attributes["gen_ai.usage.input_tokens"] = response.usage.prompt_tokens
                 attributes["gen_ai.usage.output_tokens"] = response.usage.completion_tokens
+                if response.usage.cost is not None:
+                    attributes["agentloop.usage.cost"] = float(response.usage.cost)
             if self.capture_content:
                 attributes["gen_ai.output.messages"] = self._json([_output_message(response)])
             span.set_attributes(_clean(attributes))
