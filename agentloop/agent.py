@@ -209,7 +209,8 @@ class Agent:
         )
         self.compact_history = compact_history
         self.model: Model = resolve_model_arg(model, base_url=base_url, api_key=api_key)
-        self.price: Price | None = price if price is not None else price_of_model(self.model)
+        self._price: Price | None = price  # given: kept whatever the model becomes
+        self._table_price: tuple[Any, Price | None] = (None, None)  # (model, its table price)
         CostBudget.of(self.limits.max_cost, self.price, self.model)  # no price: fail here
         self.instructions = instructions
         tools = list(tools) if not isinstance(tools, str) else [tools]
@@ -480,6 +481,22 @@ class Agent:
         )
 
     # -- the run seam: a frozen spec, and the event generator every driver runs -----------------
+
+    @property
+    def price(self) -> Price | None:
+        """The model's price: the one given, else the price table's for the current model
+        (read again only when ``agent.model`` is replaced, as the CLI's ``--model`` does)."""
+        if self._price is not None:
+            return self._price
+        model, price = self._table_price
+        if model is not self.model:
+            model, price = self.model, price_of_model(self.model)
+            self._table_price = (model, price)
+        return price
+
+    @price.setter
+    def price(self, value: Price | None) -> None:
+        self._price = value
 
     def spec(self) -> RunSpec:
         """A frozen snapshot of what a run of this agent needs, as the agent is now.

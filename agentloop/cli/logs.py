@@ -218,6 +218,7 @@ def _render_summary(run: dict[str, Any]) -> str:
     head = (
         f"## {when}  run {run['run_id']}  conversation {run.get('conversation_id') or '-'}  {model}"
     )
+    head += _cost(run.get("usage") or {}).replace(",", " ", 1)
     lines = [head, "", f"> {_one(run.get('prompt'))}"]
     for call in run.get("tool_calls") or ():
         lines.append(
@@ -244,7 +245,7 @@ def _render_event(event: dict[str, Any]) -> str:
         calls = ", ".join(c["name"] for c in event.get("tool_calls") or ()) or "-"
         return (
             f"[step {event.get('step')}] response: finish {event.get('finish_reason')}, tools {calls}, "
-            f"{usage.get('total_tokens', 0)} tokens, {_secs(event.get('duration'))}\n"
+            f"{usage.get('total_tokens', 0)} tokens{_cost(usage)}, {_secs(event.get('duration'))}\n"
             f"  {_one(event.get('text'))}"
         )
     if kind == "tool_call":
@@ -255,7 +256,10 @@ def _render_event(event: dict[str, Any]) -> str:
     if kind == "context_trimmed":
         return f"[step {event.get('step')}] context: {event.get('reason')}"
     if kind == "run_finished":
-        return f"[end] stop {event.get('stop_reason')}, {event.get('steps')} step(s), {_secs(event.get('duration'))}"
+        return (
+            f"[end] stop {event.get('stop_reason')}, {event.get('steps')} step(s)"
+            f"{_cost(event.get('usage') or {})}, {_secs(event.get('duration'))}"
+        )
     return ""
 
 
@@ -263,6 +267,16 @@ def _one(text: Any, limit: int = 200) -> str:
     value = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
     value = " ".join(value.split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _cost(usage: Any) -> str:
+    """``, cost 0.0012`` when the usage's cost is known; nothing when it is not (never 0)."""
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)):
+        return ""
+    from decimal import Decimal
+
+    return f", cost {Decimal(repr(cost)).normalize():f}"
 
 
 def _secs(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from agentloop.errors import ConfigurationError, StorageError
 from agentloop.storage import Database
 
-__all__ = ["fts_query", "get_run", "list_runs", "tool_calls_of"]
+__all__ = ["fts_query", "get_run", "list_runs", "run_cost_of", "tool_calls_of"]
 
 # SQLite's LIMIT is a signed 64-bit integer; ids are uuid hex (longer input cannot name a run)
 _MAX_LIMIT = 2**62
@@ -80,6 +80,8 @@ def list_runs(
     if limit:
         sql += f" LIMIT {min(int(limit), _MAX_LIMIT)}"
     rows = [_summary(row, db) for row in db.query(sql, params)]
+    for row in rows:
+        row["usage"]["cost"] = run_cost_of(db, row["_n"])
     if tool_calls:
         for row in rows:
             row["tool_calls"] = tool_calls_of(db, row.pop("_n"))
@@ -122,7 +124,28 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
         {**_object(db, e["data"], "events"), "seq": e["seq"], "type": e["type"], "time": e["time"]}
         for e in events
     ]
+    finished = [e for e in run["events"] if e["type"] == "run_finished"]
+    run["usage"]["cost"] = _cost((finished[-1].get("usage") or {}) if finished else {})
     return run
+
+
+def run_cost_of(db: Database, n: int) -> float | None:
+    """The cost of the run numbered ``n``, as its ``run_finished`` event recorded it (None:
+    unknown, or the run has not finished). It lives in the event's JSON usage, so the
+    ``runs`` table needs no column of its own."""
+    rows = db.query(
+        "SELECT data FROM events WHERE run = ? AND type = 'run_finished' ORDER BY seq DESC "
+        "LIMIT 1",
+        (n,),
+    )
+    if not rows:
+        return None
+    return _cost(_object(db, rows[0]["data"], "events").get("usage") or {})
+
+
+def _cost(usage: Any) -> float | None:
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    return cost if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
 
 def tool_calls_of(db: Database, n: int) -> list[dict[str, Any]]:
@@ -159,7 +182,7 @@ def _summary(row: Any, db: Database) -> dict[str, Any]:
         "answer": row["answer"],
         "stop_reason": row["stop_reason"],
         "error": _object(db, error, "runs.error") if error else None,
-        "usage": {
+        "usage": {  # and "cost", from the run_finished event (run_cost_of)
             "prompt_tokens": row["prompt_tokens"],
             "completion_tokens": row["completion_tokens"],
             "reasoning_tokens": row["reasoning_tokens"],
