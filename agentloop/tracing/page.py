@@ -122,7 +122,8 @@ SCRIPT = r"""
     var parts = [u.prompt_tokens + " prompt", u.completion_tokens + " completion"];
     var r = reasoningOf(u);
     if (r !== null) parts.push(r + " reasoning");
-    return parts.join(" + ") + " tokens";
+    // cost: known only when the trace has it (the provider's figure or the price table)
+    return parts.join(" + ") + " tokens" + (typeof u.cost === "number" ? " · cost " + u.cost : "");
   }
   function statusClass(call) {
     if (!call) return "";
@@ -252,7 +253,7 @@ SCRIPT = r"""
     add(panel, el("h2", "", "Usage"));
     var table = el("table", "usage");
     var head = el("tr");
-    ["step", "prompt", "completion", "reasoning", "time", "finish"].forEach(function (h) { head.appendChild(el("th", "", h)); });
+    ["step", "prompt", "completion", "reasoning", "cost", "time", "finish"].forEach(function (h) { head.appendChild(el("th", "", h)); });
     table.appendChild(head);
     var sum = { p: 0, c: 0, r: 0, any: false };
     run.events.forEach(function (e) {
@@ -262,7 +263,7 @@ SCRIPT = r"""
       var r = reasoningOf(u);
       if (r !== null && r !== undefined) { sum.any = true; sum.r += r; }
       sum.p += u.prompt_tokens || 0; sum.c += u.completion_tokens || 0;
-      [e.step, u.prompt_tokens, u.completion_tokens, r, secs(e.duration), e.finish_reason].forEach(function (v) {
+      [e.step, u.prompt_tokens, u.completion_tokens, r, u.cost, secs(e.duration), e.finish_reason].forEach(function (v) {
         tr.appendChild(el("td", "", v === null || v === undefined ? "–" : v));
       });
       table.appendChild(tr);
@@ -272,6 +273,7 @@ SCRIPT = r"""
     var total = el("tr", "total");
     ["total", fu.prompt_tokens !== undefined ? fu.prompt_tokens : sum.p, fu.completion_tokens !== undefined ? fu.completion_tokens : sum.c,
      reasoningOf(fu) !== null ? reasoningOf(fu) : (sum.any ? sum.r : "–"),
+     typeof fu.cost === "number" ? fu.cost : "–",  // the run's own total: unknown if any call's is
      fin ? secs(fin.duration) : "", fin ? (fin.stop_reason || "") : ""].forEach(function (v) { total.appendChild(el("td", "", v)); });
     table.appendChild(total);
     add(panel, add(el("div", "usage-body"), table));
