@@ -25,7 +25,15 @@ from typing import Any
 from agentloop.errors import ConfigurationError, CostBudgetExceeded
 from agentloop.messages import Usage, to_cost
 
-__all__ = ["MILLION", "REPLY_BOUND", "CostBudget", "Price", "check_max_cost", "no_price_error", "parse_prices"]
+__all__ = [
+    "MILLION",
+    "REPLY_BOUND",
+    "CostBudget",
+    "Price",
+    "check_max_cost",
+    "no_price_error",
+    "parse_prices",
+]
 
 MILLION = Decimal(1_000_000)
 REPLY_BOUND = 4096
@@ -104,7 +112,7 @@ def parse_prices(
         if not sep or not model.strip() or prefix.strip().lower() not in providers:
             raise ConfigurationError(
                 f"{label}: unknown model {key!r}; a price is for a model string provider:model "
-                f"of a known provider ({', '.join(providers)}), e.g. \"openai:gpt-4o-mini\""
+                f'of a known provider ({", ".join(providers)}), e.g. "openai:gpt-4o-mini"'
             )
         if not isinstance(entry, Mapping):
             raise ConfigurationError(

@@ -18,7 +18,12 @@ from agentloop.config import read_prices
 from agentloop.messages import to_cost
 from agentloop.pricing import CostBudget, parse_prices
 
-OPENROUTER_USAGE = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15, "cost": 0.00042}
+OPENROUTER_USAGE = {
+    "prompt_tokens": 12,
+    "completion_tokens": 3,
+    "total_tokens": 15,
+    "cost": 0.00042,
+}
 
 
 def model(server: FakeServer, name: str = "m") -> ChatModel:
@@ -36,7 +41,11 @@ def lookup(city: str) -> str:
 
 
 def tool_turn(usage: dict[str, Any] | None) -> dict[str, Any]:
-    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"city":"Oslo"}'}}
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": '{"city":"Oslo"}'},
+    }
     return completion(None, tool_calls=[call], finish="tool_calls", usage=usage)
 
 
@@ -104,7 +113,10 @@ def test_litellm_cost_header(fake_server: FakeServer, streamed: bool) -> None:
     usage = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
     header = {"x-litellm-response-cost": "1.35e-05"}
     if streamed:
-        events = [chunk(content="hi", role="assistant", finish="stop"), chunk(choices=False, usage=usage)]
+        events = [
+            chunk(content="hi", role="assistant", finish="stop"),
+            chunk(choices=False, usage=usage),
+        ]
         fake_server.script(sse_reply(events, headers=header))
     else:
         fake_server.script(json_reply(completion("hi", usage=usage), headers=header))
@@ -114,7 +126,9 @@ def test_litellm_cost_header(fake_server: FakeServer, streamed: bool) -> None:
 
 def test_the_body_figure_wins_over_the_header(fake_server: FakeServer) -> None:
     fake_server.script(
-        json_reply(completion("hi", usage=OPENROUTER_USAGE), headers={"x-litellm-response-cost": "9"})
+        json_reply(
+            completion("hi", usage=OPENROUTER_USAGE), headers={"x-litellm-response-cost": "9"}
+        )
     )
     assert Agent(model(fake_server), load_plugins=False).run("hi").usage.cost == Decimal("0.00042")
 
@@ -126,7 +140,9 @@ def test_the_body_figure_wins_over_the_header(fake_server: FakeServer) -> None:
 def test_unknown_cost_stays_none(fake_server: FakeServer, streamed: bool) -> None:
     usage = {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}
     if streamed:
-        fake_server.script(sse_reply([chunk(content="hi", finish="stop"), chunk(choices=False, usage=usage)]))
+        fake_server.script(
+            sse_reply([chunk(content="hi", finish="stop"), chunk(choices=False, usage=usage)])
+        )
     else:
         fake_server.script(json_reply(completion("hi", usage=usage)))
     result = Agent(model(fake_server), load_plugins=False, stream=streamed).run("hi")
@@ -167,7 +183,10 @@ def test_the_price_table_prices_calls_the_provider_does_not(
         "total_tokens": 1100,
         "prompt_tokens_details": {"cached_tokens": 400},
     }
-    fake_server.script(json_reply(completion("hi", usage=usage)), json_reply(completion("hi", usage=OPENROUTER_USAGE)))
+    fake_server.script(
+        json_reply(completion("hi", usage=usage)),
+        json_reply(completion("hi", usage=OPENROUTER_USAGE)),
+    )
     agent = Agent(model(fake_server), load_plugins=False)
     assert agent.price == Price(input=Decimal("2.5"), output=Decimal(10), cached=Decimal("1.25"))
     # 600 * 2.5 + 400 * 1.25 + 100 * 10, per million
@@ -219,9 +238,16 @@ def test_max_cost_stops_the_run_before_the_call_that_would_exceed_it(
 ) -> None:
     first = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25, "cost": 0.95}
     if streamed:
-        call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"city":"Oslo"}'}}
+        call = {
+            "index": 0,
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "lookup", "arguments": '{"city":"Oslo"}'},
+        }
         fake_server.script(
-            sse_reply([chunk(tool_calls=[call], finish="tool_calls"), chunk(choices=False, usage=first)])
+            sse_reply(
+                [chunk(tool_calls=[call], finish="tool_calls"), chunk(choices=False, usage=first)]
+            )
         )
     else:
         fake_server.script(json_reply(tool_turn(first)))
@@ -246,7 +272,9 @@ def test_max_cost_refuses_a_first_call_it_cannot_afford(fake_server: FakeServer)
 
 
 def test_max_cost_bounds_a_reply_it_can_only_partly_afford(fake_server: FakeServer) -> None:
-    fake_server.script(json_reply(completion("hi", usage={"prompt_tokens": 5, "completion_tokens": 1})))
+    fake_server.script(
+        json_reply(completion("hi", usage={"prompt_tokens": 5, "completion_tokens": 1}))
+    )
     agent = Agent(model(fake_server), load_plugins=False, max_cost="0.5", price=EXPENSIVE)
     result = agent.run("hi")
     bound = fake_server.requests[0].json["max_tokens"]
@@ -280,7 +308,10 @@ def test_an_unpriced_call_counts_at_its_estimate(fake_server: FakeServer) -> Non
 
 
 def test_max_cost_without_a_price_is_refused_up_front(fake_server: FakeServer) -> None:
-    with pytest.raises(ConfigurationError, match=r'max_cost needs the price of model .local:m.*\[prices."local:m"\]'):
+    with pytest.raises(
+        ConfigurationError,
+        match=r'max_cost needs the price of model .local:m.*\[prices."local:m"\]',
+    ):
         Agent(model(fake_server), load_plugins=False, max_cost=1)
 
 

@@ -78,7 +78,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 120  # a bound on start-up, not a timing assertion
         while True:
             if process.poll() is not None:
-                pytest.fail(f"litellm exited ({process.returncode}): {(folder / 'proxy.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"litellm exited ({process.returncode}): {(folder / 'proxy.log').read_text()[-2000:]}"
+                )
             try:
                 if requests.get(f"{url}/health/liveliness", timeout=2).ok:
                     break
@@ -112,7 +114,11 @@ def test_an_unstreamed_call_has_the_proxys_cost(proxy: str) -> None:
 
 
 def test_the_proxys_figure_wins_over_the_price_table(proxy: str) -> None:
-    usage = _agent(proxy, stream=False, price=Price(input=Decimal(1000), output=Decimal(1000))).run("hi").usage
+    usage = (
+        _agent(proxy, stream=False, price=Price(input=Decimal(1000), output=Decimal(1000)))
+        .run("hi")
+        .usage
+    )
     assert usage.cost is not None and usage.cost < Decimal("0.001")  # not 1000 per million
 
 

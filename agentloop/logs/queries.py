@@ -134,8 +134,7 @@ def run_cost_of(db: Database, n: int) -> float | None:
     unknown, or the run has not finished). It lives in the event's JSON usage, so the
     ``runs`` table needs no column of its own."""
     rows = db.query(
-        "SELECT data FROM events WHERE run = ? AND type = 'run_finished' ORDER BY seq DESC "
-        "LIMIT 1",
+        "SELECT data FROM events WHERE run = ? AND type = 'run_finished' ORDER BY seq DESC LIMIT 1",
         (n,),
     )
     if not rows:

@@ -53,8 +53,12 @@ def test_an_unknown_cost_is_shown_as_none_not_zero(tmp_path: Path, fake_server: 
     assert "cost" not in shown
 
 
-def test_a_bad_price_table_is_one_line_naming_the_file(tmp_path: Path, fake_server: FakeServer) -> None:
-    (tmp_path / "agentloop.toml").write_text('[prices."local:fake-model"]\ninput = -1\noutput = 1\n')
+def test_a_bad_price_table_is_one_line_naming_the_file(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    (tmp_path / "agentloop.toml").write_text(
+        '[prices."local:fake-model"]\ninput = -1\noutput = 1\n'
+    )
     done = agentloop(
         "run", "hi", "--model", "local:fake-model", "--base-url", fake_server.base_url,
         AGENTLOOP_HOME=str(tmp_path / "home"), cwd=tmp_path,

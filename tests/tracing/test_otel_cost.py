@@ -28,7 +28,9 @@ PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
 
 def _spans(server: FakeServer, usage: dict[str, Any]) -> dict[str, Any]:
     EXPORTER.clear()
-    server.script(sse_reply([chunk(content="hi", finish="stop"), chunk(choices=False, usage=usage)]))
+    server.script(
+        sse_reply([chunk(content="hi", finish="stop"), chunk(choices=False, usage=usage)])
+    )
     agent = Agent(
         "local:fake-model",
         base_url=server.base_url,

@@ -57,7 +57,12 @@ def _traced_run(second_cost: float | None) -> list[TraceEvent]:
     events: list[TraceEvent] = []
     with FakeServer() as server:
         server.script(
-            sse_reply([tool_call_chunk("c1", "lookup", '{"city": "Oslo"}'), chunk(finish="tool_calls", usage=first)]),
+            sse_reply(
+                [
+                    tool_call_chunk("c1", "lookup", '{"city": "Oslo"}'),
+                    chunk(finish="tool_calls", usage=first),
+                ]
+            ),
             sse_reply([chunk(content="Oslo is sunny."), chunk(finish="stop", usage=second)]),
         )
         agent = Agent(
