@@ -42,6 +42,7 @@ is hit)::
          ├─ MaxStepsExceeded
          ├─ LoopDetected
          ├─ TokenBudgetExceeded
+         ├─ CostBudgetExceeded              the next call would go over max_cost
          ├─ ToolRetriesExceeded
          ├─ OutputValidationError
          ├─ RunAborted
