@@ -235,6 +235,7 @@ class ChatStream:
         extra = delta.get("extra_content")
         if extra and isinstance(extra, Mapping):
             state.extra = deep_merge(state.extra, extra)
+        state.add_reasoning(delta)  # kept in .response.raw, as a whole body carries it
         if "tool_calls" in delta or "function_call" in delta:
             for entry in call_entries(delta):
                 event = state.merge_call(entry)
@@ -271,11 +272,17 @@ class ChatStream:
 
     def _raw_body(self, choices: tuple[Choice, ...]) -> dict[str, Any]:
         fingerprint = self._meta.get("system_fingerprint")
+        raw_choices = choices_body(choices)
+        for raw in raw_choices:
+            state = self._choices.get(raw["index"])
+            if state is not None and state.reasoning:
+                # the reasoning a whole body's message would carry, under the server's name
+                raw["message"].update({k: "".join(v) for k, v in state.reasoning.items()})
         return completion_body(
             id=to_str(self._meta.get("id")),
             created=to_int(self._meta.get("created")),
             model=to_str(self._meta.get("model")),
-            choices=choices_body(choices),
+            choices=raw_choices,
             usage=self._usage_raw,
             system_fingerprint=to_str(fingerprint) if fingerprint else None,
         )

@@ -166,9 +166,34 @@ def _message(exchange: Exchange) -> dict[str, Any]:
 
 def _check_tools(ctx: ProbeContext) -> None:
     exchange = ctx.chat(PROMPT, tools=TOOLS)
+    fix = _server_flag(exchange)
+    if fix is not None:
+        # vLLM without its tool flags refuses ``auto`` (and no choice, read as ``auto``) but
+        # takes named and ``required`` choices: the rest of the battery asks for ``required``
+        ctx.add(Finding(check="server_config", outcome="no", summary=fix,
+                        evidence=exchange.evidence(), value="auto_tool_choice"))  # fmt: skip
+        ctx.tool_choice = "required"
+        exchange = ctx.chat(PROMPT, tools=TOOLS)
     calls = len(tool_calls_of(exchange.json))
-    ctx.add(_accepted("tools", exchange, f"tools accepted ({calls} call(s) came back)",
+    how = " with tool_choice required" if ctx.tool_choice else ""
+    ctx.add(_accepted("tools", exchange, f"tools accepted{how} ({calls} call(s) came back)",
                       "a request with tools is rejected"))  # fmt: skip
+
+
+def _server_flag(exchange: Exchange) -> str | None:
+    """The one line naming the server flag a known configuration 400 asks for, or None."""
+    if exchange.ok or exchange.status is None:
+        return None
+    from agentloop.client.failures import diagnose
+    from agentloop.errors import ContextWindowExceeded
+    from agentloop.wire.errors import make_status_error
+
+    raw = exchange.json if exchange.json is not None else exchange.body.decode("utf-8", "replace")
+    error = make_status_error(exchange.status, raw)
+    diagnosed = diagnose(error)
+    if diagnosed is error or isinstance(diagnosed, ContextWindowExceeded):
+        return None
+    return str(diagnosed).split(" (server said")[0]
 
 
 def _check_strict(ctx: ProbeContext) -> None:

@@ -66,6 +66,8 @@ class ProbeContext:
         findings: What was found so far, by check name.
         call_ids: The tool-call ids of every response that had calls, for the call-id check.
         progress: Called with a line saying what runs now.
+        tool_choice: The ``tool_choice`` a request with tools but no choice of its own gets
+            (``required`` when the server refuses ``auto`` for want of a server flag).
     """
 
     endpoint: Endpoint
@@ -76,10 +78,13 @@ class ProbeContext:
     findings: dict[str, Finding] = field(default_factory=dict)
     call_ids: list[list[str]] = field(default_factory=list)
     progress: Callable[[str], None] = lambda line: None
+    tool_choice: str | None = None
 
     def chat(self, messages: list[dict[str, Any]], **fields: Any) -> Exchange:
         """POST one chat request: the base fields, ``messages``, then ``fields`` (None drops)."""
         body: dict[str, Any] = {"model": self.model, "messages": messages, **self.base}
+        if self.tool_choice is not None and fields.get("tools") and "tool_choice" not in fields:
+            body["tool_choice"] = self.tool_choice
         for key, value in fields.items():
             if value is None:
                 body.pop(key, None)

@@ -64,16 +64,22 @@ def profile_table(findings: Mapping[str, Finding]) -> dict[str, Any]:
         table["string_content_only"] = True
     if _is(findings, "two_system", "no"):
         table["merge_system"] = True
-    if _value(findings, "reasoning_echo") == "required":
+    if _value(findings, "reasoning_echo") in ("required", "accepted"):
+        # echoed wherever the server takes it back: DeepSeek refuses a tool-call turn
+        # without it; vLLM drops a missing one silently, so "accepted" counts too
         table["reasoning_field"] = _value(findings, "reasoning_field")
-    unenforced = sorted(name for check, name in _CHOICES.items() if _is(findings, check, "no"))
-    if unenforced:
-        table["unenforced_tool_choices"] = unenforced
-    if _is(findings, "tool_choice_auto", "no"):
+    unenforced = {name for check, name in _CHOICES.items() if _is(findings, check, "no")}
+    if _value(findings, "server_config") == "auto_tool_choice":
+        unenforced.add("auto")  # refused for want of a server flag; the finding names it
+    elif _is(findings, "tool_choice_auto", "no"):
         rejected.add("tool_choice")
     parallel = findings.get("parallel_tool_calls")
-    if parallel is not None and parallel.outcome != "unknown":
+    if parallel is not None and parallel.value == "ignored":
+        unenforced.add("parallel_tool_calls")  # accepted and ignored: agentloop enforces it
+    elif parallel is not None and parallel.outcome != "unknown":
         table["supports_parallel_tool_calls"] = parallel.outcome == "yes"
+    if unenforced:
+        table["unenforced_tool_choices"] = sorted(unenforced)
     if _is(findings, "max_tokens", "no") and _is(findings, "max_completion_tokens", "yes"):
         table["renamed_params"] = {"max_tokens": "max_completion_tokens"}
     elif _is(findings, "max_completion_tokens", "no") and _is(findings, "max_tokens", "yes"):

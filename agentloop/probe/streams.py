@@ -161,8 +161,10 @@ def _check_reasoning(ctx: ProbeContext) -> None:
     echoed = ctx.chat([*PROMPT, {**turn, field: message[field]}, result], tools=TOOLS)
     if echoed.ok and not bare.ok:
         value, summary = "required", f"reasoning must be echoed back as {field!r}"
+    elif echoed.ok:
+        value, summary = "accepted", f"reasoning echoed back as {field!r} is accepted"
     elif bare.ok:
-        value, summary = "optional", "reasoning need not be echoed back"
+        value, summary = "optional", f"reasoning need not be echoed back ({field!r} refused)"
     else:
         value, summary = "rejected", "a history with reasoning is rejected"
     ctx.add(_finding("reasoning_echo", "info", summary, bare, value=value))

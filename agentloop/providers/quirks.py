@@ -8,24 +8,33 @@ stream, and the key hint an authentication failure gets. Used by
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agentloop.deltas import StreamEvent, ToolCallDelta
 from agentloop.errors import APIStatusError
+from agentloop.messages import ChatResponse
 from agentloop.streaming import DONE, ChatStream
+from agentloop.wire.assembly import REASONING_FIELDS
 from agentloop.wire.build import completion_as_chunk
 from agentloop.wire.errors import is_request_validation_error
 
 if TYPE_CHECKING:
+    from agentloop.protocols import ChatStreamLike
     from agentloop.providers.specs import ProviderSpec
 
 __all__ = [
     "REASONING_KEY",
+    "AdaptedStream",
     "adapt_messages",
     "empty_tool_content",
     "enforce_tool_choice",
+    "first_call_only",
+    "not_a_later_call",
     "reasoning_of",
+    "with_reasoning",
     "fix_messages",
     "key_hint",
     "rejects_tool_call_content",
@@ -40,7 +49,6 @@ _NAMES_CONTENT = re.compile(r"(?i)\bcontent\b|\bparts?\b|messages?[\s.\[\]'\",()
 
 REASONING_KEY = "agentloop_reasoning"
 """Where a response's reasoning waits in ``extra_content`` until it is echoed (internal)."""
-_REASONING_NAMES = ("reasoning_content", "reasoning")
 
 
 def enforce_tool_choice(spec: ProviderSpec, params: dict[str, Any]) -> dict[str, Any]:
@@ -50,14 +58,21 @@ def enforce_tool_choice(spec: ProviderSpec, params: dict[str, Any]) -> dict[str,
     sends ``required`` in its place when the server obeys that but not a name). The
     choice is enforced the same way when the server rejects ``tool_choice`` outright.
     ``required`` cannot be enforced by the request alone: where it is ignored or refused it
-    is sent as ``auto`` (docs/providers.md).
+    is sent as ``auto`` (docs/probe.md). Where ``auto`` itself is refused (vLLM started
+    without ``--enable-auto-tool-choice``: no choice counts as ``auto`` there), a request
+    that leaves the choice to the model is sent without tools; forced choices still go out.
     """
     choice = params.get("tool_choice")
     ignored = spec.unenforced_tool_choices
     rejected = "tool_choice" in spec.rejected_params
-    if choice is None or not (ignored or rejected) or not params.get("tools"):
+    if not (ignored or rejected) or not params.get("tools"):
         return params
-    if choice == "none" and ("none" in ignored or rejected):
+    if choice in (None, "auto") and "auto" in ignored:
+        for key in ("tools", "tool_choice", "parallel_tool_calls"):
+            params.pop(key, None)
+    elif choice is None:
+        return params
+    elif choice == "none" and ("none" in ignored or rejected):
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
             params.pop(key, None)
     elif isinstance(choice, Mapping) and ("named" in ignored or rejected):
@@ -127,10 +142,88 @@ def reasoning_of(raw: Mapping[str, Any]) -> str | None:
     message = choices[0].get("message") if choices and isinstance(choices[0], Mapping) else None
     if not isinstance(message, Mapping):
         return None
-    for name in _REASONING_NAMES:
+    for name in REASONING_FIELDS:
         if isinstance(message.get(name), str) and message[name]:
             return str(message[name])
     return None
+
+
+def with_reasoning(response: ChatResponse) -> ChatResponse:
+    """``response`` with its reasoning kept in ``extra_content`` for the next request's echo."""
+    reasoning = reasoning_of(response.raw) if isinstance(response.raw, Mapping) else None
+    if reasoning is None or not response.choices:
+        return response
+    first = response.choices[0]
+    extra = {**(first.message.extra_content or {}), REASONING_KEY: reasoning}
+    choice = dataclasses.replace(
+        first, message=dataclasses.replace(first.message, extra_content=extra)
+    )
+    return dataclasses.replace(response, choices=(choice, *response.choices[1:]))
+
+
+def first_call_only(response: ChatResponse) -> ChatResponse:
+    """``response`` with only its first tool call: ``parallel_tool_calls: false`` enforced.
+
+    For a server that accepts ``parallel_tool_calls: false`` and sends several calls anyway
+    (vLLM #9451, SGLang #9696): the calls after the first are dropped before the loop sees
+    them, so they are never run; the model is asked again after the first call's result.
+    """
+    if not response.choices or len(response.choices[0].message.tool_calls or ()) <= 1:
+        return response
+    first = response.choices[0]
+    calls = tuple(first.message.tool_calls)[:1]
+    choice = dataclasses.replace(
+        first, message=dataclasses.replace(first.message, tool_calls=calls)
+    )
+    return dataclasses.replace(response, choices=(choice, *response.choices[1:]))
+
+
+class AdaptedStream:
+    """A model stream whose events are filtered and whose response is rewritten (internal).
+
+    Args:
+        stream: The stream as the client returned it.
+        fix: Applied once to the assembled response.
+        keep: Whether an event reaches the caller (None: every event).
+    """
+
+    def __init__(
+        self,
+        stream: ChatStreamLike,
+        fix: Callable[[ChatResponse], ChatResponse],
+        keep: Callable[[StreamEvent], bool] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._fix = fix
+        self._keep = keep
+        self._response: ChatResponse | None = None
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        for event in self._stream:
+            if self._keep is None or self._keep(event):
+                yield event
+
+    def __enter__(self) -> AdaptedStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def response(self) -> ChatResponse:
+        """The assembled response, rewritten."""
+        if self._response is None:
+            self._response = self._fix(self._stream.response)
+        return self._response
+
+    def close(self) -> None:
+        """Close the underlying stream."""
+        self._stream.close()
+
+
+def not_a_later_call(event: StreamEvent) -> bool:
+    """False for the deltas of any tool call after the first (see :func:`first_call_only`)."""
+    return not (isinstance(event, ToolCallDelta) and event.choice_index == 0 and event.index > 0)
 
 
 def empty_tool_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,16 +40,18 @@ from agentloop.providers.gemini import gemini_params as _gemini_params
 from agentloop.providers.gemini import gemini_tool as _gemini_tool
 from agentloop.providers.gemini import sanitize_schema_for_gemini
 from agentloop.providers.quirks import (
-    REASONING_KEY,
+    AdaptedStream,
     adapt_messages,
     empty_tool_content,
     enforce_tool_choice,
+    first_call_only,
     fix_messages,
     key_hint,
-    reasoning_of,
+    not_a_later_call,
     rejects_tool_call_content,
     replay_as_stream,
     streams_badly,
+    with_reasoning,
 )
 from agentloop.providers.specs import GEMINI_PROFILE, PROVIDERS, ProviderSpec, spec_from_table
 from agentloop.userdirs import user_dir
@@ -267,6 +269,8 @@ class ChatModel:
         self._enforces = bool(provider.unenforced_tool_choices) or (
             "tool_choice" in provider.rejected_params
         )
+        # parallel_tool_calls: false accepted and ignored: enforced on the response
+        self._serial = "parallel_tool_calls" in provider.unenforced_tool_choices
         self.client = client
         self.model_name = model_name
         self.provider = provider
@@ -283,19 +287,29 @@ class ChatModel:
 
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
         """Send one request and return the whole response."""
+        fix = self._response_fix(params)
         messages, params = self.prepare(messages, params)
         response: ChatResponse = self._send(self.client.create, messages, params)
-        if self.provider.reasoning_field is None:
-            return response
-        reasoning = reasoning_of(response.raw) if isinstance(response.raw, Mapping) else None
-        if reasoning is None:
-            return response
-        extra = {**(response.message.extra_content or {}), REASONING_KEY: reasoning}
-        first = response.choices[0]
-        choice = dataclasses.replace(
-            first, message=dataclasses.replace(first.message, extra_content=extra)
-        )
-        return dataclasses.replace(response, choices=(choice, *response.choices[1:]))
+        return response if fix is None else fix(response)
+
+    def _response_fix(
+        self, params: Mapping[str, Any]
+    ) -> Callable[[ChatResponse], ChatResponse] | None:
+        """What the profile does to a response of this request, or None (the common case).
+
+        The reasoning a response carries is kept for the next request's echo
+        (``reasoning_field``); a second call is dropped where ``parallel_tool_calls: false``
+        was asked for and the server ignores it.
+        """
+        keep = self.provider.reasoning_field is not None
+        serial = self._serial and params.get("parallel_tool_calls") is False
+        if not (keep or serial):
+            return None
+        if not serial:
+            return with_reasoning
+        if not keep:
+            return first_call_only
+        return lambda response: first_call_only(with_reasoning(response))
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Send one streamed request (asking for usage); iterate the result for events.
@@ -304,15 +318,21 @@ class ChatModel:
         :attr:`ProviderSpec.streams_tool_choice_auto`) is sent unstreamed; the
         result still yields the response's events.
         """
+        fix = self._response_fix(params)
+        serial = self._serial and params.get("parallel_tool_calls") is False
         if streams_badly(self.provider.streams_tool_choice_auto, params):
             params = {k: v for k, v in params.items() if k != "stream_options"}
             messages, params = self.prepare(messages, params)
             response = self._send(self.client.create, messages, params)
-            return replay_as_stream(response.raw)
-        if self.provider.stream_usage and "stream_options" not in params:
-            params = {**params, "stream_options": {"include_usage": True}}
-        messages, params = self.prepare(messages, params)
-        return self._send(self.client.stream, messages, params)
+            stream: ChatStreamLike = replay_as_stream(response.raw)
+        else:
+            if self.provider.stream_usage and "stream_options" not in params:
+                params = {**params, "stream_options": {"include_usage": True}}
+            messages, params = self.prepare(messages, params)
+            stream = self._send(self.client.stream, messages, params)
+        if fix is None:
+            return stream
+        return AdaptedStream(stream, fix, not_a_later_call if serial else None)
 
     def _send(self, send: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> Any:
         """Send, falling back once to ``content: ""`` on tool-call-only assistant turns.

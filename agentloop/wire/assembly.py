@@ -63,10 +63,16 @@ class _Call:
         return True
 
 
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put a reasoning model's thinking: DeepSeek's name, then vLLM's (and OpenRouter's)."""
+
+
 class ChoiceState:
     """Everything assembled so far for one choice."""
 
-    __slots__ = ("by_index", "calls", "extra", "finish", "index", "refusal", "role", "text")
+    __slots__ = (
+        "by_index", "calls", "extra", "finish", "index", "reasoning", "refusal", "role", "text",
+    )  # fmt: skip
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -77,6 +83,16 @@ class ChoiceState:
         self.by_index: dict[int, _Call] = {}
         self.finish: str | None = None
         self.extra: dict[str, Any] | None = None
+        self.reasoning: dict[str, list[str]] | None = None
+
+    def add_reasoning(self, delta: Mapping[str, Any]) -> None:
+        """Collect a delta's reasoning pieces, under the field name the server used."""
+        for name in REASONING_FIELDS:
+            piece = delta.get(name)
+            if piece and isinstance(piece, str):
+                if self.reasoning is None:
+                    self.reasoning = {}
+                self.reasoning.setdefault(name, []).append(piece)
 
     def merge_call(self, entry: Mapping[str, Any]) -> ToolCallDelta | None:
         """Merge one ``delta.tool_calls`` entry; return the event for it, if any."""

@@ -1,7 +1,8 @@
 """A real chat-completions server on 127.0.0.1 whose quirks switch on and off, one by one.
 
-Its "model" is deterministic: with tools it calls the tool the prompt names (or the forced
-one), after a tool result it answers in text. Each quirk reproduces what a real server does:
+Its "model" is deterministic: with tools it calls the tools the prompt names (both at once
+when it names two, or says "twice"), or the forced one; after a tool result it answers in
+text. Each quirk reproduces what a real server does, and is off unless switched on:
 
 =========================  ==================================================================
 quirk                      source
@@ -14,6 +15,18 @@ two_system_rejected        chat templates that allow one leading system message 
                            (llama.cpp / HF templates: "System message must be at the beginning")
 tool_choice_ignored        Ollama #17921 (ollama PR #17935): forced and "none" are ignored
 stream_tools_refused       llama-cpp-python: an empty 200 for streamed tools + auto
+parallel_ignored           vLLM #9451 (until PR #26233), SGLang #9696: ``parallel_tool_calls:
+                           false`` accepted, and several calls come back anyway
+auto_tool_choice_off       vLLM started without tool-call flags: tools with ``auto`` (or no
+                           choice, which vLLM reads as ``auto``) are an opaque 400, '"auto" tool
+                           choice requires --enable-auto-tool-choice and --tool-call-parser to
+                           be set'; named and ``required`` choices work (guided decoding)
+reasoning=FIELD            a reasoning model whose thinking must be echoed on tool-call turns:
+                           ``reasoning_content`` is DeepSeek's thinking mode (a 400, "Missing
+                           `reasoning_content` field in the assistant message at message index
+                           N", api-docs.deepseek.com/guides/thinking_mode); ``reasoning`` is
+                           vLLM's name since PR #27752 (it reads only ``reasoning`` back,
+                           #38488, and drops the thinking silently: here a 400, so a test sees it)
 context_window=N           llama.cpp: "This model's maximum context length is N tokens"
 =========================  ==================================================================
 """
@@ -35,9 +48,15 @@ def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
 class QuirkServer:
     """Start with ``with QuirkServer({"null_content_rejected"}) as server: server.base_url``."""
 
-    def __init__(self, quirks: set[str] = frozenset(), context_window: int | None = None) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        quirks: set[str] = frozenset(),  # type: ignore[assignment]
+        context_window: int | None = None,
+        reasoning: str | None = None,
+    ) -> None:
         self.quirks = set(quirks)
         self.context_window = context_window
+        self.reasoning = reasoning
         self.requests: list[dict[str, Any]] = []
         owner = self
 
@@ -86,6 +105,10 @@ class QuirkServer:
                 chunks: list[dict[str, Any]] = [
                     {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}
                 ]
+                thought = message.get(owner.reasoning or "")
+                for piece in (thought[:9], thought[9:]) if thought else ():
+                    delta = {"content": None, str(owner.reasoning): piece}  # in two pieces
+                    chunks.append({"choices": [{"index": 0, "delta": delta}]})
                 if message.get("content"):
                     chunks.append(
                         {"choices": [{"index": 0, "delta": {"content": message["content"]}}]}
@@ -156,6 +179,22 @@ class QuirkServer:
             for m in messages
         ):
             return _error(400, "messages.1.content: Input should be a valid string")
+        if (
+            "auto_tool_choice_off" in q
+            and body.get("tools")
+            and body.get("tool_choice", "auto") == "auto"
+        ):
+            return _error(400, '"auto" tool choice requires --enable-auto-tool-choice and '
+                               "--tool-call-parser to be set")  # fmt: skip
+        if self.reasoning:
+            for i, m in enumerate(messages):
+                if (
+                    m.get("role") == "assistant"
+                    and m.get("tool_calls")
+                    and not m.get(self.reasoning)
+                ):
+                    return _error(400, f"Missing `{self.reasoning}` field in the assistant "
+                                       f"message at message index {i}")  # fmt: skip
         if self.context_window is not None:
             size = len(json.dumps(messages)) // 4
             if size > self.context_window:
@@ -178,11 +217,21 @@ class QuirkServer:
             }
         text = str(last.get("content"))
         if isinstance(choice, dict):
-            name = choice["function"]["name"]
+            names = [choice["function"]["name"]]
         else:
-            name = next((t for t in tools if t in text), tools[0] if choice == "required" else None)
-        if name is None:
+            names = [t for t in tools if t in text] or (tools[:1] if choice == "required" else [])
+            if len(names) == 1 and "twice" in text:
+                names *= 2
+        if not names:
             return {"role": "assistant", "content": "hello"}
-        call = {"id": f"call_{len(self.requests)}", "type": "function",
-                "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}  # fmt: skip
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+        if body.get("parallel_tool_calls") is False and "parallel_ignored" not in self.quirks:
+            names = names[:1]
+        calls = [
+            {"id": f"call_{len(self.requests)}_{i}", "type": "function",
+             "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}
+            for i, name in enumerate(names)
+        ]  # fmt: skip
+        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": calls}
+        if self.reasoning:
+            message[self.reasoning] = f"The user wants {', '.join(names)}: call it."
+        return message

@@ -23,6 +23,8 @@ ALL = {
     "two_system_rejected",
     "tool_choice_ignored",
     "stream_tools_refused",
+    "parallel_ignored",
+    "auto_tool_choice_off",
 }
 
 
@@ -42,6 +44,16 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@tool
+def get_time(city: str) -> str:
+    """Get the local time in a city.
+
+    Args:
+        city: The city.
+    """
+    return f"noon in {city}"
+
+
 def _probe_and_save(server: QuirkServer) -> dict[str, Any]:
     report = probe(server.base_url, "quirky", runs=1, timeout=5)
     save_profile(profile_path(False), report.base_url, "quirky", report.profile())
@@ -49,11 +61,28 @@ def _probe_and_save(server: QuirkServer) -> dict[str, Any]:
 
 
 def _agent(server: QuirkServer, **kw: Any) -> Agent:
-    return Agent("local:quirky", base_url=server.base_url, tools=[get_weather], max_steps=4, **kw)
+    kw.setdefault("tools", [get_weather])
+    return Agent("local:quirky", base_url=server.base_url, max_steps=4, **kw)
 
 
 def test_probe_finds_every_quirk_of_a_combination() -> None:
-    with QuirkServer(ALL) as server:
+    with QuirkServer(ALL, reasoning="reasoning_content") as server:
+        found = _probe_and_save(server)
+        table = probe(server.base_url, "quirky", runs=1, timeout=5).profile()
+    assert found["server_config"].outcome == "no"
+    assert "--enable-auto-tool-choice" in found["server_config"].summary
+    assert found["parallel_tool_calls"].value == "ignored"
+    assert found["reasoning_field"].value == "reasoning_content"
+    assert found["reasoning_echo"].value == "required"
+    assert table["reasoning_field"] == "reasoning_content"
+    assert set(table["unenforced_tool_choices"]) >= {"auto", "none", "named", "parallel_tool_calls"}
+    assert "tool_choice" not in table.get("rejected_params", ())
+    assert table["merge_system"] and table["string_content_only"]
+    assert table["streams_tool_choice_auto"] is False and table["stream_usage"] is False
+
+
+def test_probe_finds_every_quirk_of_a_combination_without_server_flags() -> None:
+    with QuirkServer(ALL - {"auto_tool_choice_off"}) as server:
         found = _probe_and_save(server)
     assert found["content_null"].outcome == "no" and found["content_empty"].outcome == "yes"
     assert found["stream_include_usage"].outcome == "no"
@@ -139,3 +168,59 @@ def test_unreachable_and_not_openai_servers_end_in_findings() -> None:
     with QuirkServer() as server:
         html = probe(server.base_url.replace("/v1", "/nothing"), "m", runs=1, timeout=2)
     assert {f.check: f for f in html.findings}["chat"].outcome == "no"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_parallel_tool_calls_ignored_then_enforced_by_agentloop(stream: bool) -> None:
+    def run(server: QuirkServer) -> Any:
+        agent = _agent(server, stream=stream, tools=[get_weather, get_time],
+                       model_settings={"parallel_tool_calls": False})  # fmt: skip
+        return agent.run("Use get_weather and get_time for Paris.")
+
+    with QuirkServer({"parallel_ignored"}) as server:
+        before = run(server)
+        turns = [m for m in before.messages if m.get("tool_calls")]
+        assert len(turns[0]["tool_calls"]) == 2  # false was sent, and ignored
+        found = _probe_and_save(server)
+        assert found["parallel_tool_calls"].outcome == "no"
+        start = len(server.requests)
+        after = run(server)
+        assert all(r.get("parallel_tool_calls") is False for r in server.requests[start:])
+    turns = [m for m in after.messages if m.get("tool_calls")]
+    assert turns and all(len(m["tool_calls"]) == 1 for m in turns)
+    assert [m["role"] for m in after.messages].count("tool") == 1
+    assert after.output == "done"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_that_must_be_echoed_is_echoed_under_its_name(field: str, stream: bool) -> None:
+    with QuirkServer(reasoning=field) as server:
+        with pytest.raises(APIStatusError, match=f"Missing `{field}`"):
+            _agent(server, stream=stream).run("Use get_weather for Paris.")
+        found = _probe_and_save(server)
+        assert found["reasoning_field"].value == field
+        assert found["reasoning_echo"].value == "required"
+        result = _agent(server, stream=stream).run("Use get_weather for Paris.")
+        sent = server.requests[-1]["messages"]
+    assert result.output == "done"
+    turn = next(m for m in sent if m.get("tool_calls"))
+    assert turn[field] == "The user wants get_weather: call it."  # streamed: both pieces
+    assert "extra_content" not in turn
+    other = "reasoning" if field == "reasoning_content" else "reasoning_content"
+    assert other not in turn
+
+
+def test_auto_tool_choice_refused_is_diagnosed_then_forced_runs_finish() -> None:
+    with QuirkServer({"auto_tool_choice_off"}) as server:
+        with pytest.raises(APIStatusError, match="--enable-auto-tool-choice --tool-call-parser"):
+            _agent(server, tool_choice="get_weather").run("Use get_weather for Paris.")
+        found = _probe_and_save(server)
+        assert "restart it with --enable-auto-tool-choice" in found["server_config"].summary
+        assert found["tools"].outcome == "yes" and found["tool_choice_named"].outcome == "yes"
+        result = _agent(server, tool_choice="get_weather").run("Use get_weather for Paris.")
+        last = server.requests[-1]
+        plain = _agent(server).run("Use get_weather for Paris.")
+    assert result.output == "done" and "tools" not in last  # the auto step: no tools
+    assert [m["role"] for m in result.messages].count("tool") == 1
+    assert plain.output == "hello"  # auto left to the model: sent without tools
