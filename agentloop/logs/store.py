@@ -1,23 +1,28 @@
 """The run log: a sink for :class:`~agentloop.tracing.TraceRecorder` that writes SQLite.
 
-Each finished step is written in one short transaction as soon as the recorder hands it over
-(a ``model_request`` waits for its response, so a model step is one transaction), so a process
-killed with SIGKILL keeps every step that finished. Writers in many threads share one
-:class:`RunLog`; writers in many processes share the file (WAL and a busy timeout, see
-:mod:`agentloop.storage`).
+Events are committed by one writer thread per log, in order, many per transaction
+(:mod:`agentloop.logs.writer`); a ``model_request`` waits for its response, so a model step is
+never split. What is guaranteed, SIGKILL included: a model turn that asks for tools is
+committed before any of them runs (the run waits for it), and a run is entirely committed
+before ``Agent.run`` returns or raises. Between those barriers a step is committed while the
+run goes on (within a commit's time, typically a fraction of a millisecond), so a kill can
+lose at most the steps since the last barrier, never a tool's request. Writers in many
+threads share one :class:`RunLog`; writers in many processes share the file (WAL and a busy
+timeout, see :mod:`agentloop.storage`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from agentloop.logs.paths import log_path
 from agentloop.logs.pgschema import MIGRATIONS as PG_MIGRATIONS
 from agentloop.logs.schema import COMPONENT, MIGRATIONS
+from agentloop.logs.writer import GroupWriter
 from agentloop.secrets import Redactor
 from agentloop.storage import BUSY_TIMEOUT, Database, open_database, storage_error, store_target
 from agentloop.tracing.events import TraceEvent
@@ -64,6 +69,9 @@ class RunLog:
         self._lock = threading.Lock()
         # the one redaction rule, again here: write_all imports events no recorder redacted
         self._redactor = Redactor()
+        self._writer: GroupWriter[_Item] = GroupWriter(
+            self._write_batch, key=lambda item: item[1].run_id, name="agentloop-run-log"
+        )
 
     def recorder(
         self,
@@ -81,7 +89,7 @@ class RunLog:
             include_content: False stores shapes, usage and timings but no texts.
         """
         return TraceRecorder(
-            self,
+            self._write_redacted,
             secrets=secrets,
             include_content=include_content,
             conversation_id=conversation_id,
@@ -97,24 +105,41 @@ class RunLog:
             StorageError: The write failed (disk full, locked, corrupt); the recorder turns it
                 into a warning and stops logging this run, whose ``gap`` column says why.
         """
+        self._submit(self._redacted(event), wait=True)
+
+    def _write_redacted(self, event: TraceEvent) -> None:
+        """The sink of :meth:`recorder`: its events are already redacted; wait at barriers.
+
+        A :class:`~agentloop.tracing.TraceRecorder` redacts every event with the same rule and
+        a superset of the secrets (the process's and its own), so the log does not redact it
+        a second time: that walk was a third of what logging cost a run.
+        """
+        self._submit(event, wait=_is_barrier(event))
+
+    def _submit(self, event: TraceEvent, *, wait: bool) -> None:
+        failed = self._writer.failure(event.run_id)
+        if failed is not None:  # an earlier event of this run was not written
+            raise failed
         if event.type == "model_request":
             with self._lock:
                 self._requests[event.run_id] = event
             return
         with self._lock:
             request = self._requests.pop(event.run_id, None)
-        try:
-            with self.db.transaction() as conn:
-                if request is not None:
-                    self._write_in(conn, request)
-                self._write_in(conn, event)
-        except Exception as exc:
-            error = storage_error(exc, self.path)
-            self._mark_gap(event, str(error))
-            raise error from exc
+        ticket = self._writer.put((request, event))
+        if wait:
+            self._writer.flush(ticket)
+            failed = self._writer.failure(event.run_id)
+            if failed is not None:
+                raise failed
+
+    def flush(self) -> None:
+        """Wait until every event handed to this log so far is committed."""
+        self._writer.flush()
 
     def close(self) -> None:
-        """Close the database."""
+        """Write what is queued, then close the database."""
+        self._writer.close()
         self.db.close()
 
     def write_all(self, events: Iterable[TraceEvent]) -> None:
@@ -123,18 +148,58 @@ class RunLog:
         Raises:
             StorageError: The write failed; none of the events is stored.
         """
+        self._writer.flush()  # after what is queued, in order
         try:
             with self.db.transaction() as conn:
                 for event in events:
-                    self._write_in(conn, event)
+                    self._write_in(conn, self._redacted(event))
         except Exception as exc:
             raise storage_error(exc, self.path) from exc
 
-    def _write_in(self, conn: Any, event: TraceEvent) -> None:
+    def _write_batch(self, batch: Sequence[_Item]) -> dict[str, BaseException]:
+        """Commit a batch in one transaction (the writer thread); its failures, by run.
+
+        When the batch fails as a whole, each run's part is tried alone, so that one bad
+        event (or a run the log never saw start) costs only its own run.
+        """
+        try:
+            with self.db.transaction() as conn:
+                for request, event in batch:
+                    if request is not None:
+                        self._write_in(conn, request)
+                    self._write_in(conn, event)
+            return {}
+        except Exception:  # noqa: BLE001 - retried below, one run at a time
+            if len(batch) == 1:
+                return self._write_alone(batch[0])
+        failed: dict[str, BaseException] = {}
+        for item in batch:
+            if item[1].run_id not in failed:
+                failed.update(self._write_alone(item))
+        return failed
+
+    def _write_alone(self, item: _Item) -> dict[str, BaseException]:
+        request, event = item
+        try:
+            with self.db.transaction() as conn:
+                if request is not None:
+                    self._write_in(conn, request)
+                self._write_in(conn, event)
+        except Exception as exc:
+            error = storage_error(exc, self.path)
+            error.__cause__ = exc
+            self._mark_gap(event, str(error))
+            return {event.run_id: error}
+        return {}
+
+    def _redacted(self, event: TraceEvent) -> TraceEvent:
         data = self._redactor.value(dict(event.data))
-        event = TraceEvent(
+        return TraceEvent(
             type=event.type, run_id=event.run_id, seq=event.seq, time=event.time, data=data
         )
+
+    def _write_in(self, conn: Any, event: TraceEvent) -> None:
+        data = event.data
         if event.type == "run_started":
             n = conn.execute(
                 "INSERT INTO runs (id, conversation_id, started_at, agent, model, provider, "
@@ -205,6 +270,16 @@ class RunLog:
                 conn.execute("UPDATE runs SET gap = ? WHERE id = ?", (note[:500], event.run_id))
         except Exception:  # noqa: S110 - the file is failing; the warning already tells
             pass
+
+
+_Item = tuple[TraceEvent | None, TraceEvent]  # (the model_request it completes, an event)
+
+
+def _is_barrier(event: TraceEvent) -> bool:
+    """Whether the run waits for this event's commit: before its tools run, and at its end."""
+    if event.type == "run_finished":
+        return True
+    return event.type == "model_response" and bool(event.data.get("tool_calls"))
 
 
 def _dumps(value: Any) -> str:
