@@ -276,10 +276,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.handler == "run":
             return _cli_run.run_command(args)
         return _cli_run.chat_command(args)
-    from agentloop.cli import info as _cli_info
+    from agentloop.cli import serve as _cli_serve
 
     handler = {
-        "serve": _cli_info.serve_command,
+        "serve": _cli_serve.serve_command,
     }[args.handler]
     return handler(args)
 
