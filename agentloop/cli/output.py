@@ -11,14 +11,14 @@ Three outputs, kept apart so each works when piped:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from typing import IO, Any
+
+from agentloop.jsondata import plain_json
 
 __all__ = [
     "Renderer",
@@ -319,32 +319,13 @@ def approval_prompt(name: str, arguments: str) -> str:
     return f"{name} wants to run with these exact arguments:\n{shown}\nAllow {name}? [y/N] "
 
 
-def to_jsonable(value: Any, _depth: int = 0) -> Any:
-    """Convert events, results and dataclasses into JSON-ready values.
+def to_jsonable(value: Any) -> Any:
+    """Events, results and dataclasses as JSON-ready values (``--json``); unknowns as ``repr``.
 
-    Objects with ``to_dict()`` use it; other dataclasses become dicts of their
-    fields; anything else unknown becomes its ``repr``.
+    The one lenient conversion, :func:`agentloop.jsondata.plain_json`, with ``repr`` for what
+    has no JSON form (a ``--json`` reader debugging a run wants the type, not only ``str``).
     """
-    if _depth > 30:
-        return repr(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict) and not isinstance(value, type):
-        try:
-            return to_jsonable(to_dict(), _depth + 1)
-        except Exception:  # a user object's to_dict may fail; the trace must not
-            return repr(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name), _depth + 1)
-            for f in dataclasses.fields(value)
-        }
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v, _depth + 1) for v in value]
-    return repr(value)
+    return plain_json(value, fallback=repr)
 
 
 def _tool_name(event: Any) -> str:
