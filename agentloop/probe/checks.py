@@ -73,7 +73,9 @@ def check_models(ctx: ProbeContext) -> None:
     exchange = ctx.endpoint.get("/models")
     data = exchange.json.get("data") if isinstance(exchange.json, dict) else None
     if not exchange.ok or not isinstance(data, list):
-        ctx.add(_accepted("models", exchange, "", "GET /models gave no model list"))
+        outcome: Outcome = "unknown" if exchange.status is None else "no"
+        ctx.add(Finding(check="models", outcome=outcome, summary="GET /models gave no model list",
+                        evidence=exchange.evidence()))  # fmt: skip
         return
     ids = [str(m.get("id")) for m in data if isinstance(m, dict)]
     card = next((m for m in data if isinstance(m, dict) and m.get("id") == ctx.model), None)

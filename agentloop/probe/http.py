@@ -3,7 +3,9 @@
 The probe wants evidence (the status and the bytes that matter), not a parsed completion, so it
 talks to the endpoint with a bare :class:`requests.Session` rather than the retrying client:
 
-* every request ends within its timeout (connect, every read, and the whole exchange);
+* every request ends within its timeout (connect, every read, and the whole exchange: a
+  watchdog shuts the socket of a server that trickles its headers or its body a byte at a
+  time, which per-read timeouts never catch);
 * redirects are never followed and the environment's proxies and ``.netrc`` are not used
   (``trust_env=False``), so the key goes to the host named in the base URL and nowhere else;
 * a body is read up to :data:`MAX_BODY` bytes; a stream's ``data:`` lines are split here.
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from agentloop.client.failures import connection_reason
+from agentloop.client.watchdog import Watch, arm, deadline_session, disarm
 
 __all__ = ["MAX_BODY", "Endpoint", "Exchange"]
 
@@ -103,7 +106,7 @@ class Endpoint:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._secret = api_key.encode() if api_key and len(api_key) >= 4 else None
-        self._session = requests.Session()
+        self._session = deadline_session()
         self._session.trust_env = False  # no proxy from the environment sees the key
         self._session.headers["User-Agent"] = "agentloop-probe"
         if api_key:
@@ -128,23 +131,30 @@ class Endpoint:
         url = (self.root_url if root else self.base_url) + path
         started = time.monotonic()
         deadline = started + self.timeout
+        watch = arm(deadline)  # the whole exchange, headers and body
         try:
-            resp = self._session.request(
-                method,
-                url,
-                json=body,
-                timeout=(min(5.0, self.timeout), self.timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.exceptions.Timeout:
-            return self._failed(method, path, f"no answer within {self.timeout:g} s", started)
-        except requests.exceptions.RequestException as exc:
-            return self._failed(method, path, connection_reason(exc), started)
-        try:
-            raw, error = self._read(resp, deadline)
+            try:
+                resp = self._session.request(
+                    method,
+                    url,
+                    json=body,
+                    timeout=(min(5.0, self.timeout), self.timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.RequestException as exc:
+                late = isinstance(exc, requests.exceptions.Timeout) or _fired(watch)
+                why = f"no answer within {self.timeout:g} s" if late else connection_reason(exc)
+                return self._failed(method, path, why, started)
+            if _fired(watch):  # shut mid-headers: what came is not an answer
+                resp.close()
+                return self._failed(method, path, f"no answer within {self.timeout:g} s", started)
+            try:
+                raw, error = self._read(resp, deadline, watch)
+            finally:
+                resp.close()
         finally:
-            resp.close()
+            disarm(watch)
         if self._secret:
             raw = raw.replace(self._secret, b"[REDACTED]")  # a server that echoes headers
         if 300 <= resp.status_code < 400:
@@ -163,9 +173,12 @@ class Endpoint:
             _json=parsed,
         )
 
-    def _read(self, resp: requests.Response, deadline: float) -> tuple[bytes, str | None]:
+    def _read(
+        self, resp: requests.Response, deadline: float, watch: Watch | None
+    ) -> tuple[bytes, str | None]:
         chunks: list[bytes] = []
         size = 0
+        late = f"the answer took longer than {self.timeout:g} s"
         try:
             for chunk in resp.iter_content(8192):
                 chunks.append(chunk)
@@ -173,11 +186,18 @@ class Endpoint:
                 if size >= MAX_BODY:
                     return b"".join(chunks)[:MAX_BODY], None
                 if time.monotonic() > deadline:
-                    return b"".join(chunks), f"the answer took longer than {self.timeout:g} s"
+                    return b"".join(chunks), late
         except requests.exceptions.RequestException as exc:
+            if _fired(watch) or isinstance(exc, requests.exceptions.Timeout):
+                return b"".join(chunks), late
             return b"".join(chunks), f"the answer broke off: {connection_reason(exc)}"
-        return b"".join(chunks), None
+        return b"".join(chunks), late if _fired(watch) else None
 
     @staticmethod
     def _failed(method: str, path: str, why: str, started: float) -> Exchange:
         return Exchange(method=method, path=path, error=why, seconds=time.monotonic() - started)
+
+
+def _fired(watch: Watch | None) -> bool:
+    """Whether the watchdog shut the exchange's socket at its deadline."""
+    return watch is not None and watch.fired
