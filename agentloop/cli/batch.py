@@ -20,7 +20,7 @@ from typing import Any
 
 from agentloop.cli.argtypes import count, positive_int, print_line, rate
 
-__all__ = ["AgentFromTarget", "add_parser", "batch_command"]
+__all__ = ["AgentFromTarget", "absolute_target", "add_parser", "batch_command"]
 
 EXIT_INTERRUPTED = 130
 
@@ -72,14 +72,14 @@ class AgentFromTarget:
         self.notice: str | None = None
 
     def __call__(self) -> Any:
-        from agentloop.cli.run import _configure, choose_model
+        from agentloop.cli.run import choose_model, configure_agent
         from agentloop.cli.target import load_target
         from agentloop.config import load_settings
 
         settings = load_settings(self.cli_args, os.environ, Path(self.cwd))
         agent = load_target(self.target)
         model, self.notice = choose_model(getattr(agent, "model", None), settings)
-        return _configure(agent, model, settings, [])
+        return configure_agent(agent, model, settings, [])
 
 
 def batch_command(args: argparse.Namespace) -> int:
@@ -94,7 +94,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
         import_ray()  # one line naming the extra, before anything runs
     recipe = AgentFromTarget(
-        _absolute_target(args.target),
+        absolute_target(args.target),
         {"model": args.model, "base_url": args.base_url, "max_steps": args.max_steps},
         os.getcwd(),
     )
@@ -193,7 +193,7 @@ def _summary(args: Any, stats: Any, elapsed: float, malformed: int, fmt: Any) ->
     print_line(fmt(stats, elapsed, malformed))
 
 
-def _absolute_target(target: str) -> str:
+def absolute_target(target: str) -> str:
     """``file.py[:name]`` with an absolute path (workers may run elsewhere); modules as given."""
     from agentloop.cli.target import _split
 

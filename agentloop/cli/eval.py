@@ -104,7 +104,7 @@ def _compare(first: str, second: str) -> int:
 
 def _evaluate(args: argparse.Namespace, target: str, dataset_path: str) -> int:
     from agentloop.batch import BatchStats
-    from agentloop.cli.batch import AgentFromTarget, _absolute_target
+    from agentloop.cli.batch import AgentFromTarget, absolute_target
     from agentloop.evals import Chaos, Dataset
     from agentloop.evals.compare import format_summary
 
@@ -117,7 +117,7 @@ def _evaluate(args: argparse.Namespace, target: str, dataset_path: str) -> int:
 
         import_ray()
     recipe = AgentFromTarget(
-        _absolute_target(target),
+        absolute_target(target),
         {"model": args.model, "base_url": args.base_url, "max_steps": args.max_steps},
         os.getcwd(),
     )

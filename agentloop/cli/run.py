@@ -36,6 +36,7 @@ __all__ = [
     "TerminalApprover",
     "chat_command",
     "choose_model",
+    "configure_agent",
     "run_command",
     "start_session",
     "write_json",
@@ -137,7 +138,7 @@ class _Session:
         approver = (
             ApproveAll() if getattr(args, "approve_all", False) else TerminalApprover(session)
         )
-        session.agent = _configure(agent, model, settings, [approver])
+        session.agent = configure_agent(agent, model, settings, [approver])
         if options:  # -o KEY VALUE, over the agent's own settings
             session.agent.model_settings = {**session.agent.model_settings, **options}
         session.attachments = _attachments(getattr(args, "attachments", None) or ())
@@ -318,7 +319,7 @@ def _is_offline(model: Any) -> bool:
     return isinstance(model, OfflineModel)
 
 
-def _configure(agent: Any, model: Any, settings: Settings, plugins: list[Any]) -> Any:
+def configure_agent(agent: Any, model: Any, settings: Settings, plugins: list[Any]) -> Any:
     """Apply the CLI's model, limits, streaming and plugins to the loaded agent.
 
     The agent object belongs to this process (it was just loaded from TARGET),
