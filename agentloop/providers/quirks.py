@@ -39,6 +39,7 @@ __all__ = [
     "key_hint",
     "rejects_tool_call_content",
     "replay_as_stream",
+    "response_fix",
     "streams_badly",
 ]
 
@@ -176,6 +177,21 @@ def first_call_only(response: ChatResponse) -> ChatResponse:
         first, message=dataclasses.replace(first.message, tool_calls=calls)
     )
     return dataclasses.replace(response, choices=(choice, *response.choices[1:]))
+
+
+def response_fix(spec: ProviderSpec, serial: bool) -> Callable[[ChatResponse], ChatResponse] | None:
+    """What the profile does to a response, or None (the common case: nothing).
+
+    The reasoning a response carries is kept for the next request's echo
+    (``reasoning_field``); with ``serial`` (``parallel_tool_calls: false`` asked of a server
+    that ignores it) the calls after the first are dropped.
+    """
+    keep = spec.reasoning_field is not None
+    if not serial:
+        return with_reasoning if keep else None
+    if not keep:
+        return first_call_only
+    return lambda response: first_call_only(with_reasoning(response))
 
 
 class AdaptedStream:

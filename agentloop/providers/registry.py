@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +44,13 @@ from agentloop.providers.quirks import (
     adapt_messages,
     empty_tool_content,
     enforce_tool_choice,
-    first_call_only,
     fix_messages,
     key_hint,
     not_a_later_call,
     rejects_tool_call_content,
     replay_as_stream,
+    response_fix,
     streams_badly,
-    with_reasoning,
 )
 from agentloop.providers.specs import GEMINI_PROFILE, PROVIDERS, ProviderSpec, spec_from_table
 from agentloop.userdirs import user_dir
@@ -259,7 +258,10 @@ class ChatModel:
     ) -> None:
         if provider is None or isinstance(provider, str):
             provider = _provider_named(provider or "local")
-        self._empty_tool_content = provider.tool_call_content == ""
+        # "absent" (content left out by adapt_messages) must not be refilled with ""
+        self._empty_tool_content = (
+            provider.tool_call_content == "" and not provider.omit_tool_call_content
+        )
         self._adapts = (
             provider.string_content_only
             or provider.merge_system
@@ -287,29 +289,12 @@ class ChatModel:
 
     def create(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatResponse:
         """Send one request and return the whole response."""
-        fix = self._response_fix(params)
+        fix = response_fix(
+            self.provider, self._serial and params.get("parallel_tool_calls") is False
+        )
         messages, params = self.prepare(messages, params)
         response: ChatResponse = self._send(self.client.create, messages, params)
         return response if fix is None else fix(response)
-
-    def _response_fix(
-        self, params: Mapping[str, Any]
-    ) -> Callable[[ChatResponse], ChatResponse] | None:
-        """What the profile does to a response of this request, or None (the common case).
-
-        The reasoning a response carries is kept for the next request's echo
-        (``reasoning_field``); a second call is dropped where ``parallel_tool_calls: false``
-        was asked for and the server ignores it.
-        """
-        keep = self.provider.reasoning_field is not None
-        serial = self._serial and params.get("parallel_tool_calls") is False
-        if not (keep or serial):
-            return None
-        if not serial:
-            return with_reasoning
-        if not keep:
-            return first_call_only
-        return lambda response: first_call_only(with_reasoning(response))
 
     def stream(self, *, messages: list[dict[str, Any]], **params: Any) -> ChatStreamLike:
         """Send one streamed request (asking for usage); iterate the result for events.
@@ -318,8 +303,8 @@ class ChatModel:
         :attr:`ProviderSpec.streams_tool_choice_auto`) is sent unstreamed; the
         result still yields the response's events.
         """
-        fix = self._response_fix(params)
         serial = self._serial and params.get("parallel_tool_calls") is False
+        fix = response_fix(self.provider, serial)
         if streams_badly(self.provider.streams_tool_choice_auto, params):
             params = {k: v for k, v in params.items() if k != "stream_options"}
             messages, params = self.prepare(messages, params)

@@ -9,6 +9,9 @@ quirk                      source
 =========================  ==================================================================
 null_content_rejected      LM Studio, Ollama, Mistral, llama-cpp-python: ``content: null``
                            next to ``tool_calls`` is a 400 (issue 23; docs/providers.md)
+empty_content_rejected     Bedrock-backed providers: ``content: ""`` next to ``tool_calls`` is a
+                           400, "The text field in the ContentBlock object ... is blank"
+                           (issue 23); with null_content_rejected only "absent" is left
 include_usage_rejected     Mistral: ``stream_options`` is a 422 (issue 23)
 typed_content_rejected     llama.cpp: "type must be string" for content parts (issue 23)
 two_system_rejected        chat templates that allow one leading system message only
@@ -195,6 +198,11 @@ class QuirkServer:
                 ):
                     return _error(400, f"Missing `{self.reasoning}` field in the assistant "
                                        f"message at message index {i}")  # fmt: skip
+        for i, m in enumerate(messages):
+            if "empty_content_rejected" in q and m.get("tool_calls") and m.get("content") == "":
+                return _error(400, f"The text field in the ContentBlock object at messages.{i}"
+                                   ".content.0 is blank. Add text to the text field, and try "
+                                   "again.")  # fmt: skip
         if self.context_window is not None:
             size = len(json.dumps(messages)) // 4
             if size > self.context_window:

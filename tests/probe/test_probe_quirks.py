@@ -224,3 +224,19 @@ def test_auto_tool_choice_refused_is_diagnosed_then_forced_runs_finish() -> None
     assert result.output == "done" and "tools" not in last  # the auto step: no tools
     assert [m["role"] for m in result.messages].count("tool") == 1
     assert plain.output == "hello"  # auto left to the model: sent without tools
+
+
+def test_null_and_empty_content_rejected_then_content_left_out() -> None:
+    with QuirkServer({"null_content_rejected", "empty_content_rejected"}) as server:
+        with pytest.raises(APIStatusError, match="blank"):  # null refused, then "" refused
+            _agent(server).run("Use get_weather for Paris.")
+        found = _probe_and_save(server)
+        assert [found[c].outcome for c in ("content_null", "content_empty", "content_absent")] == [
+            "no", "no", "yes",
+        ]  # fmt: skip
+        start = len(server.requests)
+        assert _agent(server).run("Use get_weather for Paris.").output == "done"
+        sent = server.requests[start:]
+    assert len(sent) == 2
+    turn = next(m for m in sent[-1]["messages"] if m.get("tool_calls"))
+    assert "content" not in turn
