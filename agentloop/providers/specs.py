@@ -59,8 +59,11 @@ class ProviderSpec:
             (``reasoning_content`` for DeepSeek's thinking mode, ``reasoning`` for vLLM),
             or None to echo none.
         unenforced_tool_choices: The ``tool_choice`` values the server accepts but does
-            not obey (``none``, ``required``, ``named``); agentloop enforces them itself
-            (``none`` sends no tools, a named tool narrows ``tools`` to that tool).
+            not obey (``none``, ``required``, ``named``, and ``parallel_tool_calls`` for an
+            ignored ``parallel_tool_calls: false``) or refuses for want of a server flag
+            (``auto``); agentloop enforces them itself (``none`` and ``auto`` send no tools,
+            a named tool narrows ``tools`` to that tool, only a response's first call is
+            kept), docs/probe.md.
         profile: What the endpoint supports, for the loop.
         description: One line for help texts.
     """
