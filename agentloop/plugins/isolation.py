@@ -56,7 +56,10 @@ def run_isolated(fn: Callable[[], Any], *, timeout: float | None, name: str) -> 
         try:
             ok, payload = reader.recv()
         except (EOFError, OSError) as exc:
-            raise ToolError(f"tool {name!r} died in its process before answering") from exc
+            child.join(1)  # its exit code says how it ended (os._exit, a signal, a crash)
+            raise ToolError(
+                f"tool {name!r} died in its process before answering (exit code {child.exitcode})"
+            ) from exc
     finally:
         _kill(child)
         reader.close()

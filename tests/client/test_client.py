@@ -582,3 +582,10 @@ def test_own_session_is_used_and_left_open(fake_server: FakeServer) -> None:
     assert fake_server.requests[0].headers["X-From-Session"] == "yes"
     make_client(fake_server, session=session).create(model="m", messages=USER)
     assert fake_server.connections == 1
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\r\nb"])
+def test_a_header_value_with_any_line_break_is_refused(value: str) -> None:
+    # a lone "\n" is enough to smuggle a second header into the request
+    with pytest.raises(ConfigurationError, match="line break"):
+        ChatClient(base_url="http://127.0.0.1:9/v1", api_key="k", headers={"X-Note": value})

@@ -419,3 +419,13 @@ def test_no_deadline_and_no_read_timeout(fake_server: FakeServer) -> None:
     client = make_client(fake_server, timeout=Timeout(connect=None, read=None, total=None))
     assert client.stream(model="m", messages=USER).response.message.content == "a"
     assert client.create(model="m", messages=USER).message.content == "done"
+
+
+def test_read_timeout_with_no_total_deadline(fake_server: FakeServer) -> None:
+    # no overall deadline: the read timeout alone decides, and it is a timeout, not a crash
+    fake_server.script(hang_reply(60))
+    client = make_client(
+        fake_server, timeout=Timeout(connect=1.0, read=0.2, total=None), max_retries=0
+    )
+    with pytest.raises(APITimeoutError, match="ReadTimeout"):
+        client.create(model="m", messages=USER)
