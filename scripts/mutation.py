@@ -36,6 +36,13 @@ SWAPS = [
 INT = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 
 
+_STRING = re.compile(r"""(?:[rbfu]{0,2})("|')(?:\\.|(?!\1).)*\1""", re.I)
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
 def mutants(path: Path) -> list[tuple[int, str]]:
     """Every (line number, mutated line) of ``path``, skipping docstrings and comments."""
     found = []
@@ -48,11 +55,20 @@ def mutants(path: Path) -> list[tuple[int, str]]:
         if in_doc or stripped.startswith(("#", '"""', "import ", "from ")) or not stripped:
             continue
         code = line.split("  #")[0]
+        strings = [m.span() for m in _STRING.finditer(code)]
         for pattern, new in SWAPS:
-            if re.search(pattern, code):
-                found.append((n, re.sub(pattern, new, line, count=1)))
+            hit = re.search(pattern, code)
+            if hit and not _inside(hit.start(), strings):  # a message's words are not code
+                found.append(
+                    (
+                        n,
+                        code[: hit.start()]
+                        + re.sub(pattern, new, code[hit.start() :], count=1)
+                        + line[len(code) :],
+                    )
+                )
         match = INT.search(code)
-        if match:
+        if match and not _inside(match.start(), strings):
             bumped = str(int(match.group(1)) + 1)
             found.append((n, line[: match.start()] + bumped + line[match.end() :]))
     return found
@@ -80,20 +96,28 @@ def killed(path: Path, n: int, mutated: str, tests: Path) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("packages", nargs="*", default=["loop", "client", "plugins", "tracing", "server"])
+    parser.add_argument(
+        "packages", nargs="*", default=["loop", "client", "plugins", "tracing", "server"]
+    )
     parser.add_argument("--per-package", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     for package in args.packages:
-        pool = [(p, n, m) for p in sorted((ROOT / "agentloop" / package).rglob("*.py")) for n, m in mutants(p)]
+        pool = [
+            (p, n, m)
+            for p in sorted((ROOT / "agentloop" / package).rglob("*.py"))
+            for n, m in mutants(p)
+        ]
         sample = rng.sample(pool, min(args.per_package, len(pool)))
         alive = []
         for path, n, mutated in sample:
             if not killed(path, n, mutated, ROOT / "tests" / package):
                 alive.append(f"  survived {path.relative_to(ROOT)}:{n + 1}: {mutated.strip()}")
         score = (len(sample) - len(alive)) / len(sample) if sample else 1.0
-        print(f"{package}: {len(sample) - len(alive)}/{len(sample)} killed ({score:.0%})", flush=True)
+        print(
+            f"{package}: {len(sample) - len(alive)}/{len(sample)} killed ({score:.0%})", flush=True
+        )
         print("\n".join(alive), flush=True)
     return 0
 
