@@ -71,6 +71,11 @@ def add_parser(sub: Any, shared: Any) -> None:
         metavar="URL",
         help="with 'copy': the store to copy the runs and conversations into",
     )
+    logs.add_argument(
+        "--pending",
+        action="store_true",
+        help="list the tool calls that wait for approval (agentloop approve decides them)",
+    )
     logs.set_defaults(handler="agentloop.cli.logs:logs_command")
 
 
@@ -98,6 +103,8 @@ def logs_command(args: argparse.Namespace) -> int:
                 f"{len(words[1])} characters; agentloop logs lists the runs"
             )
         return _show(path, words[1], as_json=args.json)
+    if action == "list" and getattr(args, "pending", False):
+        return _pending(path, as_json=args.json)
     if action == "list":
         return _list(path, args)
     raise ConfigurationError(
@@ -157,6 +164,7 @@ def _list(path: Any, args: argparse.Namespace) -> int:
             model=args.model,
             since=since,
         )
+        _add_lineage(db, runs)
     finally:
         db.close()
     if args.json:
@@ -164,6 +172,41 @@ def _list(path: Any, args: argparse.Namespace) -> int:
         return 0
     for run in runs:
         print(_render_summary(run))
+    return 0
+
+
+def _add_lineage(db: Any, runs: list[dict[str, Any]]) -> None:
+    """``resumed_from``/``resumed_as`` on each run: a resumed run and its origin are one story."""
+    from agentloop.logs.queries import lineage_of
+
+    found = lineage_of(db, [r["run_id"] for r in runs])
+    for run in runs:
+        run.update(found.get(run["run_id"], {}))
+
+
+def _pending(path: Any, *, as_json: bool) -> int:
+    """``agentloop logs --pending``: the calls waiting for approval, newest run first."""
+    from agentloop.cli.store import store_exists
+    from agentloop.logs.queries import pending_approvals
+
+    if not store_exists(path):
+        print("[]" if as_json else "agentloop: no runs logged yet")
+        return 0
+    db = _open(path)
+    try:
+        waiting = pending_approvals(db)
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps([_iso(w) for w in waiting], ensure_ascii=False, indent=2))
+        return 0
+    if not waiting:
+        print("nothing waits for approval")
+    for row in waiting:
+        print(
+            f"run {row['run_id']}  call {row['call_id']}  {row['name']}({row['arguments']})"
+            f"  -> agentloop approve {row['run_id']} {row['call_id']} [--deny REASON]"
+        )
     return 0
 
 
@@ -219,13 +262,26 @@ def _render_summary(run: dict[str, Any]) -> str:
         f"## {when}  run {run['run_id']}  conversation {run.get('conversation_id') or '-'}  {model}"
     )
     head += _cost(run.get("usage") or {}).replace(",", " ", 1)
+    if run.get("resumed_from"):
+        head += f"  (resumes {run['resumed_from']})"
     lines = [head, "", f"> {_one(run.get('prompt'))}"]
     for call in run.get("tool_calls") or ():
         lines.append(
             f"  {call['name']}({call['arguments']}) -> {_one(call['content'])} ({call['status']})"
         )
-    if run.get("finished_at") is None:
-        lines.append("[unfinished: the run is going on, or its process died]")
+    if run.get("resumed_as"):
+        lines.append(f"[continued as run {run['resumed_as']}]")
+    elif run.get("finished_at") is None:
+        lines.append(
+            "[interrupted: the run is going on, or its process died; continue it with: "
+            f"agentloop resume {run['run_id']}]"
+        )
+    elif run.get("stop_reason") == "awaiting_approval":
+        lines.append(
+            f"[awaiting approval: agentloop logs --pending; agentloop approve {run['run_id']}]"
+        )
+    elif run.get("stop_reason") == "interrupted":
+        lines.append(f"[interrupted: continue it with: agentloop resume {run['run_id']}]")
     elif run.get("error"):
         lines.append(f"[error: {run['error'].get('type')}: {_one(run['error'].get('message'))}]")
     else:

@@ -13,7 +13,15 @@ from typing import Any
 from agentloop.errors import ConfigurationError, StorageError
 from agentloop.storage import Database
 
-__all__ = ["fts_query", "get_run", "list_runs", "run_cost_of", "tool_calls_of"]
+__all__ = [
+    "fts_query",
+    "get_run",
+    "lineage_of",
+    "list_runs",
+    "pending_approvals",
+    "run_cost_of",
+    "tool_calls_of",
+]
 
 # SQLite's LIMIT is a signed 64-bit integer; ids are uuid hex (longer input cannot name a run)
 _MAX_LIMIT = 2**62
@@ -214,3 +222,42 @@ def _words(text: str) -> list[str]:
     if not words:
         raise ConfigurationError(f"-q needs at least one word to search for, got {text!r}")
     return words
+
+
+def lineage_of(db: Database, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each run: ``resumed_from`` (the run it continues) and ``resumed_as`` (its continuation).
+
+    One story in ``agentloop logs``: a resumed run names the run it continues, and a run that
+    was resumed names the run that continued it (``run_resumes``, docs/durable-runs.md).
+    """
+    if not run_ids:
+        return {}
+    marks = ", ".join("?" for _ in run_ids)
+    rows = db.query(
+        f"SELECT run_id, resumed_as FROM run_resumes WHERE run_id IN ({marks}) "  # noqa: S608
+        f"OR resumed_as IN ({marks})",
+        (*run_ids, *run_ids),
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for source, continued in (tuple(r) for r in rows):
+        if continued is not None:
+            found.setdefault(source, {})["resumed_as"] = continued
+            found.setdefault(continued, {})["resumed_from"] = source
+    return found
+
+
+def pending_approvals(db: Database) -> list[dict[str, Any]]:
+    """Every call that waits for approval: of runs ended ``awaiting_approval``, not yet decided.
+
+    Newest run first; each row: ``run_id``, ``started_at``, ``prompt``, ``call_id``, ``name``,
+    ``arguments`` (what ``agentloop approve`` decides).
+    """
+    rows = db.query(
+        "SELECT runs.id, runs.started_at, runs.prompt, e.call_id, e.name, e.arguments "
+        "FROM runs JOIN tool_effects e ON e.run_id = runs.id AND e.state = 'deferred' "
+        "WHERE runs.stop_reason = 'awaiting_approval' AND NOT EXISTS "
+        "(SELECT 1 FROM run_resumes r WHERE r.run_id = runs.id) "
+        "ORDER BY runs.started_at DESC, runs.n DESC, e.time"
+    )
+    keys = ("run_id", "started_at", "prompt", "call_id", "name", "arguments")
+    return [dict(zip(keys, tuple(row), strict=True)) for row in rows]
