@@ -240,3 +240,39 @@ def test_null_and_empty_content_rejected_then_content_left_out() -> None:
     assert len(sent) == 2
     turn = next(m for m in sent[-1]["messages"] if m.get("tool_calls"))
     assert "content" not in turn
+
+
+def test_named_tool_choice_ignored_then_no_other_tool_is_called() -> None:
+    def run(server: QuirkServer) -> Any:
+        agent = _agent(server, tools=[get_weather, get_time], tool_choice="get_time")
+        return agent.run("Use get_weather for Paris.")
+
+    def called(result: Any) -> list[str]:
+        return [c["function"]["name"] for m in result.messages for c in m.get("tool_calls") or ()]
+
+    with QuirkServer({"tool_choice_ignored"}) as server:
+        assert called(run(server)) == ["get_weather"]  # forced get_time, got get_weather
+        found = _probe_and_save(server)
+        assert found["tool_choice_named"].outcome == "no"
+        start = len(server.requests)
+        after = run(server)
+        first = server.requests[start]
+    assert [t["function"]["name"] for t in first["tools"]] == ["get_time"]  # narrowed
+    assert "get_weather" not in called(after)
+
+
+def test_context_window_found_by_overflow_then_auto_trims_and_the_run_finishes() -> None:
+    history: list[dict[str, Any]] = []
+    for k in range(12):
+        history += [{"role": "user", "content": f"old question {k} " + "filler " * 20},
+                    {"role": "assistant", "content": f"old answer {k} " + "filler " * 20}]  # fmt: skip
+    history.append({"role": "user", "content": "Use get_weather for Paris."})
+    with QuirkServer(context_window=400) as server:
+        with pytest.raises(ContextWindowExceeded):
+            _agent(server).run(history)
+        report = probe(server.base_url, "quirky", runs=1, timeout=5, context=True)
+        assert report.profile()["context_tokens"] == 400
+        save_profile(profile_path(False), report.base_url, "quirky", report.profile())
+        result = _agent(server, max_context_tokens="auto").run(history)
+    assert result.output == "done"
+    assert len(result.messages) > len(history)  # the transcript keeps every turn
