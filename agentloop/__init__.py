@@ -90,6 +90,21 @@ _EXPORTS: dict[str, str] = {
     "RunSpec": "runspec",
     "RunEvent": "events",
     "RunFinished": "events",
+    # teams: handoffs between agents, guardrails on a run
+    "Allow": "teams",
+    "Block": "teams",
+    "Guardrail": "teams",
+    "GuardrailBlocked": "errors",
+    "GuardrailError": "errors",
+    "Handoff": "teams",
+    "HandoffLimitExceeded": "errors",
+    "HandoffLoopDetected": "errors",
+    "Replace": "teams",
+    "Retry": "teams",
+    "handoff": "teams",
+    "input_guardrail": "teams",
+    "output_guardrail": "teams",
+    "tool_guardrail": "teams",
     # sessions (where a run's history comes from)
     "InMemorySession": "sessions",
     "PostgresSession": "sessions",
@@ -144,6 +159,10 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import ContextWindowExceeded as ContextWindowExceeded
     from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
     from agentloop.errors import EngineError as EngineError
+    from agentloop.errors import GuardrailBlocked as GuardrailBlocked
+    from agentloop.errors import GuardrailError as GuardrailError
+    from agentloop.errors import HandoffLimitExceeded as HandoffLimitExceeded
+    from agentloop.errors import HandoffLoopDetected as HandoffLoopDetected
     from agentloop.errors import InternalServerError as InternalServerError
     from agentloop.errors import LoopDetected as LoopDetected
     from agentloop.errors import MaxStepsExceeded as MaxStepsExceeded
@@ -195,6 +214,16 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.sessions import PostgresSession as PostgresSession
     from agentloop.sessions import Session as Session
     from agentloop.sessions import SQLiteSession as SQLiteSession
+    from agentloop.teams import Allow as Allow
+    from agentloop.teams import Block as Block
+    from agentloop.teams import Guardrail as Guardrail
+    from agentloop.teams import Handoff as Handoff
+    from agentloop.teams import Replace as Replace
+    from agentloop.teams import Retry as Retry
+    from agentloop.teams import handoff as handoff
+    from agentloop.teams import input_guardrail as input_guardrail
+    from agentloop.teams import output_guardrail as output_guardrail
+    from agentloop.teams import tool_guardrail as tool_guardrail
     from agentloop.streaming import ChatStream as ChatStream
     from agentloop.tools import Tool as Tool
     from agentloop.tools import tool as tool

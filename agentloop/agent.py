@@ -30,6 +30,14 @@ from agentloop.plugins.registry import ToolSelection
 from agentloop.pricing import CostBudget, Price
 from agentloop.result import RunResult, Step
 from agentloop.runspec import DEFAULT_TOOL_TIMEOUT, LIMIT_NAMES, RunLimits, RunSpec
+from agentloop.teams.guardrails import Guardrail, check_guardrails
+from agentloop.teams.handoffs import (
+    DEFAULT_MAX_HANDOFFS,
+    Handoff,
+    check_handoff_graph,
+    check_handoffs,
+    check_max_handoffs,
+)
 
 from .plugins.agent_tools import AgentTools
 from .plugins.approval import ApproverCallback
@@ -113,6 +121,15 @@ class Agent:
             once. See ``docs/logs-and-sessions.md``.
         compact_history: Replace the history left out with a summary written by the
             model (or a plugin's ``agentloop_compact_history``) instead of dropping it.
+        description: What the agent is for, in one line (the handoff tool shows it to the
+            agents that can hand off to this one).
+        handoffs: Agents this one may hand the run to (``Agent`` objects, or
+            :func:`~agentloop.handoff` with a history filter); the model gets one
+            ``transfer_to_agent`` tool whose ``agent_name`` is an enum of their names. See
+            ``docs/teams.md``.
+        max_handoffs: Most handoffs per run, then :class:`~agentloop.HandoffLimitExceeded`.
+        guardrails: :class:`~agentloop.Guardrail` objects checking the input, each tool call
+            and the output (``docs/guardrails.md``).
         base_url: Passed to ``resolve_model`` for model strings.
         api_key: Passed to ``resolve_model`` for model strings.
         limits: All the limits above at once, as a :class:`~agentloop.RunLimits`
@@ -183,6 +200,10 @@ class Agent:
         compact_history: bool = False,
         output_retries: int = 2,
         reset_tool_choice: bool = True,
+        description: str | None = None,
+        handoffs: Iterable[Any] | None = None,
+        max_handoffs: int = DEFAULT_MAX_HANDOFFS,
+        guardrails: Iterable[Guardrail] | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
         limits: RunLimits | None = None,
@@ -224,6 +245,10 @@ class Agent:
         self.name = name
         self.stream_mode = stream
         self.reset_tool_choice = reset_tool_choice
+        self.description = description
+        self.handoffs: tuple[Handoff, ...] = check_handoffs(handoffs, name)
+        self.max_handoffs = check_max_handoffs(max_handoffs)
+        self.guardrails: tuple[Guardrail, ...] = check_guardrails(guardrails)
         self.plugin_manager: pluggy.PluginManager = self._plugins(
             plugins, approver, profile, load_plugins=load_plugins, block=block
         )
@@ -504,6 +529,8 @@ class Agent:
         Drivers that need a changed run (a cancellable, rate-limited model; another
         agent's tools for a handoff) change a copy: ``agent.spec().replace(model=...)``.
         """
+        if self.handoffs:
+            check_handoff_graph(self)  # one name per agent: handoffs may form cycles later
         return RunSpec(
             model=self.model,
             plugin_manager=self.plugin_manager,
@@ -519,6 +546,9 @@ class Agent:
             stream_mode=self.stream_mode,
             compact_history=self.compact_history,
             agent=self,
+            handoffs=self.handoffs,
+            max_handoffs=self.max_handoffs,
+            guardrails=self.guardrails,
             price=self.price,
         )
 

@@ -46,7 +46,11 @@ is hit)::
          ├─ ToolRetriesExceeded
          ├─ OutputValidationError
          ├─ RunAborted
-         └─ RunCancelled                    the caller cancelled the run (async task, batch Ctrl-C)
+         ├─ RunCancelled                    the caller cancelled the run (async task, batch Ctrl-C)
+         ├─ GuardrailError (.guardrail)     a guardrail raised or answered no outcome
+         ├─ GuardrailBlocked (.guardrail)   an output guardrail blocked (or kept asking to retry)
+         ├─ HandoffLimitExceeded            more handoffs than max_handoffs
+         └─ HandoffLoopDetected             two agents kept handing the run to each other
     AgentloopWarning (Warning)
 
 Exceptions never log, and never carry secrets: anything echoed from a server
@@ -79,6 +83,10 @@ __all__ = [
     "ConversationNotFoundError",
     "CostBudgetExceeded",
     "EngineError",
+    "GuardrailBlocked",
+    "GuardrailError",
+    "HandoffLimitExceeded",
+    "HandoffLoopDetected",
     "InternalServerError",
     "LoopDetected",
     "MaxStepsExceeded",
@@ -412,6 +420,36 @@ class RunCancelled(RunError):
     Raised at the run's next safe point: unanswered tool calls have a
     ``cancelled`` result in ``.result`` and ``stop_reason`` is ``cancelled``.
     """
+
+
+class GuardrailError(RunError):
+    """A guardrail failed (raised, or returned something that is not an outcome): the
+    guardrail's fault, named in the message and in ``.guardrail``; the run is never let through.
+
+    Attributes:
+        guardrail: The guardrail's name.
+    """
+
+    def __init__(
+        self, message: str, *, guardrail: str = "", result: RunResult | None = None
+    ) -> None:
+        super().__init__(message, result=result)
+        self.guardrail = guardrail
+
+
+class GuardrailBlocked(GuardrailError):
+    """An output guardrail blocked the answer (or asked for more retries than allowed).
+
+    ``.result`` is the run so far (its output is None); ``.guardrail`` names the guardrail.
+    """
+
+
+class HandoffLimitExceeded(RunError):
+    """The run handed off more often than ``max_handoffs`` allows (``.result``: the partial run)."""
+
+
+class HandoffLoopDetected(RunError):
+    """Two agents kept handing the run back and forth (ping-pong), so it was stopped."""
 
 
 def redact(text: str, *secrets: str | None) -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from agentloop.messages import ChatResponse, ToolCall, ToolResult
     from agentloop.protocols import AgentView
     from agentloop.result import RunResult
+    from agentloop.teams.guardrails import Outcome
     from agentloop.tools import Tool
 
 __all__ = ["hookimpl", "hookspec"]
@@ -190,6 +191,88 @@ def agentloop_stream_event(context: RunContext, event: RunEvent) -> None:
     Args:
         context: The run's context.
         event: The event.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Policy hooks: guardrails and handoffs (docs/guardrails.md, docs/teams.md)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def agentloop_guard_input(context: RunContext, text: str) -> Outcome | None:
+    """Check a run's prompt before its first model call (an input guardrail).
+
+    Called once per run, after ``Agent(guardrails=[...])`` objects allowed, before
+    ``agentloop_run_start`` (so a replaced prompt is all the trace records). Every
+    implementation is asked, in pluggy's order, until one answers something other than
+    ``Allow``/None; each answer is recorded as a ``guardrail`` step and trace event.
+
+    Args:
+        context: The run's context (``context.messages`` holds the whole transcript).
+        text: The last user message's text.
+
+    Returns:
+        ``Allow()``/None; ``Block(reason)``: the run ends at once with ``reason`` as its
+        output and ``stop_reason="guardrail"`` (no model call); ``Replace(text)``: the model
+        sees ``text`` as the prompt. Raising ends the run with
+        :class:`~agentloop.GuardrailError` naming the plugin.
+    """
+
+
+@hookspec
+def agentloop_guard_tool_call(
+    context: RunContext, call: ToolCall, tool: Tool, arguments: dict[str, Any]
+) -> Outcome | None:
+    """Check one tool call before it runs (a tool-call guardrail).
+
+    Called for each call whose arguments validated, before
+    ``agentloop_before_tool_call``; asked as ``agentloop_guard_input`` is.
+
+    Args:
+        context: The run's context.
+        call: The model's call.
+        tool: The tool called.
+        arguments: The validated arguments (read-only).
+
+    Returns:
+        ``Allow()``/None; ``Block(reason)`` or ``Retry(feedback)``: the tool does not run and
+        the model gets the text as the call's result (status ``denied``);
+        ``Replace(arguments)``: the tool runs with these arguments (validated again).
+    """
+
+
+@hookspec
+def agentloop_guard_output(context: RunContext, output: Any) -> Outcome | None:
+    """Check the answer before the run ends (an output guardrail).
+
+    Called for every answer the run would end with (after ``output_type`` validated it);
+    asked as ``agentloop_guard_input`` is.
+
+    Args:
+        context: The run's context (the answer is its last message).
+        output: The answer: its text, or the parsed ``output_type`` value.
+
+    Returns:
+        ``Allow()``/None; ``Block(reason)``: :class:`~agentloop.GuardrailBlocked` with the
+        partial result; ``Replace(value)``: the run's output (and the transcript's last
+        message) is ``value``; ``Retry(feedback)``: ``feedback`` goes to the model as a user
+        message and it answers again (at most ``output_retries`` times).
+    """
+
+
+@hookspec
+def agentloop_handoff(context: RunContext, from_agent: str, to_agent: str) -> None:
+    """Called when a run is handed from one agent to another (``Agent(handoffs=[...])``).
+
+    Called after the switch, before the new agent's first model call: ``context.agent``
+    is already the new agent. The OpenTelemetry plugin opens the new agent's
+    ``invoke_agent`` span here. An exception raised here ends the run.
+
+    Args:
+        context: The run's context.
+        from_agent: The name of the agent that handed the run on.
+        to_agent: The name of the agent that has it now.
     """
 
 

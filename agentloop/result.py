@@ -15,12 +15,12 @@ from agentloop.messages import Usage
 
 __all__ = ["RunResult", "Step"]
 
-StepKind = Literal["model", "tool"]
+StepKind = Literal["model", "tool", "handoff", "guardrail"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Step:
-    """One model call or one tool call of a run, with its timing.
+    """One model call, tool call, handoff or guardrail check of a run, with its timing.
 
     Attributes:
         kind: ``"model"`` for a model call, ``"tool"`` for a tool call.
@@ -37,6 +37,14 @@ class Step:
         status: Tool steps: ``ok``, ``error``, ``denied``, ``answered``,
             ``timeout`` or ``cancelled``.
         is_error: Tool steps: whether the model was sent an error.
+        agent: Handoff steps: the agent the run was handed to; guardrail steps: the agent
+            that was active.
+        from_agent: Handoff steps: the agent that handed the run on.
+        guardrail: Guardrail steps: the guardrail's name.
+        point: Guardrail steps: ``input``, ``tool_call`` or ``output``.
+        outcome: Guardrail steps: ``allow``, ``block``, ``replace`` or ``retry``.
+        detail: Guardrail steps: the block's reason or the retry's feedback (a replaced
+            value is not kept: only that it was replaced).
     """
 
     kind: StepKind
@@ -51,6 +59,12 @@ class Step:
     arguments: str | None = None
     status: str | None = None
     is_error: bool = False
+    agent: str | None = None
+    from_agent: str | None = None
+    guardrail: str | None = None
+    point: str | None = None
+    outcome: str | None = None
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serializable dict; fields that do not apply to the kind are left out."""
@@ -64,6 +78,17 @@ class Step:
             out["finish_reason"] = self.finish_reason
             out["usage"] = self.usage.to_dict() if self.usage else None
             out["tool_calls"] = self.tool_calls
+        elif self.kind == "handoff":
+            out.update(call_id=self.call_id, from_agent=self.from_agent, agent=self.agent)
+        elif self.kind == "guardrail":
+            out.update(
+                point=self.point,
+                guardrail=self.guardrail,
+                outcome=self.outcome,
+                detail=self.detail,
+                call_id=self.call_id,
+                agent=self.agent,
+            )
         else:
             out.update(
                 call_id=self.call_id,
@@ -95,6 +120,7 @@ class RunResult:
             ``aborted``, ``interrupted``, ``cancelled`` (a stream closed
             early), ``awaiting_approval`` (calls wait for a decision: ``pending``) or ``error``.
         run_id: The run's id (also ``RunContext.run_id``).
+        agent: The name of the agent that answered (after handoffs, the last one).
         pending: With ``stop_reason="awaiting_approval"``: the calls waiting for a decision
             (``ToolCall``: ``id``, ``name``, ``arguments``); continue with ``Agent.resume``.
     """
@@ -105,6 +131,7 @@ class RunResult:
     steps: tuple[Step, ...] = ()
     stop_reason: str = "stop"
     run_id: str = ""
+    agent: str | None = None
     pending: tuple[Any, ...] = ()
 
     @property
@@ -119,6 +146,7 @@ class RunResult:
         """Return a JSON-serializable dict (``output`` is converted to plain JSON values)."""
         return {
             "run_id": self.run_id,
+            "agent": self.agent,
             "output": plain_json(self.output),
             "stop_reason": self.stop_reason,
             "usage": {**self.usage.to_dict(), "requests": self.usage.requests},

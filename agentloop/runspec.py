@@ -151,6 +151,10 @@ class RunSpec:
         compact_history: Summarize the history left out of the context window.
         agent: The object the run's :class:`~agentloop.RunContext` shows as ``context.agent``
             and that ``agentloop_tools(agent)`` is given (the :class:`~agentloop.Agent`).
+        handoffs: The agents this one may hand the run to
+            (:class:`~agentloop.teams.Handoff`; see ``docs/teams.md``).
+        max_handoffs: Most handoffs per run, then :class:`~agentloop.HandoffLimitExceeded`.
+        guardrails: The agent's :class:`~agentloop.Guardrail` objects (``docs/guardrails.md``).
         price: The price of ``model`` (:class:`~agentloop.Price`) for calls whose provider
             reports no cost, and for ``limits.max_cost``; None: unknown.
     """
@@ -169,6 +173,9 @@ class RunSpec:
     stream_mode: bool | None = None
     compact_history: bool = False
     agent: Any = None
+    handoffs: tuple[Any, ...] = ()
+    max_handoffs: int = 5
+    guardrails: tuple[Any, ...] = ()
     price: Price | None = None
 
     @property

@@ -48,7 +48,10 @@ LAYERS: dict[str, set[str]] = {
     "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context", "messages"},
     "tools": {"schema", "errors", "context", "messages"},
-    "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols"},
+    "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols",
+                  "teams"},
+    # handoffs and guardrails: their configuration and outcomes (the loop applies them)
+    "teams": {"errors", "tools", "context", "messages"},
     "wire": {"errors", "messages", "deltas", "secrets"},
     "streaming": {"wire", "errors", "messages", "deltas"},
     "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols", "secrets"},
@@ -76,7 +79,7 @@ LAYERS: dict[str, set[str]] = {
         "hookspecs",
         "tools",
     },
-    "loop": {*DATA, "hookspecs", "tools", "schema", "plugins"},
+    "loop": {*DATA, "hookspecs", "tools", "schema", "plugins", "teams"},
     # what Agent(...) accepts, checked before any run (and the deprecated old name)
     "agent_options": {*DATA, "tools", "providers"},
     "arguments": {"agent_options", "runspec"},
@@ -95,6 +98,7 @@ LAYERS: dict[str, set[str]] = {
         "batch",
         "aio",
         "logs",  # Agent(store=...): the run log is a recorder plugin
+        "teams",  # Agent(handoffs=..., guardrails=...)
         "config",  # the price of the agent's model ([prices] in agentloop.toml)
         "durable",  # Agent(store=...): the tool-effect ledger; Agent.resume
     },

@@ -311,6 +311,14 @@ def _render_event(event: dict[str, Any]) -> str:
         )
     if kind == "context_trimmed":
         return f"[step {event.get('step')}] context: {event.get('reason')}"
+    if kind == "handoff":
+        return f"[step {event.get('step')}] handoff: {event.get('from_agent')} -> {event.get('to_agent')}"
+    if kind == "guardrail":
+        detail = f": {_one(event.get('detail'))}" if event.get("detail") else ""
+        return (
+            f"[step {event.get('step')}] guardrail {event.get('guardrail')} "
+            f"({event.get('point')}): {event.get('outcome')}{detail}"
+        )
     if kind == "run_finished":
         return (
             f"[end] stop {event.get('stop_reason')}, {event.get('steps')} step(s)"

@@ -4,7 +4,8 @@ A file is imported as a module named after it (never ``__main__``, so its
 ``if __name__ == "__main__":`` block does not run), with its directory put
 first on ``sys.path`` so it can import its neighbours. In the module the
 agent is, in order: the attribute ``agent`` when it is an
-:class:`~agentloop.Agent`; the only Agent instance; else an Agent built from
+:class:`~agentloop.Agent`; the only Agent instance; of several agents with handoffs, the
+one that hands off and that none hands off to (the team's entry); else an Agent built from
 every :class:`~agentloop.Tool` in the module, with the module's
 ``INSTRUCTIONS`` (or its docstring) as instructions. ``TARGET:name`` picks
 an attribute: an Agent, a Tool, a list of Tools, or a function returning one
@@ -124,6 +125,9 @@ def _find_agent(module: ModuleType, target: str) -> Any:
     unique = list({id(a): a for a in agents.values()}.values())
     if len(unique) == 1:
         return unique[0]
+    root = _handoff_root(unique) if len(unique) > 1 else None
+    if root is not None:
+        return root
     if len(unique) > 1:
         names = ", ".join(sorted(agents))
         raise TargetError(f"{target} defines several agents ({names}); pick one: {target}:NAME")
@@ -134,6 +138,13 @@ def _find_agent(module: ModuleType, target: str) -> Any:
             "or some @tool functions"
         )
     return Agent(tools=tools, instructions=_instructions(module))
+
+
+def _handoff_root(agents: list[Any]) -> Any:
+    """Of several agents, the one entry of a team: it hands off, and nobody hands off to it."""
+    targets = {id(h.agent) for a in agents for h in getattr(a, "handoffs", ())}
+    roots = [a for a in agents if getattr(a, "handoffs", ()) and id(a) not in targets]
+    return roots[0] if len(roots) == 1 else None
 
 
 def _to_agent(obj: Any, target: str, module: ModuleType) -> Any:

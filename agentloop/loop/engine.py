@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.events import RunFinished
+from agentloop.loop.guards import InputRefused
 from agentloop.loop.state import RunState, stop_reason_of
 from agentloop.loop.toolcalls import cancel_open_calls, dispatch_tool_calls
 
@@ -64,19 +65,32 @@ def run_events(
     """
     run = RunState.start(spec, messages, deps=deps, stream=stream)
     try:
+        # input guardrails before run_start, so that the trace sees only a redacted prompt
+        checked = run.guards.check_input() if run.guards is not None else None
         if "agentloop_run_start" in run.implemented:
             run.hook.agentloop_run_start(context=run.context)
+        if checked is not None:
+            yield from checked.record()  # a block refuses the run: no model call
         deferred: list[ToolCall] = []
         if pending:
             deferred = yield from dispatch_tool_calls(run, pending)
             run.after_tool_turn()
         while not deferred:
+            if run.refused:
+                break
             run.check_limits()
             request = run.build_request()
-            response = yield from run.call_model(request)
+            try:
+                response = yield from run.call_model(request)
+            except InputRefused as refused:  # a parallel input guardrail cancelled the call
+                assert run.guards is not None
+                yield from run.guards.refused_by(refused)
+                break
             response = run.record_response(response)
             if not response.tool_calls:
-                if run.accept_answer(response):
+                if run.accept_answer(response) and (
+                    run.guards is None or (yield from run.guards.check_output())
+                ):
                     break
                 continue
             if response.finish_reason == "length":
@@ -84,6 +98,8 @@ def run_events(
                 continue
             deferred = yield from dispatch_tool_calls(run, response.tool_calls)
             run.after_tool_turn()
+            if run.handoffs is not None:
+                yield from run.handoffs.switch_if_asked()
     except BaseException as exc:
         cancel_open_calls(run, f"the run stopped ({stop_reason_of(exc)})")
         run.fail(exc)

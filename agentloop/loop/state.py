@@ -12,7 +12,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentloop.context import RunContext
@@ -34,6 +34,8 @@ from agentloop.errors import (
 )
 from agentloop.events import StepFinished
 from agentloop.jsondata import copy_json
+from agentloop.loop.guards import Guards
+from agentloop.loop.handoffs import Handoffs, tools_of
 from agentloop.loop.threads import ToolThreads
 from agentloop.messages import ChatResponse, Usage, unique_call_ids
 from agentloop.plugins.manager import collect_tools
@@ -98,6 +100,9 @@ class RunState:
         self.output_failures = 0
         self.output: Any = None
         self.stop_reason = "stop"
+        self.refused = False  # an input guardrail blocked: the run answers with its reason
+        # after a handoff: the transcript as the active agent sees it (its history filter)
+        self.view: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
         self._pool: ToolThreads | None = None
         self.cost_budget = CostBudget.of(self.limits.max_cost, spec.price, spec.model)
         # read once per run: no implementation means no call (each one costs microseconds)
@@ -107,6 +112,8 @@ class RunState:
         profile = getattr(spec.model, "profile", None)
         # sent only with tools, and only to models whose profile takes it
         self._parallel_ok = getattr(profile, "supports_parallel_tool_calls", True)
+        self.guards = Guards(self) if Guards.needed(spec) else None
+        self.handoffs = Handoffs(self) if spec.handoffs else None
 
     # -- 1. start ------------------------------------------------------------------------
 
@@ -119,7 +126,7 @@ class RunState:
         context = RunContext(
             run_id=uuid.uuid4().hex, agent=agent, deps=deps, messages=messages, spec=spec
         )
-        tools = collect_tools(spec)
+        tools = tools_of(spec)  # collect_tools, and the transfer tool of its handoffs
         _check_tool_choice(spec.tool_choice, tools)
         return cls(spec, context, tools, stream)
 
@@ -153,6 +160,8 @@ class RunState:
         """
         request: dict[str, Any] = dict(self.spec.model_settings)
         request["messages"] = self.context.message_list()
+        if self.view is not None:
+            request["messages"] = self.view(request["messages"])
         if self.tool_defs:
             request["tools"] = self.tool_defs
             if self.tool_choice is not None:
@@ -349,6 +358,27 @@ class RunState:
             )
         return self._pool
 
+    def use_spec(
+        self,
+        spec: RunSpec,
+        tools: dict[str, Tool],
+        *,
+        view: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> None:
+        """Go on with ``spec`` (a handoff): its model, tools, settings and output type, and
+        ``view`` of the transcript, from the next request on."""
+        _check_tool_choice(spec.tool_choice, tools)
+        self.spec = spec
+        self.context.spec = spec
+        self.context.agent = spec.agent if spec.agent is not None else spec
+        self.tools = tools
+        self.tool_defs = [t.definition for t in tools.values()]
+        self.output_spec = spec.output_spec
+        self.tool_choice = spec.tool_choice
+        profile = getattr(spec.model, "profile", None)
+        self._parallel_ok = getattr(profile, "supports_parallel_tool_calls", True)
+        self.view = view
+
     # -- shared -----------------------------------------------------------------------------------
 
     def append(self, message: dict[str, Any]) -> None:
@@ -370,6 +400,7 @@ class RunState:
             steps=tuple(self.steps),
             stop_reason=stop_reason,
             run_id=self.context.run_id,
+            agent=self.spec.name,
         )
 
     # -- 3. end ----------------------------------------------------------------------------

@@ -104,6 +104,8 @@ def dispatch_tool_calls(
     if cancel_reason is None:
         check_repeats(run, pending)
         for item in pending:
+            if item.result is None and run.guards is not None:
+                yield from run.guards.check_tool(item)  # may answer it (block) or change arguments
             if item.result is None:
                 _ask_before(run, item)
     deferred = [p.call for p in pending if p.result is not None and p.result.status == "deferred"]

@@ -66,6 +66,11 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
         "started_at",
         "duration",
     ),
+    # the run was handed from one agent to another (Agent(handoffs=...), docs/teams.md)
+    "handoff": ("step", "call_id", "from_agent", "to_agent"),
+    # a guardrail's answer at one point (input, tool_call, output): allow, block, replace,
+    # retry; ``detail`` is a block's reason or a retry's feedback (never a replaced value)
+    "guardrail": ("step", "point", "guardrail", "outcome", "detail", "call_id", "agent"),
     # history was trimmed or summarised to fit the context budget
     "context_trimmed": ("step", "dropped_messages", "summary", "reason"),
     # the run ended: its output, why it stopped, total usage, and the error if any

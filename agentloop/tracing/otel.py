@@ -3,7 +3,9 @@
 With ``agentloop[otel]`` installed (the ``opentelemetry-api`` package) this plugin is loaded
 through the ``agentloop`` entry point (``otel``) and each run emits:
 
-* ``invoke_agent {agent}`` around the run (``INTERNAL``);
+* ``invoke_agent {agent}`` around the run (``INTERNAL``), and after each handoff
+  (``Agent(handoffs=...)``) an ``invoke_agent {agent}`` child for the agent that has the run
+  now (the later spans of the run are its children);
 * ``chat {model}`` per model call (``CLIENT``), a child of the run's span;
 * ``execute_tool {tool}`` per tool call that runs or is answered by a plugin, i.e. whose
   arguments validated (``INTERNAL``), a child of the run's span and the current span while the
@@ -55,13 +57,14 @@ _REQUEST_PARAMS = {
 class _Run:
     """The spans of one run in flight."""
 
-    __slots__ = ("agent", "chat", "provider", "tools")
+    __slots__ = ("agent", "chat", "current", "provider", "tools")
 
     def __init__(self, agent: Any, provider: str | None) -> None:
         self.agent = agent
         self.provider = provider
         self.chat: Any = None
         self.tools: dict[str, Any] = {}
+        self.current: Any = None  # the span of the agent handed the run to, if any
 
 
 class OtelPlugin:
@@ -141,6 +144,9 @@ class OtelPlugin:
             if span is not None:
                 self._fail(span, error, "the run ended first")
                 span.end()
+        if run.current is not None:  # the agent the run was handed to
+            self._fail(run.current, error)
+            run.current.end()
         span = run.agent
         if result is not None and span.is_recording():
             usage = getattr(result, "usage", None)
@@ -154,6 +160,30 @@ class OtelPlugin:
         if error is not None:
             self._fail(span, error)
         span.end()
+
+    @hookimpl
+    def agentloop_handoff(self, context: Any, from_agent: str, to_agent: str) -> None:
+        """Open ``invoke_agent {to_agent}`` (a child of the run's span) for the new agent."""
+        run = self._runs.get(context.run_id)
+        if run is None:
+            return
+        if run.current is not None:
+            run.current.end()
+        model = getattr(context.agent, "model", None)
+        attributes = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": to_agent,
+            "gen_ai.provider.name": _provider_name(model),
+            "gen_ai.request.model": _model_name(model),
+            "agentloop.handoff.from_agent": from_agent,
+        }
+        parent = self._trace.set_span_in_context(run.agent)
+        run.current = self._tracer.start_span(
+            f"invoke_agent {to_agent}",
+            context=parent,
+            kind=self._trace.SpanKind.INTERNAL,
+            attributes=_clean(attributes),
+        )
 
     # -- model calls -----------------------------------------------------------------------
 
@@ -261,7 +291,7 @@ class OtelPlugin:
 
     def _child(self, run: _Run, name: str, attributes: dict[str, Any], client: bool = False) -> Any:
         kind = self._trace.SpanKind.CLIENT if client else self._trace.SpanKind.INTERNAL
-        parent = self._trace.set_span_in_context(run.agent)
+        parent = self._trace.set_span_in_context(run.current or run.agent)
         return self._tracer.start_span(
             name, context=parent, kind=kind, attributes=_clean(attributes)
         )

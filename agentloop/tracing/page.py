@@ -43,6 +43,9 @@ pre { margin:4px 0; white-space:pre-wrap; word-break:break-word; font:12.5px/1.4
 button.more { font-size:12px; border:1px solid var(--line); background:#fff; border-radius:4px; cursor:pointer; }
 .banner { padding:8px 12px; border-radius:6px; margin:8px 0; background:#fdf2f1; color:var(--err); border:1px solid var(--err); }
 .notice { font-size:12px; color:var(--deny); margin:6px 0; }
+.handoff { font-size:13px; font-weight:600; margin:10px 0; padding:4px 8px; border-left:3px solid var(--accent, #36c); }
+.guardrail { font-size:12px; margin:6px 0; color:#555; }
+.guardrail.block, .guardrail.retry { color:var(--deny); }
 .timeline .row { position:relative; height:18px; margin:2px 0; }
 .timeline .label { position:absolute; left:0; width:110px; font-size:11px; color:var(--muted);
   overflow:hidden; white-space:nowrap; text-overflow:ellipsis; line-height:18px; }
@@ -166,9 +169,10 @@ SCRIPT = r"""
     }
     if (start.prompt !== null && start.prompt !== undefined) panel.appendChild(message("user", "user", block(contentText(start.prompt), "div")));
     var shown = {};
+    var agent = null;  // after a handoff: the agent that has the run
     run.events.forEach(function (e) {
       if (e.type === "model_response") {
-        var info = "step " + e.step + (e.model ? " · " + e.model : "") + (e.duration !== null ? " · " + secs(e.duration) : "") +
+        var info = "step " + e.step + (agent ? " · agent " + agent : "") + (e.model ? " · " + e.model : "") + (e.duration !== null ? " · " + secs(e.duration) : "") +
           (e.usage ? " · " + usageLine(e.usage) : "") + (e.finish_reason ? " · finish: " + e.finish_reason : "");
         panel.appendChild(el("div", "stepinfo", info));
         var body = el("div");
@@ -191,6 +195,11 @@ SCRIPT = r"""
         panel.appendChild(message("assistant", "assistant", body));
       } else if (e.type === "tool_call" && !shown[e.call_id]) {
         panel.appendChild(message("tool", e.name + " (" + e.status + ")", block(contentText(e.content)), statusClass(e)));
+      } else if (e.type === "handoff") {
+        agent = e.to_agent;
+        panel.appendChild(el("div", "handoff", "handoff: " + e.from_agent + " \u2192 " + e.to_agent));
+      } else if (e.type === "guardrail") {
+        panel.appendChild(el("div", "guardrail " + e.outcome, "guardrail " + e.guardrail + " (" + e.point + "): " + e.outcome + (e.detail ? " \u2014 " + e.detail : "")));
       } else if (e.type === "context_trimmed") {
         panel.appendChild(el("div", "notice", "context trimmed: " + (Array.isArray(e.dropped_messages) ? e.dropped_messages.length : (e.dropped_messages || 0)) + " messages dropped" + (e.reason ? " (" + e.reason + ")" : "")));
       } else if (e.type === "run_finished" && e.error) {

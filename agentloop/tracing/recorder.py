@@ -147,6 +147,8 @@ class TraceRecorder:
             run = self._runs.get(context.run_id)
             if run is not None:
                 run.model_step = event
+        elif isinstance(event, StepFinished) and event.kind in ("handoff", "guardrail"):
+            self._policy_step(context, event.step)
         elif isinstance(event, ToolCallFinished):
             result = event.result
             self._emit(
@@ -207,6 +209,30 @@ class TraceRecorder:
             error=failure,
             steps=len(summary.get("steps", ())),
             duration=time.perf_counter() - run.started if run else None,
+        )
+
+    def _policy_step(self, context: Any, step: Any) -> None:
+        """Emit ``handoff`` or ``guardrail`` for a handoff or a guardrail's answer."""
+        if step.kind == "handoff":
+            self._emit(
+                context,
+                "handoff",
+                step=step.index,
+                call_id=step.call_id,
+                from_agent=step.from_agent,
+                to_agent=step.agent,
+            )
+            return
+        self._emit(
+            context,
+            "guardrail",
+            step=step.index,
+            point=step.point,
+            guardrail=step.guardrail,
+            outcome=step.outcome,
+            detail=self._text(step.detail),
+            call_id=step.call_id,
+            agent=step.agent,
         )
 
     # -- helpers -------------------------------------------------------------------------------
