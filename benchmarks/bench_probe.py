@@ -83,7 +83,8 @@ def transcript() -> list[dict[str, Any]]:
 
 
 def _pair(ours: Callable[[], Any], raw: Callable[[], Any], runs: int) -> tuple[float, float]:
-    a, b = [], []
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(runs):
         for fn, out in ((ours, a), (raw, b)):
             started = time.perf_counter()
