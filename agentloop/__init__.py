@@ -90,6 +90,15 @@ _EXPORTS: dict[str, str] = {
     "RunSpec": "runspec",
     "RunEvent": "events",
     "RunFinished": "events",
+    # durable runs: resume, approvals that wait (docs/durable-runs.md)
+    "AgentChangedError": "errors",
+    "Deny": "durable",
+    "Edit": "durable",
+    "PendingCall": "durable",
+    "ResumeConflict": "errors",
+    "ResumeError": "errors",
+    "RunNotResumable": "errors",
+    "UnknownCallError": "errors",
     # teams: handoffs between agents, guardrails on a run
     "Allow": "teams",
     "Block": "teams",
@@ -144,7 +153,11 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.deltas import TextDelta as TextDelta
     from agentloop.deltas import ToolCallDelta as ToolCallDelta
     from agentloop.deltas import UsageEvent as UsageEvent
+    from agentloop.durable import Deny as Deny
+    from agentloop.durable import Edit as Edit
+    from agentloop.durable import PendingCall as PendingCall
     from agentloop.errors import AbortRun as AbortRun
+    from agentloop.errors import AgentChangedError as AgentChangedError
     from agentloop.errors import AgentloopError as AgentloopError
     from agentloop.errors import AgentloopWarning as AgentloopWarning
     from agentloop.errors import APIConnectionError as APIConnectionError
@@ -172,9 +185,12 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import PluginError as PluginError
     from agentloop.errors import RateLimitError as RateLimitError
     from agentloop.errors import ReplayMismatch as ReplayMismatch
+    from agentloop.errors import ResumeConflict as ResumeConflict
+    from agentloop.errors import ResumeError as ResumeError
     from agentloop.errors import RunAborted as RunAborted
     from agentloop.errors import RunCancelled as RunCancelled
     from agentloop.errors import RunError as RunError
+    from agentloop.errors import RunNotResumable as RunNotResumable
     from agentloop.errors import SessionConflictError as SessionConflictError
     from agentloop.errors import StorageError as StorageError
     from agentloop.errors import StreamError as StreamError
@@ -185,6 +201,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import ToolError as ToolError
     from agentloop.errors import ToolRetriesExceeded as ToolRetriesExceeded
     from agentloop.errors import TraceError as TraceError
+    from agentloop.errors import UnknownCallError as UnknownCallError
     from agentloop.events import RunEvent as RunEvent
     from agentloop.events import RunFinished as RunFinished
     from agentloop.events import StepFinished as StepFinished
