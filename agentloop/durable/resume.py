@@ -136,8 +136,8 @@ def _check_state(stored: StoredRun, force: bool) -> None:
         )
     if stored.claimed and not force:
         raise ResumeConflict(
-            f"run {run_id!r} is being resumed by another process (claimed, not started yet); "
-            "if that process died, take it over with --force (force=True)",
+            f"run {run_id!r} already moved on: another process is resuming it (claimed, its "
+            "run not started yet); if that process died, take it over with --force (force=True)",
             run_id=run_id,
         )
     if stored.finished and stored.stop_reason not in RESUMABLE:
