@@ -14,8 +14,6 @@ import argparse
 import sys
 from typing import Any
 
-from agentloop.cli.argtypes import print_line
-
 __all__ = ["add_parser", "add_resume_options", "continue_run", "resume_command"]
 
 
@@ -191,6 +189,8 @@ def _drive(
 
         write_json(renderer, result)
     renderer.finish_text()
+    from agentloop.cli.run import report_end
+
     report_end(result, logged=True)
     return 0
 
@@ -217,30 +217,6 @@ def _with_conversation(events: Any, target: Any, conversation_id: Any, messages:
             session.close()
 
     return run()
-
-
-def report_end(result: Any, *, logged: bool) -> None:
-    """After a run or resume: say how to continue one that waits for approval."""
-    if result is None or getattr(result, "stop_reason", None) != "awaiting_approval":
-        return
-    for call in result.pending:
-        print_line(f"agentloop: waiting for approval: {call.id} {call.name}({call.arguments})")
-    if logged:
-        print_line(
-            f"agentloop: decide with: agentloop approve {result.run_id} [CALL_ID ...] "
-            "[--deny REASON] [--edit ARGS_JSON]"
-        )
-
-
-def resume_hint(result: Any, *, logged: bool) -> None:
-    """After Ctrl-C: the command that continues the run (or why there is none)."""
-    run_id = getattr(result, "run_id", None)
-    if not run_id:
-        return
-    if logged:
-        print_line(f"agentloop: continue it with: agentloop resume {run_id}")
-    else:
-        print_line("agentloop: this run was not logged (--no-log), so it cannot be resumed")
 
 
 def _ask(pending: Any) -> Any:

@@ -37,6 +37,8 @@ __all__ = [
     "chat_command",
     "choose_model",
     "configure_agent",
+    "report_end",
+    "resume_hint",
     "run_command",
     "start_session",
     "write_json",
@@ -57,8 +59,6 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         result = session.run_turn(prompt, None, renderer)
     except KeyboardInterrupt as exc:  # say how to continue it (agentloop resume)
-        from agentloop.cli.resume import resume_hint
-
         session.status.clear()
         resume_hint(getattr(exc, "agentloop_result", None), logged=session.logged)
         raise
@@ -77,9 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
     renderer.finish_text()
     if args.verbose:
         renderer.note(_summary(result))
-    from agentloop.cli.resume import report_end  # deferred approvals: how to decide
-
-    report_end(result, logged=session.logged)
+    report_end(result, logged=session.logged)  # deferred approvals: how to decide
     return 0
 
 
@@ -371,3 +369,27 @@ def _summary(result: Any) -> str:
         f"agentloop: {usage.requests} model call(s), {usage.prompt_tokens} prompt + "
         f"{usage.completion_tokens} completion tokens, stop: {result.stop_reason}"
     )
+
+
+def report_end(result: Any, *, logged: bool) -> None:
+    """After a run or resume: say how to continue one that waits for approval."""
+    if result is None or getattr(result, "stop_reason", None) != "awaiting_approval":
+        return
+    for call in result.pending:
+        print_line(f"agentloop: waiting for approval: {call.id} {call.name}({call.arguments})")
+    if logged:
+        print_line(
+            f"agentloop: decide with: agentloop approve {result.run_id} [CALL_ID ...] "
+            "[--deny REASON] [--edit ARGS_JSON]"
+        )
+
+
+def resume_hint(result: Any, *, logged: bool) -> None:
+    """After Ctrl-C: the command that continues the run (or why there is none)."""
+    run_id = getattr(result, "run_id", None)
+    if not run_id:
+        return
+    if logged:
+        print_line(f"agentloop: continue it with: agentloop resume {run_id}")
+    else:
+        print_line("agentloop: this run was not logged (--no-log), so it cannot be resumed")
