@@ -59,6 +59,8 @@ class Guards:
             point for point, name in _HOOKS.items() if getattr(pm.hook, name).get_hookimpls()
         )
         self.retries = 0
+        self._cached_for: Any = None
+        self._by_point: dict[str, list[Guardrail]] = {}
         self.pending: list[Step] = []  # steps of parallel checks, yielded at the next point
 
     @staticmethod
@@ -74,11 +76,14 @@ class Guards:
     # -- deciding ---------------------------------------------------------------------------
 
     def _objects(self, point: str, *, parallel: bool | None = None) -> list[Guardrail]:
-        return [
-            g
-            for g in self.run.spec.guardrails
-            if point in g.points() and (parallel is None or g.parallel == parallel)
-        ]
+        guardrails = self.run.spec.guardrails
+        if guardrails is not self._cached_for:  # a new spec (a handoff): sort its guardrails
+            self._cached_for = guardrails
+            self._by_point = {p: [g for g in guardrails if p in g.points()] for p in _HOOKS}
+        found = self._by_point[point]
+        if parallel is None:
+            return found
+        return [g for g in found if g.parallel == parallel]
 
     def _decide(
         self, point: str, checks: Iterator[Check], call_id: str | None

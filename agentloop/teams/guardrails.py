@@ -107,6 +107,9 @@ def outcome_name(outcome: Outcome) -> str:
     return type(outcome).__name__.lower()
 
 
+_POINTS: dict[type, frozenset[str]] = {}
+
+
 class Guardrail:
     """A guardrail object for ``Agent(guardrails=[...])``: override the points you check.
 
@@ -137,11 +140,14 @@ class Guardrail:
     def points(self) -> frozenset[str]:
         """The points this guardrail checks (the methods its class overrides)."""
         own = type(self)
-        return frozenset(
-            point
-            for point in POINTS
-            if getattr(own, f"check_{point}") is not getattr(Guardrail, f"check_{point}")
-        )
+        found = _POINTS.get(own)
+        if found is None:  # once per class: a run asks at every point
+            found = _POINTS[own] = frozenset(
+                point
+                for point in POINTS
+                if getattr(own, f"check_{point}") is not getattr(Guardrail, f"check_{point}")
+            )
+        return found
 
     @property
     def label(self) -> str:
