@@ -111,12 +111,12 @@ class Guards:
     ) -> Iterator[Check]:
         context = self.run.context
         for guard in objects:
-            yield guard.label, lambda g=guard: getattr(g, method)(context, *kwargs.values())
+            yield guard.label, lambda g=guard: getattr(g, method)(context, *kwargs.values())  # type: ignore[misc]
         if point not in self.hooked:
             return
         hook_kwargs = {"context": context, **kwargs}
         for outcome in call_each(self.run.spec.plugin_manager, _HOOKS[point], **hook_kwargs):
-            yield outcome.owner, lambda o=outcome: _value_of(o)
+            yield outcome.owner, lambda o=outcome: _value_of(o)  # type: ignore[misc]
 
     def _step(
         self, point: str, label: str, outcome: Outcome, call_id: str | None, at: float, t0: float
@@ -205,7 +205,7 @@ class Guards:
     def _parallel_checks(self, guards: list[Guardrail], text: str) -> Iterator[Check]:
         context = self.run.context
         for guard in guards:
-            yield guard.label, lambda g=guard: g.check_input(context, text)
+            yield guard.label, lambda g=guard: g.check_input(context, text)  # type: ignore[misc]
 
     def parallel_outcome(self, future: Future[Any], spec: Any) -> None:
         """The parallel checks' verdict, once the first call is done: a block refuses the run."""

@@ -170,7 +170,7 @@ class _FunctionGuardrail(Guardrail):
             )
         self.fn = fn
         self.point = point
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name = str(name or getattr(fn, "__name__", type(fn).__name__))
         self.parallel = parallel
         self._context = "context" in inspect.signature(fn).parameters
 
