@@ -22,7 +22,7 @@ Guardrails come from two places, checked in this order: ``Agent(guardrails=[...]
 :func:`tool_guardrail`, :func:`output_guardrail`), which follow the active agent through
 handoffs, and plugins implementing ``agentloop_guard_input``, ``agentloop_guard_tool_call``
 and ``agentloop_guard_output``, which apply to the whole run. The first outcome that is not
-``Allow`` decides (a ``Replace`` is passed on: the next guardrail checks the replaced value).
+``Allow`` decides; the guardrails after it are not asked.
 A guardrail that raises, or answers anything but an outcome or None, ends the run with
 :class:`~agentloop.GuardrailError` naming it: a broken guardrail never lets a run through.
 """
