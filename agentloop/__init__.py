@@ -171,6 +171,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import ConfigurationError as ConfigurationError
     from agentloop.errors import ContextWindowExceeded as ContextWindowExceeded
     from agentloop.errors import ConversationNotFoundError as ConversationNotFoundError
+    from agentloop.errors import CostBudgetExceeded as CostBudgetExceeded
     from agentloop.errors import EngineError as EngineError
     from agentloop.errors import GuardrailBlocked as GuardrailBlocked
     from agentloop.errors import GuardrailError as GuardrailError
@@ -194,7 +195,6 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.errors import SessionConflictError as SessionConflictError
     from agentloop.errors import StorageError as StorageError
     from agentloop.errors import StreamError as StreamError
-    from agentloop.errors import CostBudgetExceeded as CostBudgetExceeded
     from agentloop.errors import TokenBudgetExceeded as TokenBudgetExceeded
     from agentloop.errors import ToolArgumentError as ToolArgumentError
     from agentloop.errors import ToolDefinitionError as ToolDefinitionError
@@ -217,9 +217,9 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.messages import ToolResult as ToolResult
     from agentloop.messages import Usage as Usage
     from agentloop.offline.model import OfflineModel as OfflineModel
-    from agentloop.pricing import Price as Price
     from agentloop.plugins.toolsets import ToolOption as ToolOption
     from agentloop.plugins.toolsets import Toolset as Toolset
+    from agentloop.pricing import Price as Price
     from agentloop.protocols import Model as Model
     from agentloop.providers.registry import ChatModel as ChatModel
     from agentloop.providers.registry import resolve_model as resolve_model
@@ -231,6 +231,7 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.sessions import PostgresSession as PostgresSession
     from agentloop.sessions import Session as Session
     from agentloop.sessions import SQLiteSession as SQLiteSession
+    from agentloop.streaming import ChatStream as ChatStream
     from agentloop.teams import Allow as Allow
     from agentloop.teams import Block as Block
     from agentloop.teams import Guardrail as Guardrail
@@ -241,6 +242,5 @@ if TYPE_CHECKING:  # exactly the names of _EXPORTS (tests/test_meta.py compares 
     from agentloop.teams import input_guardrail as input_guardrail
     from agentloop.teams import output_guardrail as output_guardrail
     from agentloop.teams import tool_guardrail as tool_guardrail
-    from agentloop.streaming import ChatStream as ChatStream
     from agentloop.tools import Tool as Tool
     from agentloop.tools import tool as tool

@@ -38,7 +38,6 @@ from agentloop.loop.guards import Guards
 from agentloop.loop.handoffs import Handoffs, tools_of
 from agentloop.loop.threads import ToolThreads
 from agentloop.messages import ChatResponse, Usage, unique_call_ids
-from agentloop.plugins.manager import collect_tools
 from agentloop.pricing import CostBudget
 from agentloop.result import RunResult, Step
 from agentloop.tokens import estimate_tokens, estimate_tools_tokens
