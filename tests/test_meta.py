@@ -87,9 +87,7 @@ def test_every_error_users_catch_is_in_the_tree_and_exported() -> None:
 
 # A private name of another agentloop module used here, pending a rename by the module's owner.
 # Each entry must still exist (test below), so the list can only shrink.
-PENDING_PRIVATE_IMPORTS = {
-    ("agentloop.cli.batch", "agentloop.cli.target", "_split"),
-}
+PENDING_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()  # none left
 # private attributes of the standard library that agentloop relies on (not agentloop's own)
 STDLIB_PRIVATE = {"_fields", "_group_actions", "_SubParsersAction"}
 

@@ -195,9 +195,9 @@ def _summary(args: Any, stats: Any, elapsed: float, malformed: int, fmt: Any) ->
 
 def absolute_target(target: str) -> str:
     """``file.py[:name]`` with an absolute path (workers may run elsewhere); modules as given."""
-    from agentloop.cli.target import _split
+    from agentloop.cli.target import split_target
 
-    where, sep, name = _split(target)
+    where, sep, name = split_target(target)
     if where.endswith(".py") or os.sep in where:
         where = str(Path(where).resolve())
     return f"{where}{sep}{name}"

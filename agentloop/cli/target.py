@@ -24,7 +24,7 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError
 
-__all__ = ["TargetError", "TargetImportError", "load_target"]
+__all__ = ["TargetError", "TargetImportError", "load_target", "split_target"]
 
 
 class TargetError(ConfigurationError):
@@ -48,7 +48,7 @@ def load_target(target: str) -> Any:
         TargetError: The file or module does not exist, or it has no agent or tools.
         TargetImportError: The target's own code raised while importing.
     """
-    where, _, attr = _split(target)
+    where, _, attr = split_target(target)
     module = _import(where)
     if attr:
         obj: Any = module
@@ -60,7 +60,8 @@ def load_target(target: str) -> Any:
     return _find_agent(module, target)
 
 
-def _split(target: str) -> tuple[str, str, str]:
+def split_target(target: str) -> tuple[str, str, str]:
+    """``"file.py:name"`` as ``("file.py", ":", "name")``; no ``:name``: ``(target, "", "")``."""
     # "C:\\x.py" on Windows and "file.py" without ":name" both mean: no attribute
     match = re.fullmatch(r"(.+?):([A-Za-z_][\w.]*)", target)
     if match and not re.fullmatch(r"[A-Za-z]", match.group(1)):
