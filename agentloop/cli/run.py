@@ -172,18 +172,8 @@ class _Session:
     ) -> Any:
         """Run the agent once, rendering every event; return the RunResult."""
         renderer.show_status("waiting for model")
-        result = None
         self._ok = False
-        try:
-            for event in self._events(prompt, history):
-                renderer.handle(event)
-                if type(event).__name__ == "RunFinished":
-                    result = event.result
-        finally:
-            self.status.clear()
-        if result is None:
-            raise RunError("the run ended without a result")
-        self._ok = True
+        result = self.render(self._events(prompt, history), renderer)
         self.attachments = []  # chat: they went with the first turn
         return result
 
