@@ -164,10 +164,7 @@ class RunLog:
         """
         try:
             with self.db.transaction() as conn:
-                for request, event in batch:
-                    if request is not None:
-                        self._write_in(conn, request)
-                    self._write_in(conn, event)
+                self._write_items(conn, batch)
             return {}
         except Exception:  # noqa: BLE001 - retried below, one run at a time
             if len(batch) == 1:
@@ -179,18 +176,22 @@ class RunLog:
         return failed
 
     def _write_alone(self, item: _Item) -> dict[str, BaseException]:
-        request, event = item
+        event = item[1]
         try:
             with self.db.transaction() as conn:
-                if request is not None:
-                    self._write_in(conn, request)
-                self._write_in(conn, event)
+                self._write_items(conn, (item,))
         except Exception as exc:
             error = storage_error(exc, self.path)
             error.__cause__ = exc
             self._mark_gap(event, str(error))
             return {event.run_id: error}
         return {}
+
+    def _write_items(self, conn: Any, items: Sequence[_Item]) -> None:
+        for request, event in items:
+            if request is not None:
+                self._write_in(conn, request)
+            self._write_in(conn, event)
 
     def _redacted(self, event: TraceEvent) -> TraceEvent:
         data = self._redactor.value(dict(event.data))
