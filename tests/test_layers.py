@@ -55,7 +55,8 @@ LAYERS: dict[str, set[str]] = {
     "wire": {"errors", "messages", "deltas", "secrets"},
     "streaming": {"wire", "errors", "messages", "deltas"},
     "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols", "secrets"},
-    "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
+    # the offline model validates requests (and `serve` clients' schemas) with schema
+    "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "schema"},
     "providers": {
         "client",
         "offline",
@@ -107,7 +108,8 @@ LAYERS: dict[str, set[str]] = {
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
     # agentloop eval: datasets, evaluators, chaos; runs cases on batch, reads runs from logs
-    "evals": {*DATA, "batch", "hookspecs", "logs", "tracing", "providers", "streaming", "testing"},
+    "evals": {*DATA, "batch", "hookspecs", "logs", "tracing", "providers", "streaming", "testing",
+              "schema"},
     "config": {"errors", "providers", "secrets", "postgres", "pricing"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
     "storage": {"errors", "secrets", "postgres"},

@@ -218,11 +218,19 @@ class JsonSchemaValid(Evaluator):
         super().__init__(**kw)
         import jsonschema
 
+        from agentloop.schema.external import REGISTRY, schema_problem
+
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             raise ValueError(f"json_schema: the schema is invalid: {exc.message}") from None
-        self.validator = jsonschema.Draft202012Validator(schema)
+        except RecursionError:
+            raise ValueError("json_schema: the schema is nested too deeply; use $defs") from None
+        # a dataset's schema is from outside: no $ref is fetched, no pattern may backtrack
+        problem = schema_problem(schema)
+        if problem is not None:
+            raise ValueError(f"json_schema: the schema cannot be used: {problem}")
+        self.validator = jsonschema.Draft202012Validator(schema, registry=REGISTRY)
 
     def evaluate(self, facts: RunFacts, case: Any) -> Score:
         value = facts.output

@@ -189,6 +189,14 @@ def _check_schema(schema: Any, param: str) -> None:
         cls.check_schema(schema)
     except exceptions.SchemaError as exc:
         bad_request(f"Invalid schema for '{param}': {exc.message}", param=param)
+    except RecursionError:
+        bad_request(f"Invalid schema for '{param}': it is nested too deeply.", param=param)
+    from agentloop.schema.external import schema_problem
+
+    # a remote $ref, a $ref loop or a backtracking pattern: never fetched, never run
+    problem = schema_problem(schema)
+    if problem is not None:
+        bad_request(f"Invalid schema for '{param}': {problem}.", param=param)
     if len(_CHECKED) >= 512:  # the same few tools come back on every step of a run
         _CHECKED.clear()
     _CHECKED.add(key)

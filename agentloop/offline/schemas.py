@@ -3,7 +3,8 @@
 :func:`example` builds a valid instance of a schema from the schema alone
 (``const``, a valid ``default``, ``examples``, the first ``enum`` value, or a
 minimal value honouring bounds, lengths, formats and simple patterns);
-:func:`is_valid` checks an instance with ``jsonschema``.
+:func:`is_valid` checks an instance with ``jsonschema``, through agentloop's registry
+that never fetches a ``$ref`` (schemas reach ``agentloop serve`` from any client).
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ def is_valid(schema: Mapping[str, Any], instance: Any) -> bool:
     """Whether ``instance`` validates against ``schema`` (formats checked where possible)."""
     from jsonschema import validators
 
+    from agentloop.schema.external import REGISTRY
+
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
-        return bool(cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid(instance))
+        checker = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=REGISTRY)
+        return bool(checker.is_valid(instance))
     except Exception:  # an unusable schema: nothing can be checked against it
         return False
 
