@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import selectors
 import shlex
 import signal
@@ -198,19 +197,40 @@ class ShellPlugin:
             )
         except OSError as exc:
             os.close(status_r)
-            raise ToolError(f"could not start the command wrapper: {exc.strerror or exc}") from exc
+            raise self._start_error(exc) from exc
         finally:
             os.close(status_w)
         with os.fdopen(status_r, "rb") as status_pipe:
             reader = _OutputReader(process, self.max_output)
-            # the status line comes when the wrapper is done (and its descendants are gone)
-            ready, _, _ = select.select([status_pipe], [], [], self.timeout + _WRAPPER_GRACE)
+            # the status line comes when the wrapper is done (and its descendants are gone);
+            # a selector, not select.select(), which fails on descriptors above 1023
+            with selectors.DefaultSelector() as selector:
+                selector.register(status_pipe, selectors.EVENT_READ)
+                ready = selector.select(self.timeout + _WRAPPER_GRACE)
             if not ready:  # the wrapper itself is stuck (not yet reaped, so its pid is still
                 _kill_group(process.pid)  # its group's id): kill the whole group
             status = _status(status_pipe.read())
+            if ready and not status:  # the wrapper died without a word (killed from outside):
+                _kill_group(process.pid)  # its command may still run in its process group
             process.wait()
             output = reader.finish()
+        if ready and not status:
+            raise ToolError(
+                f"the command wrapper of {argv[0]!r} (pid {process.pid}) died before reporting "
+                f"(exit status {process.returncode}: killed from outside?); the processes left "
+                f"in its process group were killed. Output so far:\n{output}"
+            )
         return self._describe(argv, status, output)
+
+    def _start_error(self, exc: OSError) -> ToolError:
+        """The error for a wrapper that could not start, naming a bad working folder."""
+        if self.cwd is not None and (exc.filename == self.cwd or not os.path.isdir(self.cwd)):
+            return ToolError(
+                f"the working folder {self.cwd!r} of run_command cannot be entered "
+                f"({exc.strerror or exc}); it was removed, replaced or made unreadable since the "
+                "plugin was configured: create it again or configure another cwd"
+            )
+        return ToolError(f"could not start the command wrapper: {exc.strerror or exc}")
 
     def _describe(self, argv: list[str], status: dict[str, object], output: str) -> str:
         """The result text for the wrapper's status, or the ToolError it calls for."""
