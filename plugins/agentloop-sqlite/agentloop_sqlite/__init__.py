@@ -12,7 +12,9 @@ error. Each call runs one statement only, returns at most ``max_rows`` rows
 Memory is bounded with SQLite's own limits, per connection: no string or blob
 may grow past ``max_value_bytes`` (``SQLITE_LIMIT_LENGTH``: ``randomblob(1e9)``,
 ``zeroblob``, ``replace`` and ``group_concat`` fail at once instead of
-allocating), statements are at most :data:`MAX_SQL_CHARS` long, the page cache
+allocating), no row may hold more than ``max_row_bytes`` (the statement's result
+columns are counted with ``EXPLAIN`` before it runs, and each value's limit is
+lowered to its share), statements are at most :data:`MAX_SQL_CHARS` long, the page cache
 is small and sorts spill to temporary files. Rows are fetched and formatted one
 at a time, so Python never holds more than one row. ``max_memory_bytes`` adds
 SQLite's hard heap limit (process-wide, only ever lowered).
@@ -38,13 +40,16 @@ from ._guard import Guard, describe_error
 from ._offers import agentloop_register_tools as agentloop_register_tools
 from ._printf import bounded_printf
 
-__all__ = ["MAX_SQL_CHARS", "SQLitePlugin"]
+__all__ = ["MAX_ROW_BYTES", "MAX_SQL_CHARS", "SQLitePlugin"]
 
 MAX_OUTPUT_CHARS = 50_000
 """Most characters of one table of results; further rows are cut with a note."""
 
 MAX_SQL_CHARS = 100_000
 """Longest statement accepted (``SQLITE_LIMIT_SQL_LENGTH``)."""
+
+MAX_ROW_BYTES = 16_000_000
+"""Default bound on the bytes of one result row (see ``max_row_bytes``)."""
 
 CACHE_KIB = 8192
 """Page cache of each connection, in KiB; larger sorts and temporary tables spill to disk."""
@@ -61,6 +66,10 @@ class SQLitePlugin:
         max_cell_chars: Longer values are shortened in results.
         max_value_bytes: Largest string or blob a statement may make or read
             (``SQLITE_LIMIT_LENGTH``); larger ones fail the statement with a clear error.
+        max_row_bytes: Most bytes one row of a result may hold: a statement with
+            ``n`` result columns may make values of at most ``max_row_bytes // n``
+            bytes (and never more than ``max_value_bytes``). By default
+            :data:`MAX_ROW_BYTES`, or ``max_value_bytes`` when that is larger.
         max_memory_bytes: When set, SQLite's hard heap limit (``PRAGMA
             hard_heap_limit``). It is process-wide, so it applies to every SQLite
             connection in the process, and it is only ever lowered, never raised.
@@ -77,15 +86,19 @@ class SQLitePlugin:
         timeout: float = 5.0,
         max_cell_chars: int = 200,
         max_value_bytes: int = 1_000_000,
+        max_row_bytes: int | None = None,
         max_memory_bytes: int | None = None,
     ) -> None:
         path = os.path.realpath(os.fspath(database))
         if not os.path.isfile(path):
             raise ConfigurationError(f"SQLitePlugin database {os.fspath(database)!r} is not a file")
-        if max_rows < 1 or timeout <= 0 or max_cell_chars < 1 or max_value_bytes < 1:
+        max_row_bytes = (
+            max(MAX_ROW_BYTES, max_value_bytes) if max_row_bytes is None else max_row_bytes
+        )
+        if min(max_rows, max_cell_chars, max_value_bytes, max_row_bytes) < 1 or timeout <= 0:
             raise ConfigurationError(
-                "SQLitePlugin max_rows, timeout, max_cell_chars and max_value_bytes must be "
-                "positive"
+                "SQLitePlugin max_rows, timeout, max_cell_chars, max_value_bytes and "
+                "max_row_bytes must be positive"
             )
         if max_memory_bytes is not None and max_memory_bytes < 1:
             raise ConfigurationError("SQLitePlugin max_memory_bytes must be positive or None")
@@ -94,6 +107,7 @@ class SQLitePlugin:
         self.timeout = timeout
         self.max_cell_chars = max_cell_chars
         self.max_value_bytes = max_value_bytes
+        self.max_row_bytes = max_row_bytes
         self.max_memory_bytes = max_memory_bytes
         self.tools: tuple[Tool, ...] = (
             tool(self.list_tables),
@@ -173,6 +187,7 @@ class SQLitePlugin:
             )
         with self._session() as (conn, guard):
             try:
+                self._bound_row(conn, guard, sql)
                 cursor = conn.execute(sql)
                 if cursor.description is None:
                     return "(the statement returned no result set)"
@@ -217,8 +232,28 @@ class SQLitePlugin:
         if self.max_memory_bytes is not None:  # only ever lowers SQLite's process-wide limit
             conn.execute(f"PRAGMA hard_heap_limit = {int(self.max_memory_bytes)}")
 
+    def _bound_row(self, conn: sqlite3.Connection, guard: Guard, sql: str) -> None:
+        """Lower the value limit so that no row of ``sql``'s result exceeds ``max_row_bytes``.
+
+        The result columns are counted from the statement's bytecode (``EXPLAIN`` compiles
+        it without running it): a row is built whole inside SQLite before Python sees it.
+        """
+        columns = _result_columns(conn, sql)
+        limit = min(self.max_value_bytes, max(1, self.max_row_bytes // max(columns, 1)))
+        if limit < self.max_value_bytes:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+            guard.row_columns = columns
+        guard.value_limit = limit
+
     def _describe(self, exc: Exception, guard: Guard) -> str:
         text = str(exc)
+        if ("too big" in text or guard.too_big) and guard.row_columns:
+            return (
+                f"a row of {guard.row_columns} column{'s' * (guard.row_columns != 1)} may hold at most {self.max_row_bytes} "
+                f"bytes (the plugin's max_row_bytes), so each value at most "
+                f"{guard.value_limit} bytes, and the statement was stopped; select fewer "
+                "columns, or smaller values (substr(), length())"
+            )
         if "too big" in text or guard.too_big:
             return (
                 f"a value would be larger than {self.max_value_bytes} bytes (the plugin's "
@@ -282,3 +317,16 @@ class SQLitePlugin:
         if len(text) > self.max_cell_chars:
             text = text[: self.max_cell_chars] + "..."
         return text
+
+
+def _result_columns(conn: sqlite3.Connection, sql: str) -> int:
+    """How many columns ``sql``'s rows have, from its bytecode; 0 when it cannot be told.
+
+    ``EXPLAIN`` fails only for a statement that will fail itself (with its own error) or
+    that is an ``EXPLAIN`` already, whose rows are small.
+    """
+    try:
+        program = conn.execute("EXPLAIN " + sql).fetchall()
+    except (sqlite3.Error, sqlite3.Warning):
+        return 0
+    return max((int(row[3]) for row in program if row[1] == "ResultRow"), default=0)

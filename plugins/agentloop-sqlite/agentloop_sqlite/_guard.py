@@ -73,12 +73,16 @@ class Guard:
         denied: Message for the last refused action, or None.
         timed_out: The progress handler aborted a statement.
         too_big: A function refused to make a value over the size limit.
+        row_columns: The result's columns, when their number lowered the value limit.
+        value_limit: The largest value the running statement may make, in bytes.
     """
 
     deadline: float
     denied: str | None = None
     timed_out: bool = False
     too_big: bool = False
+    row_columns: int = 0
+    value_limit: int = 0
 
     def refuse_size(self) -> None:
         """Note that a value over the size limit was refused (see ``_printf``)."""

@@ -91,7 +91,9 @@ def test_heap_limit_stops_a_statement_that_needs_more_memory(database: Path) -> 
     assert "refused: the statement needed more memory than allowed" in done.stdout
 
 
-@pytest.mark.parametrize("kwargs", [{"max_value_bytes": 0}, {"max_memory_bytes": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"max_value_bytes": 0}, {"max_memory_bytes": 0}, {"max_row_bytes": 0}]
+)
 def test_bad_limits_are_configuration_errors(database: Path, kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         SQLitePlugin(database, **kwargs)
@@ -115,3 +117,57 @@ def test_printf_and_format_still_format(database: Path) -> None:
         "length(printf('%.*c', 999999, 'x')), printf(NULL)"
     )
     assert out.splitlines()[1] == "3-a  2.50 % | yyy | 999999 | NULL"
+
+
+GIGABYTE_ROW = "SELECT " + ", ".join(["randomblob(999999)"] * 1100)
+"""1,100 values of just under the 1 MB value limit: a 1.1 GB row."""
+
+
+def test_a_gigabyte_row_is_refused_before_it_is_built(database: Path) -> None:
+    """In a child process, so its peak memory is its own: the row must never be built."""
+    script = textwrap.dedent(
+        f"""
+        import resource
+        from agentloop import ToolError
+        from agentloop_sqlite import SQLitePlugin
+
+        plugin = SQLitePlugin({str(database)!r}, timeout=5.0)  # the plugin's wall-time bound
+        try:
+            plugin.query({GIGABYTE_ROW!r})
+        except ToolError as exc:
+            print("refused:", exc)
+        print("peak KiB:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "refused: a row of 1100 columns may hold at most 16000000 bytes (the plugin's "
+        "max_row_bytes), so each value at most 14545 bytes" in done.stdout
+    ), done.stdout
+    peak_kib = int(done.stdout.rsplit("peak KiB:", 1)[1])
+    assert peak_kib < 200_000, done.stdout  # the row (1.1 GB) was never held
+
+
+def test_wide_rows_within_the_row_limit_still_work(database: Path) -> None:
+    plugin = SQLitePlugin(database, max_row_bytes=40_000)
+    out = plugin.query("SELECT " + ", ".join(["length(randomblob(9000))"] * 4))
+    assert out.splitlines()[1] == " | ".join(["9000"] * 4)
+    with pytest.raises(ToolError, match="a row of 5 columns may hold at most 40000 bytes"):
+        plugin.query("SELECT " + ", ".join(["randomblob(9000)"] * 5))
+    assert "<blob 50000 bytes>" in SQLitePlugin(database, max_row_bytes=100_000).query(
+        "SELECT payload FROM t WHERE name = 'large'"
+    )
+
+
+def test_a_statement_that_cannot_be_explained_still_runs_or_fails_as_itself(
+    database: Path,
+) -> None:
+    plugin = SQLitePlugin(database)
+    assert "Init" in plugin.query("EXPLAIN SELECT 1")
+    with pytest.raises(ToolError, match="read-only"):
+        plugin.query("DELETE FROM t")
+    with pytest.raises(ToolError, match="syntax error"):
+        plugin.query("SELEC 1")
