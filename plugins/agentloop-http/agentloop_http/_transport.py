@@ -134,7 +134,13 @@ def fetch(
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return _finish(url, target, response, redirects, deadline, max_bytes, timeout)
         redirects.append(target.url)
-        current = urljoin(target.url, location.strip())
+        try:
+            current = urljoin(target.url, location.strip())
+        except ValueError as exc:  # e.g. "http://[::1/x": urlsplit refuses it
+            raise ToolError(
+                f"{target.url} redirected to a malformed URL ({exc}); fetch_url cannot follow "
+                "it: fetch the page the redirect meant directly"
+            ) from exc
     raise ToolError(f"too many redirects fetching {url} (more than {max_redirects})")
 
 
@@ -186,6 +192,13 @@ def _finish(
     max_bytes: int,
     timeout: float,
 ) -> Fetched:
+    if response.status_code < 200:
+        # http.client reads past "100 Continue" only: any other interim answer (103 Early
+        # Hints) would come back as an empty page, and the real answer after it be lost
+        raise ToolError(
+            f"{target.url} sent an interim HTTP {response.status_code} answer before its real "
+            "one, which fetch_url cannot read past; fetch the page with another client"
+        )
     if response.status_code >= 400:
         raise ToolError(f"HTTP {response.status_code} {response.reason} from {target.url}")
     content_type = response.headers.get("Content-Type", "")
@@ -262,8 +275,27 @@ def _transport_error(target: Target, exc: Exception) -> ToolError:
         return exc
     if isinstance(exc, requests.exceptions.Timeout):
         return ToolError(f"timed out fetching {target.url}")
+    if broken := _broken_answer(exc):
+        return ToolError(
+            f"{target.host_header} ({target.url}) accepted the connection but sent no valid "
+            f"HTTP answer: {broken}; the server closed, reset or garbled it, try again later"
+        )
     detail = _ERROR_DETAIL.search(str(exc))
     cause = detail.group(1).strip() if detail else type(exc).__name__
     if isinstance(exc, requests.exceptions.SSLError):
         return ToolError(f"TLS error fetching {target.url}: {cause}")
     return ToolError(f"could not connect to {target.host_header} ({target.url}): {cause}")
+
+
+def _broken_answer(exc: Exception) -> str | None:
+    """What was wrong with a server's answer, when the connection itself was made."""
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return f"invalid header ({str(exc)[:120]})"
+    first = exc.args[0] if exc.args else None
+    if not isinstance(first, urllib3.exceptions.ProtocolError) or len(first.args) < 2:
+        return None
+    inner = first.args[1]
+    if isinstance(inner, OSError) and inner.strerror:
+        return f"{type(inner).__name__} ({inner.strerror})"
+    shown = str(inner).strip()[:80]
+    return f"{type(inner).__name__} ({shown!r})" if shown else type(inner).__name__
