@@ -59,7 +59,9 @@ def _factorial(x: Number) -> int:
             raise ToolError("factorial() needs a whole number")
         x = int(x)
     if x < 0 or x > MAX_FACTORIAL:
-        raise ToolError(f"factorial() needs a whole number from 0 to {MAX_FACTORIAL}, got {x}")
+        raise ToolError(
+            f"factorial() needs a whole number from 0 to {MAX_FACTORIAL}, got {_short_int(x)}"
+        )
     return math.factorial(x)
 
 
@@ -260,15 +262,39 @@ def _check_power(base: Number, exponent: Number) -> None:
     if bits > MAX_INT_BITS:
         digits = exponent * math.log10(abs(base))
         raise ToolError(
-            f"result too large: {base}**{exponent} would have about {digits:.3g} digits "
+            f"result too large: {_short_int(base)}**{exponent} would have about {digits:.3g} digits "
             f"(the limit is about {int(MAX_INT_BITS * math.log10(2))} digits)"
         )
 
 
 def _short_int(value: int) -> str:
     """Show an integer, or its digit count when it is too long to print usefully."""
-    text = str(value)
+    text = _int_text(value)
     return text if len(text) <= 20 else f"with {len(text)} digits"
+
+
+_CHUNK_DIGITS = 18
+_CHUNK = 10**_CHUNK_DIGITS
+
+
+def _int_text(value: int) -> str:
+    """``str(value)``, also past the interpreter's int/str digit limit.
+
+    ``str()`` of an int refuses more digits than ``sys.get_int_max_str_digits()``, a
+    process-wide setting (``PYTHONINTMAXSTRDIGITS``, ``-X int_max_str_digits`` or any code
+    calling ``sys.set_int_max_str_digits``, possibly while a call runs). Results are bounded
+    by ``MAX_INT_BITS``, so converting in chunks of 18 digits is always cheap.
+    """
+    try:
+        return str(value)
+    except ValueError:
+        pass
+    sign, rest, chunks = ("-" if value < 0 else ""), abs(value), []
+    while rest:
+        rest, chunk = divmod(rest, _CHUNK)
+        chunks.append(chunk)
+    head, *tail = reversed(chunks)
+    return sign + f"{head}" + "".join(f"{chunk:0{_CHUNK_DIGITS}d}" for chunk in tail)
 
 
 def _call(node: ast.Call) -> Number:
@@ -337,7 +363,7 @@ def format_number(value: Number) -> str:
         The text.
     """
     if isinstance(value, int):
-        return str(value)
+        return _int_text(value)
     if value == 0:
         return "0.0"
     short = format(value, ".12g")
