@@ -6,11 +6,13 @@ its own thread; the run log puts one before a tool runs and one at the end of a 
 never acts before the model turn that asked for it is committed, and a run that has returned
 is entirely in the log. What waits longer than ``linger`` (20 ms: the first event of a run
 whose model is slow, a tool's result while the next model call runs) is committed by the
-writer thread. A fast run of two model calls and a tool is then two commits instead of five,
-and the events of many threads share commits.
+writer thread, which looks every ``linger`` (it is never woken per item: a wake per run costs
+the run a thread switch, and its barrier usually takes the item first); so an item waits at
+most two ``linger``. A fast run of two model calls and a tool is then two commits instead of
+five, and the events of many threads share commits.
 
 An item that fails is reported to its run: :meth:`GroupWriter.failure` returns the error once,
-at that run's next write or barrier. The thread ends after a second with nothing to write (an
+at that run's next write or barrier. The thread ends a second after the last item came (an
 unclosed log leaves no thread behind) and starts again with the next item; at interpreter exit,
 what is queued is written first.
 """
@@ -79,7 +81,6 @@ class GroupWriter(Generic[T]):
                 self._thread.start()
             if len(self._pending) == 1:
                 self._since = time.monotonic()
-                self._cond.notify()
             return self._queued
 
     def flush(self, ticket: int | None = None) -> None:
@@ -116,19 +117,23 @@ class GroupWriter(Generic[T]):
                 self._written += len(batch)
 
     def _loop(self) -> None:
+        # The thread polls every ``linger`` instead of being woken by each first item: a
+        # wake per run would cost the run a thread switch for nothing, as a barrier
+        # usually takes the item first.
         while True:
             with self._cond:
+                now = time.monotonic()
                 if not self._pending:
-                    self._cond.wait(_IDLE)
-                if not self._pending:  # idle: end (put starts a new thread)
-                    self._thread = None
-                    return
-                # give a barrier the chance to take the oldest item along with its own write
-                while self._pending:
-                    left = self._since + self._linger - time.monotonic()
-                    if left <= 0:
-                        break
+                    # idle since the last item came: end (put starts a new thread)
+                    if now - self._since >= _IDLE:
+                        self._thread = None
+                        return
+                    self._cond.wait(self._linger)
+                    continue
+                left = self._since + self._linger - now
+                if left > 0:  # give a barrier the chance to take it along with its own write
                     self._cond.wait(left)
+                    continue
             self._write_pending()
 
 

@@ -132,6 +132,29 @@ def test_batches_keep_their_order_across_threads() -> None:
     assert written == order
 
 
+def test_barriers_that_take_every_item_leave_the_writer_thread_alone() -> None:
+    """A fast run's items are all taken by its barriers: the writer thread must neither write
+    them (the barrier would wait on that write) nor end and restart at every run."""
+    by_thread: list[str] = []
+
+    def write(batch: Sequence[int]) -> dict[str, BaseException]:
+        by_thread.append(threading.current_thread().name)
+        time.sleep(0.0005)  # a commit: it lets other threads run, as SQLite's does
+        return {}
+
+    writer = GroupWriter(write, key=str, name="test-writer")
+    threads = set()
+    for i in range(300):
+        writer.flush(writer.put(i))
+        threads.add(writer._thread)
+    assert by_thread == ["MainThread"] * 300
+    assert len(threads) == 1  # one writer thread for all 300 "runs"
+    deadline = time.monotonic() + 30
+    while writer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert writer._thread is None  # and it ends once idle
+
+
 def test_a_run_whose_event_cannot_be_written_warns_and_the_next_run_is_logged(
     tmp_path: Path,
 ) -> None:
