@@ -53,16 +53,18 @@ def test_many_threads_with_huge_and_odd_inputs_get_what_one_thread_gets() -> Non
 # another thread while 8 threads call the tool.
 _FLIPPING_LIMIT = textwrap.dedent(
     """
-    import json, sys, threading
+    import json, sys, threading, time
     from concurrent.futures import ThreadPoolExecutor
     from agentloop import ToolError
     from agentloop_calculator import calculate
     odd = json.loads(sys.argv[1])
     stop = threading.Event()
     def flip():
-        while not stop.is_set():
+        while not stop.is_set():  # about half of the time in each state
             sys.set_int_max_str_digits(640)
+            time.sleep(0.0005)
             sys.set_int_max_str_digits(0)
+            time.sleep(0.0005)
     def one(expression):
         try:
             calculate.invoke(json.dumps({"expression": expression}))
