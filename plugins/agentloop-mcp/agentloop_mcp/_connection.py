@@ -32,6 +32,8 @@ _TAIL_LINES = 20
 
 
 _LINE_CHARS = 500
+CLOSE_GRACE = 10.0
+"""Seconds ``close`` waits for a session that completed its handshake to end by itself."""
 _CHUNK = 65536
 
 
@@ -250,7 +252,7 @@ class Connection:
                 await task
         elif task is not None and not task.done():
             try:
-                await asyncio.wait_for(asyncio.shield(task), 10.0)
+                await asyncio.wait_for(asyncio.shield(task), CLOSE_GRACE)
             except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(BaseException):
