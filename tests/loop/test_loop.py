@@ -577,14 +577,14 @@ def test_timed_out_tool_does_not_hold_the_process_at_exit():
         "@tool(timeout=0.1)\n"
         "def hang() -> str:\n"
         "    '''Hang.'''\n"
-        "    time.sleep(60)\n"
+        "    time.sleep(3600)\n"
         "    return 'late'\n"
         "model = ScriptedModel([tool_calls_response(tool_call('hang')), 'ok'])\n"
         "print(Agent(model, tools=[hang], load_plugins=False).run('x').output)\n"
     )
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert out.stdout.strip() == "ok" and time.perf_counter() - started < 10
+    # a hang check, not a speed check: a process held by its tool would outlive the timeout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok"
 
 
 def test_ctrl_c_while_parallel_tools_run_stops_at_once_with_cancelled_results():
@@ -599,7 +599,7 @@ def test_ctrl_c_while_parallel_tools_run_stops_at_once_with_cancelled_results():
         "@tool\n"
         "def slow(n: int) -> str:\n"
         "    '''Slow.\n\n    Args:\n        n: N.\n    '''\n"
-        "    time.sleep(60)\n"
+        "    time.sleep(3600)\n"
         "    return 'late'\n"
         "calls = [tool_call('slow', {'n': 1}), tool_call('slow', {'n': 2})]\n"
         "model = ScriptedModel([tool_calls_response(*calls)])\n"
@@ -613,9 +613,8 @@ def test_ctrl_c_while_parallel_tools_run_stops_at_once_with_cancelled_results():
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "running"
     time.sleep(0.5)
-    started = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    # a hang check, not a speed check: without the fix the tools would hold the run for 60 s
-    assert time.perf_counter() - started < 20
+    # a hang check, not a speed check: without the fix the tools would hold the run for an
+    # hour, past this timeout
+    out, _ = proc.communicate(timeout=60)
     assert json.loads(out) == ["interrupted", "cancelled", "cancelled"]
