@@ -4,6 +4,7 @@
 
     agentloop view trace.jsonl            # a --trace file (every run in it)
     agentloop view 9f3c2a                 # a run of the run log, by id or id prefix
+                                          # (a resumed run: its whole chain, as one story)
     agentloop view --cid support-42       # every run of one conversation in the run log
     agentloop view trace.jsonl -o run.html --no-open
 
@@ -39,7 +40,12 @@ def add_parser(sub: Any, shared: Any) -> None:
     )
     view.add_argument("--cid", metavar="ID", help="every run of this conversation (run log)")
     view.add_argument("-o", "--output", metavar="FILE", help="where to write the page")
-    view.add_argument("--log", metavar="DB", help="the run log file (default: the user's)")
+    view.add_argument(
+        "--log",
+        metavar="DB|URL",
+        help="the run log: a SQLite file or postgresql://... (default: AGENTLOOP_DATABASE_URL, "
+        "else the user's run log)",
+    )
     opening = view.add_mutually_exclusive_group()
     opening.add_argument(
         "--open", dest="open", action="store_true", default=None, help="open it in a browser"
@@ -59,10 +65,10 @@ def view_command(args: argparse.Namespace) -> int:
         from agentloop.cli.eval import view_report  # an eval report (agentloop eval -o)
 
         return view_report(args, desktop=_desktop)
-    events, title, default_out = _load(args)
+    events, title, default_out, chain = _load(args)
     out = Path(args.output) if args.output else default_out
     try:
-        write_html(events, out, title=title)
+        write_html(events, out, title=title, chain=chain)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {out}: {exc.strerror}") from exc
     print(out)
@@ -73,8 +79,8 @@ def view_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> tuple[list[Any], str, Path]:
-    """The events to show, the page title and the default output path."""
+def _load(args: argparse.Namespace) -> tuple[list[Any], str, Path, list[dict[str, Any]] | None]:
+    """The events to show, the page title, the default output path and the resume chain."""
     from agentloop.errors import ConfigurationError
     from agentloop.tracing.jsonl import read_trace
 
@@ -83,19 +89,29 @@ def _load(args: argparse.Namespace) -> tuple[list[Any], str, Path]:
         path = Path(source)
         if not path.is_file():
             raise ConfigurationError(f"no trace file {source}")
-        return read_trace(path), f"agentloop: {path.name}", path.with_suffix(".html")
-    runs = _from_log(args.log, run_id=source, conversation=args.cid)
+        return read_trace(path), f"agentloop: {path.name}", path.with_suffix(".html"), None
+    runs, chain = _from_log(args.log, run_id=source, conversation=args.cid)
     events = [event for run in runs for event in run]
     name = args.cid or source
-    return events, f"agentloop: {name}", Path(f"agentloop-{name}.html")
+    title = f"agentloop: {name}"
+    if len(runs) > 1 and not args.cid:
+        title += f" (a resumed run: {len(runs)} parts)"
+    return events, title, Path(f"agentloop-{name}.html"), chain
 
 
-def _from_log(path: str | None, *, run_id: str | None, conversation: str | None) -> list[Any]:
-    """Runs from the run log, each a list of trace events (a conversation oldest first)."""
+def _from_log(
+    path: str | None, *, run_id: str | None, conversation: str | None
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Runs from the run log, each a list of trace events, and their resume chain.
+
+    A run id shows its whole chain (a resumed run is a new run with ``resumed_from``: the
+    first, a middle or the last id gives the same story), oldest first; ``--cid`` shows the
+    conversation's runs oldest first, each with its link to the run it resumed.
+    """
     from agentloop.cli.store import shown, store_exists, store_target
     from agentloop.errors import ConfigurationError
     from agentloop.logs import RunLog
-    from agentloop.logs.queries import get_run, list_runs
+    from agentloop.logs.queries import chain_of, get_run, list_runs
 
     target = store_target(path)
     file = shown(target)
@@ -108,9 +124,13 @@ def _from_log(path: str | None, *, run_id: str | None, conversation: str | None)
             if not found:
                 raise ConfigurationError(f"no run of conversation {conversation!r} in {file}")
             ids = [run["run_id"] for run in reversed(found)]
-        else:
-            ids = [str(run_id)]
-        return [_events_of(get_run(log.db, i)) for i in ids]
+            chain = [next(p for p in chain_of(log.db, i) if p["run_id"] == i) for i in ids]
+            return [_events_of(get_run(log.db, i)) for i in ids], chain
+        first = get_run(log.db, str(run_id))  # the id or a prefix; one line when unknown
+        chain = chain_of(log.db, first["run_id"])
+        runs = [first if p["run_id"] == first["run_id"] else get_run(log.db, p["run_id"])
+                for p in chain]  # fmt: skip
+        return [_events_of(run) for run in runs], chain
     finally:
         log.close()
 

@@ -14,6 +14,7 @@ from agentloop.errors import ConfigurationError, StorageError
 from agentloop.storage import Database
 
 __all__ = [
+    "chain_of",
     "fts_query",
     "get_run",
     "lineage_of",
@@ -244,6 +245,103 @@ def lineage_of(db: Database, run_ids: list[str]) -> dict[str, dict[str, Any]]:
             found.setdefault(source, {})["resumed_as"] = continued
             found.setdefault(continued, {})["resumed_from"] = source
     return found
+
+
+_WHY = {
+    "awaiting_approval": "approval decision",
+    "interrupted": "interrupted (Ctrl-C)",
+    "cancelled": "cancelled",
+    "error": "error",
+}
+_CHAIN_MAX = 1000  # a hand-edited cycle in run_resumes must not loop forever
+
+
+def chain_of(db: Database, run_id: str) -> list[dict[str, Any]]:
+    """The whole resume chain that ``run_id`` belongs to (first, middle or last), oldest first.
+
+    A resumed run is a new run whose ``resumed_from`` is the run it continues
+    (docs/durable-runs.md); this walks ``run_resumes`` back to the first run and forward to
+    the last, so ``agentloop view`` can draw the chain as one story.
+
+    Args:
+        db: The run log.
+        run_id: The full id of any run of the chain (a run never resumed is a chain of one).
+
+    Returns:
+        One dict per run: ``run_id``, ``resumed_from`` and ``resumed_as`` (ids or None),
+        ``resumed_at`` (when the continuation claimed it, Unix time), ``why`` (how the run
+        before it stopped: ``crash``, ``approval decision``, ...; None for the first run),
+        ``decisions`` (what a person decided for the calls it continues: ``call_id``, ``name``,
+        ``decision`` approved/denied/edited, ``detail``) and ``effects`` (``call_id`` -> the
+        ledger's last state of the run's own calls, e.g. ``deferred`` or ``started``).
+    """
+    back = [run_id]
+    while len(back) < _CHAIN_MAX:
+        rows = db.query("SELECT run_id FROM run_resumes WHERE resumed_as = ?", (back[-1],))
+        if not rows or str(rows[0][0]) in back:
+            break
+        back.append(str(rows[0][0]))
+    ids = back[::-1]
+    while len(ids) < _CHAIN_MAX:
+        rows = db.query(
+            "SELECT resumed_as FROM run_resumes WHERE run_id = ? AND resumed_as IS NOT NULL",
+            (ids[-1],),
+        )
+        if not rows or str(rows[0][0]) in ids:
+            break
+        ids.append(str(rows[0][0]))
+    chain: list[dict[str, Any]] = []
+    for i, rid in enumerate(ids):
+        part: dict[str, Any] = {
+            "run_id": rid, "resumed_from": ids[i - 1] if i else None,
+            "resumed_as": ids[i + 1] if i + 1 < len(ids) else None,
+            "resumed_at": None, "why": None, "decisions": [], "effects": _effects_of(db, rid),
+        }  # fmt: skip
+        if i:
+            _link(db, part, ids[i - 1], chain[-1]["effects"])
+        chain.append(part)
+    return chain
+
+
+def _link(db: Database, part: dict[str, Any], source: str, source_effects: Any) -> None:
+    """Fill in why and when ``part`` continued ``source``, and the decisions it carried."""
+    rows = db.query("SELECT decisions, time FROM run_resumes WHERE run_id = ?", (source,))
+    state = db.query("SELECT finished_at, stop_reason FROM runs WHERE id = ?", (source,))
+    if state:
+        finished, stop = state[0][0], state[0][1]
+        part["why"] = "crash" if finished is None else _WHY.get(str(stop), str(stop))
+    if not rows:
+        return
+    part["resumed_at"] = rows[0][1]
+    try:
+        decided = json.loads(rows[0][0] or "{}")
+    except (TypeError, ValueError):
+        decided = {}
+    names = _call_names(db, source)
+    for call_id, value in decided.items() if isinstance(decided, dict) else ():
+        if isinstance(value, dict) and "edit" in value:
+            kind, detail = "edited", json.dumps(value["edit"], ensure_ascii=False)
+        elif isinstance(value, dict) and "deny" in value:
+            kind, detail = "denied", str(value["deny"])
+        else:
+            kind, detail = ("approved", None) if value is True else ("denied", None)
+        part["decisions"].append(
+            {"call_id": str(call_id), "name": names.get(str(call_id)), "decision": kind,
+             "detail": detail, "was": source_effects.get(str(call_id))}
+        )  # fmt: skip
+
+
+def _effects_of(db: Database, run_id: str) -> dict[str, str]:
+    """``call_id`` -> the last ledger state of each of the run's calls (state order by time)."""
+    rows = db.query(
+        "SELECT call_id, state FROM tool_effects WHERE run_id = ? ORDER BY time", (run_id,)
+    )
+    return {str(call_id): str(state) for call_id, state in (tuple(r) for r in rows)}
+
+
+def _call_names(db: Database, run_id: str) -> dict[str, str]:
+    rows = db.query("SELECT call_id, name FROM tool_effects WHERE run_id = ?", (run_id,))
+    return {str(call_id): str(name) for call_id, name in (tuple(r) for r in rows)}
 
 
 def pending_approvals(db: Database) -> list[dict[str, Any]]:

@@ -61,6 +61,14 @@ table.usage td:first-child, table.usage th:first-child { text-align:left; }
 table.usage tr.total td { font-weight:700; }
 .usage-body { max-height:30vh; overflow:auto; }
 .muted { color:var(--muted); }
+.chain-nav, .chain-usage, .resume-divider, .anchor { grid-column:1 / -1; }
+.anchor { height:0; margin-bottom:-18px; }
+.chain-nav a { color:#93c5fd; margin-right:12px; }
+.resume-divider { margin:6px 0; padding:10px 14px; border:2px dashed var(--deny); border-radius:8px;
+  background:#fdf8ec; font-weight:600; }
+.resume-divider .decision { font-weight:400; font-size:13px; margin:4px 0 0 12px; }
+.resume-divider .decision.denied { color:var(--deny); } .resume-divider .decision.approved { color:var(--tool); }
+.part-title { font-size:13px; font-weight:600; color:var(--muted); margin:0 0 6px; }
 .side { display:flex; flex-direction:column; gap:18px; min-width:0; position:sticky; top:12px; align-self:start; }
 """
 
@@ -70,6 +78,11 @@ SCRIPT = r"""
   var t0 = performance.now();
   var PREVIEW = %(preview)d;
   var events = JSON.parse(document.getElementById("trace-data").textContent);
+  // a resumed run's chain (agentloop view RUN_ID): one story, a divider before each continuation
+  var chainNode = document.getElementById("chain-data");
+  var chain = chainNode ? JSON.parse(chainNode.textContent) : null;
+  var links = {};
+  (chain || []).forEach(function (p, i) { if (p && typeof p === "object") { p.index = i + 1; links[p.run_id] = p; } });
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -156,9 +169,13 @@ SCRIPT = r"""
     var start = run.events.find(function (e) { return e.type === "run_started"; }) || {};
     var results = {};
     run.events.forEach(function (e) { if (e.type === "tool_call") results[e.call_id] = e; });
-    if (start.instructions) panel.appendChild(message("system", "instructions", block(start.instructions, "div")));
+    var link = links[run.id];
+    var resumed = link && link.resumed_from;  // its history is the parts above: not shown twice
+    if (link) add(panel, el("div", "part-title", "part " + link.index + " of " + chain.length + " \u00b7 run " + run.id));
+    if (start.instructions && !resumed) panel.appendChild(message("system", "instructions", block(start.instructions, "div")));
     var history = (start.messages || []).filter(function (m) { return m.role !== "system" && m.role !== "developer"; });
-    if (history.length > 1) {
+    if (resumed) panel.appendChild(el("div", "muted continues", "continues part " + (link.index - 1) + " (its " + history.length + " messages are above)"));
+    else if (history.length > 1) {
       var earlier = history.slice(0, -1);
       var details = el("details", "history");
       add(details, el("summary", "muted", "earlier conversation: " + earlier.length + " messages"));
@@ -167,7 +184,7 @@ SCRIPT = r"""
       });
       panel.appendChild(details);
     }
-    if (start.prompt !== null && start.prompt !== undefined) panel.appendChild(message("user", "user", block(contentText(start.prompt), "div")));
+    if (start.prompt !== null && start.prompt !== undefined && !resumed) panel.appendChild(message("user", "user", block(contentText(start.prompt), "div")));
     var shown = {};
     var agent = null;  // after a handoff: the agent that has the run
     run.events.forEach(function (e) {
@@ -190,11 +207,13 @@ SCRIPT = r"""
           if (r && r.status !== "ok") call.appendChild(el("span", "badge " + cls, r.status));
           add(call, block(pretty(c.arguments || "")));
           if (r) call.appendChild(message("tool", "result", block(contentText(r.content)), cls));
+          else if (link) call.appendChild(el("span", "badge denied no-result", noResult(link, c.id, run)));
           body.appendChild(call);
         });
         panel.appendChild(message("assistant", "assistant", body));
       } else if (e.type === "tool_call" && !shown[e.call_id]) {
-        panel.appendChild(message("tool", e.name + " (" + e.status + ")", block(contentText(e.content)), statusClass(e)));
+        var answers = resumed && e.step === 0 ? " \u00b7 answers call " + e.call_id + " of part " + (link.index - 1) : "";
+        panel.appendChild(message("tool", e.name + " (" + e.status + ")" + answers, block(contentText(e.content)), statusClass(e)));
       } else if (e.type === "handoff") {
         agent = e.to_agent;
         panel.appendChild(el("div", "handoff", "handoff: " + e.from_agent + " \u2192 " + e.to_agent));
@@ -289,12 +308,82 @@ SCRIPT = r"""
     return panel;
   }
 
+  // why a call of a chain's part has no result: the ledger's record says
+  function noResult(link, id, run) {
+    var state = (link.effects || {})[id];
+    if (state === "deferred") return "awaiting approval";
+    if (state === "started") return "outcome unknown: the run stopped while it ran";
+    return run.events.some(function (e) { return e.type === "run_finished"; }) ? "no result" : "no result: the run stopped";
+  }
+  function divider(link) {
+    var box = el("div", "resume-divider");
+    box.dataset.runId = link.run_id;
+    box.dataset.why = link.why || "";
+    add(box, el("div", "", "resumed from " + link.resumed_from + " (why: " + (link.why || "unknown") + "), at " + (link.at || "an unrecorded time")));
+    (Array.isArray(link.decisions) ? link.decisions : []).forEach(function (d) {
+      var text = "decision: call " + d.call_id + (d.name ? " (" + d.name + ")" : "") + ": " + d.decision + (d.detail ? " \u2014 " + d.detail : "");
+      var item = el("div", "decision " + (d.decision === "approved" ? "approved" : "denied"), text);
+      item.dataset.callId = String(d.call_id);
+      item.dataset.decision = String(d.decision);
+      box.appendChild(item);
+    });
+    return box;
+  }
+  // each part's own usage (a resumed run's usage holds only its own calls): summed once
+  function partUsage(run) {
+    var fin = run.events.find(function (e) { return e.type === "run_finished"; });
+    if (fin && fin.usage) return { p: fin.usage.prompt_tokens || 0, c: fin.usage.completion_tokens || 0, cost: typeof fin.usage.cost === "number" ? fin.usage.cost : null, stop: fin.stop_reason || "" };
+    var u = { p: 0, c: 0, cost: 0, stop: fin ? (fin.stop_reason || "") : "unfinished" };
+    run.events.forEach(function (e) {
+      if (e.type !== "model_response") return;
+      var x = e.usage || {};
+      u.p += x.prompt_tokens || 0; u.c += x.completion_tokens || 0;
+      u.cost = typeof x.cost === "number" && u.cost !== null ? u.cost + x.cost : null;
+    });
+    return u;
+  }
+  function chainUsage(runs) {
+    var panel = el("div", "panel chain-usage");
+    add(panel, el("h2", "", "Usage of the whole chain (each call counted once)"));
+    var table = el("table", "usage chain");
+    var head = el("tr");
+    ["part", "run", "prompt", "completion", "cost", "stop"].forEach(function (h) { head.appendChild(el("th", "", h)); });
+    table.appendChild(head);
+    var sum = { p: 0, c: 0, cost: 0 };
+    runs.forEach(function (run, i) {
+      var u = partUsage(run);
+      sum.p += u.p; sum.c += u.c;
+      sum.cost = u.cost === null || sum.cost === null ? null : sum.cost + u.cost;  // unknown once any part's is
+      var tr = el("tr");
+      var cell = el("td");
+      var a = el("a", "", "part " + (i + 1));
+      a.href = "#part-" + (i + 1);
+      cell.appendChild(a);
+      tr.appendChild(cell);
+      [run.id, u.p, u.c, u.cost === null ? "\u2013" : u.cost, u.stop].forEach(function (v) { tr.appendChild(el("td", "", v)); });
+      table.appendChild(tr);
+    });
+    var total = el("tr", "total");
+    ["chain total", runs.length + " runs", sum.p, sum.c, sum.cost === null ? "\u2013" : +sum.cost.toFixed(10), ""].forEach(function (v) { total.appendChild(el("td", "", v)); });
+    table.appendChild(total);
+    return add(panel, table);
+  }
+
   function render() {
     var root = document.getElementById("app");
     var runs = groupRuns(events);
     var header = el("header");
     var first = (runs[0] && runs[0].events[0]) || {};
-    add(header, el("h1", "", "agentloop run" + (first.agent ? ": " + first.agent : "")));
+    add(header, el("h1", "", (chain ? "agentloop resumed run (" + runs.length + " parts)" : "agentloop run") + (first.agent ? ": " + first.agent : "")));
+    if (chain) {
+      var nav = el("nav", "meta chain-nav");
+      runs.forEach(function (run, i) {
+        var a = el("a", "", "part " + (i + 1) + ": " + run.id);
+        a.href = "#part-" + (i + 1);
+        nav.appendChild(a);
+      });
+      header.appendChild(nav);
+    }
     runs.forEach(function (run) {
       var fin = run.events.find(function (e) { return e.type === "run_finished"; });
       var start = run.events.find(function (e) { return e.type === "run_started"; }) || {};
@@ -309,12 +398,22 @@ SCRIPT = r"""
     });
     root.appendChild(header);
     var main = el("main");
-    runs.forEach(function (run) {
+    if (chain) main.appendChild(chainUsage(runs));
+    runs.forEach(function (run, i) {
+      var link = links[run.id];
+      if (link && link.resumed_from) main.appendChild(divider(link));
       var section = el("section", "run");
       section.dataset.runId = run.id;
+      if (chain) {  // the section is display:contents (no box to scroll to): a row of its own
+        var anchor = el("div", "anchor");
+        anchor.id = "part-" + (i + 1);
+        section.appendChild(anchor);
+      }
       var side = el("div", "side");
       add(side, timeline(run), usage(run));
-      add(section, conversation(run), side);
+      var talk = conversation(run);
+      if (chain) talk.id = "run-" + run.id;
+      add(section, talk, side);
       main.appendChild(section);
     });
     if (!runs.length) main.appendChild(el("div", "panel muted", "this trace has no events"));
