@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from agentloop.events import RunEvent
     from agentloop.messages import ChatResponse, ToolCall, ToolResult
     from agentloop.protocols import AgentView
-    from agentloop.result import RunResult
+    from agentloop.result import RunResult, Step
     from agentloop.teams.guardrails import Outcome
     from agentloop.tools import Tool
 
@@ -258,6 +258,30 @@ def agentloop_guard_output(context: RunContext, output: Any) -> Outcome | None:
         partial result; ``Replace(value)``: the run's output (and the transcript's last
         message) is ``value``; ``Retry(feedback)``: ``feedback`` goes to the model as a user
         message and it answers again (at most ``output_retries`` times).
+    """
+
+
+@hookspec
+def agentloop_guardrail(context: RunContext, step: Step) -> None:
+    """Called once per guardrail answer, as the run records it (an observer hook).
+
+    Called only in runs that have a guardrail (``Agent(guardrails=[...])`` objects or
+    ``agentloop_guard_*`` implementations), once for each guardrail asked, in order, just
+    before its ``guardrail`` step's ``StepFinished`` event: the input check's answers right
+    after ``agentloop_run_start`` (a parallel input check's at the next point: after the
+    first model call), a tool call's before ``agentloop_before_tool_call`` (so a tool call
+    that goes on has no ``execute_tool`` span yet), the output's before the run ends. Unlike
+    ``agentloop_stream_event``, implementing it does not make the loop build run events. The
+    OpenTelemetry plugin adds its ``agentloop.guardrail`` span events here. An exception
+    raised here ends the run.
+
+    Args:
+        context: The run's context.
+        step: The answer's :class:`~agentloop.Step` (``kind="guardrail"``): ``point``
+            (``input``, ``tool_call`` or ``output``), ``guardrail`` (its name), ``outcome``
+            (``allow``, ``block``, ``replace`` or ``retry``), ``detail`` (a block's reason or
+            a retry's feedback, else None), ``call_id`` (tool calls), ``agent``,
+            ``started_at`` and ``duration``.
     """
 
 

@@ -4,7 +4,8 @@ The checks of one point, in order: the active agent's ``Guardrail`` objects
 (``RunSpec.guardrails``), then every plugin's ``agentloop_guard_<point>`` implementation
 (:func:`~agentloop.plugins.manager.call_each`, so each one is named). The first outcome that is
 not ``Allow`` decides; every guardrail asked is recorded as a ``guardrail`` step
-(``StepFinished(kind="guardrail")``, a ``guardrail`` trace event). A guardrail that raises, or
+(``StepFinished(kind="guardrail")``, a ``guardrail`` trace event) and handed to
+``agentloop_guardrail`` (when implemented: the OpenTelemetry plugin's span events). A guardrail that raises, or
 answers something else than an outcome, ends the run with :class:`~agentloop.GuardrailError`.
 See :mod:`agentloop.teams.guardrails` for what each outcome does at each point.
 """
@@ -58,6 +59,9 @@ class Guards:
         self.hooked = frozenset(
             point for point, name in _HOOKS.items() if getattr(pm.hook, name).get_hookimpls()
         )
+        # observers of each answer (the OTel plugin); asked here only, so runs without a
+        # guardrail never pay for it, and no run event needs building for it
+        self.observed = bool(pm.hook.agentloop_guardrail.get_hookimpls())
         self.retries = 0
         self._cached_for: Any = None
         self._by_point: dict[str, list[Guardrail]] = {}
@@ -142,9 +146,12 @@ class Guards:
     def record(self, steps: list[Step]) -> Iterator[RunEvent]:
         """Add ``steps`` (and the parallel checks' steps still pending) to the run; yield them."""
         steps, self.pending = [*self.pending, *steps], []
+        run = self.run
         for step in steps:
-            self.run.steps.append(step)
-            yield self.run.emit(StepFinished(step=step, kind="guardrail"))
+            run.steps.append(step)
+            if self.observed:
+                run.hook.agentloop_guardrail(context=run.context, step=step)
+            yield run.emit(StepFinished(step=step, kind="guardrail"))
 
     # -- 1. input ---------------------------------------------------------------------------
 

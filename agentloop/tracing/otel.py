@@ -17,7 +17,11 @@ Attributes: ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.agent.
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``gen_ai.tool.name``,
 ``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``gen_ai.tool.description``,
 ``server.address``/``server.port``, and ``agentloop.usage.cost`` (a float, only when the
-call's or run's cost is known: docs/cost.md). A failure
+call's or run's cost is known: docs/cost.md). Each guardrail answer (docs/guardrails.md) is an
+``agentloop.guardrail`` span event (``agentloop.guardrail.point``/``.name``/``.outcome``, and
+``.detail`` only with content capture) on the agent's span, or on the ``execute_tool`` span of
+a tool call it lets go on; a block sets ``agentloop.guardrail.blocked`` (the guardrail's name) on
+the agent's span. A failure
 sets the span's status to ``ERROR`` with ``error.type``. Message contents (the conventions'
 opt-in ``gen_ai.system_instructions``, ``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.tool.call.arguments``, ``gen_ai.tool.call.result``) are recorded only when asked for:
@@ -41,9 +45,13 @@ from urllib.parse import urlsplit
 from agentloop.hookspecs import hookimpl
 from agentloop.secrets import Redactor
 
-__all__ = ["CAPTURE_ENV", "OtelPlugin", "plugin"]
+__all__ = ["BLOCKED_ATTRIBUTE", "CAPTURE_ENV", "GUARDRAIL_EVENT", "OtelPlugin", "plugin"]
 
 CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: The span event of one guardrail answer (not a GenAI convention yet: agentloop's namespace).
+GUARDRAIL_EVENT = "agentloop.guardrail"
+#: The agent span's attribute naming the guardrail that blocked (the input, a tool call, the output).
+BLOCKED_ATTRIBUTE = "agentloop.guardrail.blocked"
 _PROVIDERS = {"gemini": "gcp.gemini", "openai": "openai", "vllm": "vllm", "offline": "agentloop"}
 _REQUEST_PARAMS = {
     "temperature": "gen_ai.request.temperature",
@@ -57,7 +65,7 @@ _REQUEST_PARAMS = {
 class _Run:
     """The spans of one run in flight."""
 
-    __slots__ = ("agent", "chat", "current", "provider", "tools")
+    __slots__ = ("agent", "chat", "current", "guards", "provider", "tools")
 
     def __init__(self, agent: Any, provider: str | None) -> None:
         self.agent = agent
@@ -65,6 +73,8 @@ class _Run:
         self.chat: Any = None
         self.tools: dict[str, Any] = {}
         self.current: Any = None  # the span of the agent handed the run to, if any
+        # a tool call's guardrail events, until its execute_tool span opens (by call id)
+        self.guards: dict[str, list[dict[str, Any]]] = {}
 
 
 class OtelPlugin:
@@ -140,6 +150,9 @@ class OtelPlugin:
             run = self._runs.pop(context.run_id, None)
         if run is None:
             return
+        for events in run.guards.values():  # calls that never reached their execute_tool span
+            for attributes in events:
+                (run.current or run.agent).add_event(GUARDRAIL_EVENT, attributes)
         for span in [run.chat, *run.tools.values()]:
             if span is not None:
                 self._fail(span, error, "the run ended first")
@@ -257,6 +270,9 @@ class OtelPlugin:
         span = self._child(run, f"execute_tool {name}", attributes)
         with self._lock:
             run.tools[call.id] = span
+            events = run.guards.pop(call.id, ())
+        for event in events:  # the guardrails that let this call go on
+            span.add_event(GUARDRAIL_EVENT, event)
 
     @hookimpl(tryfirst=True)
     def agentloop_after_tool_call(self, context: Any, call: Any, result: Any) -> None:
@@ -286,6 +302,46 @@ class OtelPlugin:
             return (yield)
         finally:
             self._context.detach(token)
+
+    # -- guardrails --------------------------------------------------------------------------
+
+    @hookimpl
+    def agentloop_guardrail(self, context: Any, step: Any) -> None:
+        """Add an ``agentloop.guardrail`` event for one guardrail answer; a block marks the agent.
+
+        The event goes on the span current at the guardrail's point: the agent's
+        ``invoke_agent`` span for the input and the output; for a tool call that goes on
+        (allow, replace), its ``execute_tool`` span, which opens right after the check (the
+        event waits for it); for a call that does not (block, retry), the agent's span.
+        """
+        run = self._runs.get(context.run_id)
+        if run is None:
+            return
+        attributes = {
+            "agentloop.guardrail.point": step.point,
+            "agentloop.guardrail.name": step.guardrail,
+            "agentloop.guardrail.outcome": step.outcome,
+        }
+        if step.call_id is not None:
+            attributes["gen_ai.tool.call.id"] = step.call_id
+        if self.capture_content and step.detail is not None:
+            attributes["agentloop.guardrail.detail"] = self._redact(str(step.detail))[:500]
+        agent = run.current or run.agent
+        if step.point == "tool_call" and step.call_id is not None:
+            with self._lock:
+                waiting = run.guards.setdefault(step.call_id, [])
+                waiting.append(attributes)
+                if step.outcome in ("allow", "replace"):
+                    return  # the call goes on: the events join its execute_tool span
+                del run.guards[step.call_id]
+        else:
+            waiting = [attributes]
+        for event in waiting:
+            agent.add_event(GUARDRAIL_EVENT, event)
+        if step.outcome == "block":
+            agent.set_attribute(BLOCKED_ATTRIBUTE, step.guardrail)
+            if agent is not run.agent:  # the run's span says so too (after a handoff)
+                run.agent.set_attribute(BLOCKED_ATTRIBUTE, step.guardrail)
 
     # -- helpers ---------------------------------------------------------------------------
 
