@@ -272,7 +272,8 @@ def chain_of(db: Database, run_id: str) -> list[dict[str, Any]]:
         ``resumed_at`` (when the continuation claimed it, Unix time), ``why`` (how the run
         before it stopped: ``crash``, ``approval decision``, ...; None for the first run),
         ``decisions`` (what a person decided for the calls it continues: ``call_id``, ``name``,
-        ``decision`` approved/denied/edited, ``detail``) and ``effects`` (``call_id`` -> the
+        ``decision`` approved/denied/edited, ``detail``: the reason or the new arguments,
+        ``was``: the call's ledger state in the run before) and ``effects`` (``call_id`` -> the
         ledger's last state of the run's own calls, e.g. ``deferred`` or ``started``).
     """
     back = [run_id]
@@ -319,6 +320,7 @@ def _link(db: Database, part: dict[str, Any], source: str, source_effects: Any) 
         decided = {}
     names = _call_names(db, source)
     for call_id, value in decided.items() if isinstance(decided, dict) else ():
+        detail: str | None
         if isinstance(value, dict) and "edit" in value:
             kind, detail = "edited", json.dumps(value["edit"], ensure_ascii=False)
         elif isinstance(value, dict) and "deny" in value:
