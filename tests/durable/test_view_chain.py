@@ -97,17 +97,24 @@ def _run_ids(store: str) -> list[str]:
         log.close()
 
 
+def _usage(prompt: int, completion: int, cost: float) -> dict[str, Any]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion, "cost": cost}  # fmt: skip
+
+
 def _three_part_chain(store: str, tmp_path: Path) -> list[str]:
     """Crash inside ``charge`` (SIGKILL), resume (it defers ``refund``), deny it: 3 runs."""
     effects = tmp_path / "effects.txt"
     with FakeServer().start() as server:
         server.script(
             json_reply(completion(None, tool_calls=[_call("charge", {"amount": 3}, "call_c")],
-                                  finish="tool_calls")),
+                                  finish="tool_calls", usage=_usage(100, 1, 0.001))),
             json_reply(completion(None, tool_calls=[_call("refund", {"amount": 5}, "call_r")],
-                                  finish="tool_calls")),
+                                  finish="tool_calls", usage=_usage(200, 2, 0.002))),
         )  # fmt: skip
-        server.default = lambda request: json_reply(completion("all done"))
+        server.default = lambda request: json_reply(
+            completion("all done", usage=_usage(400, 4, 0.004))
+        )
         killed = _worker("run", store, server, effects, KILL_AT="in_tool")
         assert killed.returncode == -9, killed.stdout + killed.stderr
         [first] = _run_ids(store)
@@ -171,7 +178,12 @@ def test_view_draws_a_crashed_deferred_and_denied_chain_as_one_story_from_any_of
         rows = page.locator("table.chain tr").all_inner_texts()
         assert [r.split("\t")[0] for r in rows] == ["part", "part 1", "part 2", "part 3",
                                                      "chain total"]  # fmt: skip
-        assert [r.split("\t")[1] for r in rows[1:4]] == ids
+        assert [r.split("\t")[1:] for r in rows[1:]] == [
+            [ids[0], "100", "1", "0.001", "unfinished"],  # no run_finished: its calls, summed
+            [ids[1], "200", "2", "0.002", "awaiting_approval"],
+            [ids[2], "400", "4", "0.004", "stop"],
+            ["3 runs", "700", "7", "0.007", ""],  # each call once, not the transcript again
+        ]
         pages.append(page.locator("body").inner_text())
     assert pages[0] == pages[1] == pages[2]  # the same story from any of its ids
 
