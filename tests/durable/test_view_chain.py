@@ -264,3 +264,20 @@ def test_a_run_never_resumed_renders_as_before(browser: Any, tmp_path: Path) -> 
     assert page.locator(".resume-divider, .chain-usage, .chain-nav, .part-title").count() == 0
     assert page.locator(".tool-name").all_text_contents() == ["charge"]
     assert "do the thing" in page.locator("main").inner_text()
+
+
+def test_a_hand_edited_cycle_in_run_resumes_ends_the_chain(tmp_path: Path) -> None:
+    log = RunLog(tmp_path / "store.db")
+    try:
+        with log.db.transaction() as conn:
+            for source, continued in (("aaaa", "bbbb"), ("bbbb", "aaaa")):
+                conn.execute(
+                    "INSERT INTO run_resumes (run_id, claim, resumed_as, decisions, time) "
+                    "VALUES (?, ?, ?, 'not json', 1.0)",
+                    (source, source + "-claim", continued),
+                )
+        chain = chain_of(log.db, "aaaa")
+    finally:
+        log.close()
+    assert [p["run_id"] for p in chain] == ["bbbb", "aaaa"]  # each run once, then it stops
+    assert chain[1]["resumed_from"] == "bbbb" and chain[1]["decisions"] == []
