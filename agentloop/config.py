@@ -7,7 +7,7 @@ Each setting is taken from the first of these that sets it:
    ``AGENTLOOP_API_KEY`` (and the provider's own key variable, e.g.
    ``OPENAI_API_KEY`` / ``GEMINI_API_KEY``, which wins over
    ``AGENTLOOP_API_KEY`` for that provider), ``AGENTLOOP_MAX_STEPS``,
-   ``AGENTLOOP_TIMEOUT``;
+   ``AGENTLOOP_MAX_COST``, ``AGENTLOOP_TIMEOUT``;
 3. a config file: ``agentloop.toml`` (top-level keys) or else the
    ``[tool.agentloop]`` table of ``pyproject.toml``, in the current folder or
    the nearest folder above it that has one. The walk up stops at the home
@@ -33,6 +33,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,9 @@ __all__ = [
 #: The files a config is read from, in the order they are looked for in each folder.
 CONFIG_NAMES = ("agentloop.toml", "pyproject.toml")
 # settings that must be at least this (max_steps = -1 is not a run)
-_MINIMUM: dict[str, float] = {"max_steps": 1, "max_retries": 0, "timeout": 0}
+_MINIMUM: dict[str, float] = {"max_steps": 1, "max_retries": 0, "timeout": 0, "max_cost": 0}
+# ... and these must be more than it (a zero timeout or budget is no run either)
+_ABOVE = frozenset({"timeout", "max_cost"})
 
 #: Every setting, with the type a config file must give it.
 CONFIG_KEYS: dict[str, type] = {
@@ -65,6 +68,7 @@ CONFIG_KEYS: dict[str, type] = {
     "base_url": str,
     "api_key": str,
     "max_steps": int,
+    "max_cost": Decimal,
     "tool_choice": str,
     "timeout": float,
     "max_retries": int,
@@ -83,6 +87,7 @@ _ENV: dict[str, str] = {
     "model": "AGENTLOOP_MODEL",
     "base_url": "AGENTLOOP_BASE_URL",
     "max_steps": "AGENTLOOP_MAX_STEPS",
+    "max_cost": "AGENTLOOP_MAX_COST",
     "timeout": "AGENTLOOP_TIMEOUT",
     "max_retries": "AGENTLOOP_MAX_RETRIES",
     "log": "AGENTLOOP_LOG",
@@ -99,6 +104,8 @@ class Settings:
         base_url: Overrides the provider's default base URL.
         api_key: The key for ``model`` (never shown in ``repr``).
         max_steps: Model calls allowed per run.
+        max_cost: Money allowed per run (``Agent(max_cost=...)``, docs/cost.md); the model needs
+            a price (``[prices."provider:model"]``).
         tool_choice: ``auto``, ``required``, ``none`` or a tool name.
         timeout: HTTP timeout in seconds.
         max_retries: HTTP retries.
@@ -115,6 +122,7 @@ class Settings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     max_steps: int | None = None
+    max_cost: Decimal | None = None
     tool_choice: str | None = None
     timeout: float | None = None
     max_retries: int | None = None
@@ -242,9 +250,9 @@ def _convert(name: str, value: Any, source: str, *, strict: bool = False) -> Any
     if (
         low is not None
         and converted is not None
-        and not (converted >= low if name != "timeout" else converted > low)
+        and not (converted > low if name in _ABOVE else converted >= low)
     ):
-        bound = f"> {low:g}" if name == "timeout" else f">= {low:g}"
+        bound = f"> {low:g}" if name in _ABOVE else f">= {low:g}"
         raise ConfigurationError(f"{name} from {source} must be {bound}, got {value!r}")
     if converted is not None:
         return converted
@@ -254,6 +262,8 @@ def _convert(name: str, value: Any, source: str, *, strict: bool = False) -> Any
 def _as_kind(name: str, value: Any, *, strict: bool) -> Any:
     """``value`` as the setting's type, or None when it is not one."""
     kind = CONFIG_KEYS[name]
+    if kind is Decimal:  # TOML has no decimal: a number, or a string for exact cents
+        return _as_money(value)
     if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -267,6 +277,16 @@ def _as_kind(name: str, value: Any, *, strict: bool) -> Any:
             return None
         return None if kind is float and number != number else number  # NaN is no timeout
     return None
+
+
+def _as_money(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        money = Decimal(str(value).strip())  # str(): 0.1 is 0.1, not its binary neighbour
+    except InvalidOperation:
+        return None
+    return money if money.is_finite() else None
 
 
 def _wrong_type(name: str, value: Any, source: str) -> ConfigurationError:
@@ -288,7 +308,13 @@ def _parse_bool(text: str) -> bool:
 
 
 def _type_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[kind]
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        Decimal: 'a number (e.g. 0.50, or "0.50")',
+    }[kind]
 
 
 def find_config_file(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "MIN_RATE",
     "count",
     "integer",
+    "money",
     "one_line_warnings",
     "port",
     "positive_int",
@@ -91,3 +93,15 @@ def one_line_warnings() -> None:
 
     show.agentloop_one_line = True  # type: ignore[attr-defined]
     warnings.showwarning = show  # type: ignore[assignment]
+
+
+def money(text: str) -> Decimal:
+    """An argparse type: a budget (``--max-cost``), a finite Decimal > 0 as ``Agent(max_cost=)``."""
+    what = "an amount > 0 in the currency the provider reports (e.g. --max-cost 0.50)"
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not value.is_finite() or value <= 0:  # NaN and infinities are no budget
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentloop.cli.argtypes import count, positive_int, print_line, rate
+from agentloop.cli.argtypes import count, money, positive_int, print_line, rate
 
 __all__ = ["AgentFromTarget", "absolute_target", "add_parser", "batch_command"]
 
@@ -46,6 +46,9 @@ def add_parser(sub: Any, shared: Any) -> None:
     parser.add_argument("--rpm", type=rate, help="requests per minute, shared by all workers")
     parser.add_argument("--tpm", type=rate, help="tokens per minute, shared by all workers")
     parser.add_argument("--max-steps", type=positive_int, help="model calls allowed per run")
+    parser.add_argument(
+        "--max-cost", type=money, metavar="AMOUNT", help="money allowed per run, e.g. 0.50"
+    )
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="where to run")
     parser.add_argument("--address", help="Ray cluster address (e.g. auto); default: a local Ray")
     parser.add_argument("--force", action="store_true", help="resume into another batch's output")
@@ -95,7 +98,12 @@ def batch_command(args: argparse.Namespace) -> int:
         import_ray()  # one line naming the extra, before anything runs
     recipe = AgentFromTarget(
         absolute_target(args.target),
-        {"model": args.model, "base_url": args.base_url, "max_steps": args.max_steps},
+        {
+            "model": args.model,
+            "base_url": args.base_url,
+            "max_steps": args.max_steps,
+            "max_cost": args.max_cost,
+        },
         os.getcwd(),
     )
     agent = recipe()

@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from agentloop.cli.argtypes import one_line_warnings, port, positive_int, print_line
+from agentloop.cli.argtypes import money, one_line_warnings, port, positive_int, print_line
 
 __all__ = ["COMMAND_MODULES", "SharedOptions", "build_parser", "main"]
 
@@ -108,6 +108,13 @@ def _shared_options() -> SharedOptions:
     model.add_argument("--base-url", help="server base URL (env AGENTLOOP_BASE_URL)")
     looping = argparse.ArgumentParser(add_help=False)
     looping.add_argument("--max-steps", type=positive_int, help="model calls allowed per run")
+    looping.add_argument(
+        "--max-cost",
+        type=money,
+        metavar="AMOUNT",
+        help='money allowed per run, e.g. 0.50 (the model needs a [prices."provider:model"] '
+        "entry in agentloop.toml; env AGENTLOOP_MAX_COST)",
+    )
     looping.add_argument("--tool-choice", help="auto, required, none, or a tool name")
     looping.add_argument("--no-stream", action="store_true", help="do not stream model replies")
     looping.add_argument(
@@ -322,6 +329,7 @@ def _hint(exc: Exception) -> str:
         (errors.APIConnectionError, "is the server running? check --base-url or AGENTLOOP_BASE_URL"),
         (errors.RateLimitError, "rate limited or out of quota; wait and retry"),
         (errors.MaxStepsExceeded, "raise --max-steps, or simplify the task"),
+        (errors.CostBudgetExceeded, "raise --max-cost, or use a cheaper model"),
         (errors.PluginError, "fix or uninstall the plugin; AGENTLOOP_DISABLE_PLUGIN_AUTOLOAD=1 skips installed plugins"),
     ]  # fmt: skip
     for kind, hint in hints:

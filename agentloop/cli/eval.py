@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentloop.cli.argtypes import count, positive_int, print_line, rate
+from agentloop.cli.argtypes import count, money, positive_int, print_line, rate
 
 __all__ = ["add_parser", "eval_command", "view_report"]
 
@@ -65,6 +65,9 @@ def add_parser(sub: Any, shared: Any) -> None:
     parser.add_argument("--rpm", type=rate, help="requests per minute, shared by all workers")
     parser.add_argument("--tpm", type=rate, help="tokens per minute, shared by all workers")
     parser.add_argument("--max-steps", type=positive_int, help="model calls allowed per run")
+    parser.add_argument(
+        "--max-cost", type=money, metavar="AMOUNT", help="money allowed per run, e.g. 0.50"
+    )
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="where to run")
     parser.add_argument("--address", help="Ray cluster address (e.g. auto)")
     parser.add_argument("--chaos", metavar="FAULTS", help="inject faults: a,b,... or all")
@@ -118,7 +121,12 @@ def _evaluate(args: argparse.Namespace, target: str, dataset_path: str) -> int:
         import_ray()
     recipe = AgentFromTarget(
         absolute_target(target),
-        {"model": args.model, "base_url": args.base_url, "max_steps": args.max_steps},
+        {
+            "model": args.model,
+            "base_url": args.base_url,
+            "max_steps": args.max_steps,
+            "max_cost": args.max_cost,
+        },
         os.getcwd(),
     )
     agent = recipe()

@@ -120,6 +120,7 @@ class _Session:
             "model": args.model,
             "base_url": args.base_url,
             "max_steps": args.max_steps,
+            "max_cost": args.max_cost,
             "tool_choice": args.tool_choice,
             "stream": False if args.no_stream else None,
         }
@@ -317,6 +318,10 @@ def configure_agent(agent: Any, model: Any, settings: Settings, plugins: list[An
         agent.model = model
     if settings.max_steps is not None:
         agent.max_steps = settings.max_steps
+    if settings.max_cost is not None:
+        agent.max_cost = settings.max_cost
+    if agent.max_cost is not None:  # a budget needs a price: say so before anything runs
+        _check_price(agent, settings)
     if settings.tool_choice is not None:
         choice = settings.tool_choice
         forced = choice in ("auto", "none", "required")
@@ -326,6 +331,18 @@ def configure_agent(agent: Any, model: Any, settings: Settings, plugins: list[An
     for plugin in plugins:
         agent.plugin_manager.register(plugin)
     return agent
+
+
+def _check_price(agent: Any, settings: Settings) -> None:
+    """Raise ``Agent(max_cost=...)``'s error when the (possibly new) model has no price."""
+    from agentloop.pricing import CostBudget
+
+    try:
+        CostBudget.of(agent.max_cost, agent.price, agent.model)
+    except ConfigurationError as exc:
+        if "max_cost" not in settings.sources:
+            raise
+        raise ConfigurationError(f"{exc} [max_cost from {settings.sources['max_cost']}]") from exc
 
 
 def _model_name(agent: Any) -> str:
