@@ -48,13 +48,30 @@ LAYERS: dict[str, set[str]] = {
     "events": {"messages", "deltas", "result", "errors"},
     "schema": {"errors", "context", "messages"},
     "tools": {"schema", "errors", "context", "messages"},
-    "hookspecs": {"context", "messages", "tools", "errors", "events", "result", "protocols",
-                  "teams"},
+    "hookspecs": {
+        "context",
+        "messages",
+        "tools",
+        "errors",
+        "events",
+        "result",
+        "protocols",
+        "teams",
+    },
     # handoffs and guardrails: their configuration and outcomes (the loop applies them)
     "teams": {"errors", "tools", "context", "messages"},
     "wire": {"errors", "messages", "deltas", "secrets"},
     "streaming": {"wire", "errors", "messages", "deltas"},
-    "client": {"wire", "streaming", "errors", "messages", "deltas", "version", "protocols", "secrets"},
+    "client": {
+        "wire",
+        "streaming",
+        "errors",
+        "messages",
+        "deltas",
+        "version",
+        "protocols",
+        "secrets",
+    },
     # the offline model validates requests (and `serve` clients' schemas) with schema
     "offline": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "schema"},
     "providers": {
@@ -70,8 +87,17 @@ LAYERS: dict[str, set[str]] = {
         "secrets",
     },
     # agentloop probe: its own bounded HTTP, failures' diagnoses, the providers' profile type
-    "probe": {"client", "providers", "wire", "streaming", "messages", "deltas", "errors",
-              "protocols", "userdirs"},
+    "probe": {
+        "client",
+        "providers",
+        "wire",
+        "streaming",
+        "messages",
+        "deltas",
+        "errors",
+        "protocols",
+        "userdirs",
+    },
     "server": {"wire", "streaming", "messages", "deltas", "errors", "protocols"},
     # testing.replay hands over to tracing.tape
     "testing": {"wire", "streaming", "messages", "deltas", "errors", "protocols", "tracing"},
@@ -108,8 +134,17 @@ LAYERS: dict[str, set[str]] = {
     # many runs (async, batch, Ray): drivers of Agent.run that never import the agent
     "batch": {*DATA, "aio"},  # only the deprecated batch.aio shim imports aio
     # agentloop eval: datasets, evaluators, chaos; runs cases on batch, reads runs from logs
-    "evals": {*DATA, "batch", "hookspecs", "logs", "tracing", "providers", "streaming", "testing",
-              "schema"},
+    "evals": {
+        *DATA,
+        "batch",
+        "hookspecs",
+        "logs",
+        "tracing",
+        "providers",
+        "streaming",
+        "testing",
+        "schema",
+    },
     "config": {"errors", "providers", "secrets", "postgres", "pricing"},
     # SQLite files (run log, sessions): open, migrate, one-line errors
     "storage": {"errors", "secrets", "postgres"},

@@ -74,7 +74,7 @@ def read_file(path: Path) -> RawDataset:
 def _jsonl(path: Path, text: str) -> RawDataset:
     settings: dict[str, Any] = {}
     cases: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -285,7 +285,7 @@ class _Journal:
         self.cases_path = Path(f"{state}.cases.jsonl")
         read_done(self.runs_path, fingerprint, force=force)  # refuses another batch's file
         if self.cases_path.exists():
-            for line in self.cases_path.read_text(encoding="utf-8").splitlines():
+            for line in self.cases_path.read_text(encoding="utf-8").split("\n"):  # JSONL: \n only
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     row = json.loads(line)
                     if force or row["fingerprint"] == fingerprint:

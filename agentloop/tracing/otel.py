@@ -371,7 +371,12 @@ class OtelPlugin:
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attributes.items() if v is not None}
+    # every attribute, not only contents: a server can echo a key in an id or a model name
+    redactor = _REDACTOR
+    return {k: redactor.value(v) for k, v in attributes.items() if v is not None}
+
+
+_REDACTOR = Redactor()  # it reads the known secrets when used, so one serves every span
 
 
 def _provider_name(model: Any) -> str | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -148,15 +149,24 @@ def evaluate(expression: str) -> Number:
         raise ToolError(f"arithmetic error: {exc}; use smaller numbers") from None
 
 
+_PARSING = threading.Lock()
+"""CPython 3.11's AST conversion keeps its recursion depth in shared state: two threads
+parsing long expressions at once can fail with ``SystemError: AST constructor recursion depth
+mismatch``; parsing is microseconds, so calls take turns."""
+
+
 def _parse(text: str) -> ast.Expression:
     try:
-        return ast.parse(text, mode="eval")
+        with _PARSING:
+            return ast.parse(text, mode="eval")
     except SyntaxError as exc:
         if "too many nested" in str(exc):
             raise ToolError("the expression is nested too deeply") from None
         raise ToolError(f"syntax error in the expression: {exc.msg}") from None
     except (RecursionError, MemoryError):
         raise ToolError("the expression is nested too deeply") from None
+    except SystemError:  # the interpreter's parser state (see _PARSING): never a raw error
+        raise ToolError("the expression could not be parsed; shorten or simplify it") from None
     except ValueError as exc:  # e.g. an integer literal beyond the int/str digit limit
         raise ToolError(f"invalid expression: {exc}") from None
 

@@ -580,7 +580,7 @@ def test_entry_point_module_offers_no_tools() -> None:
     hooks = [name for name in vars(agentloop_http) if name.startswith("agentloop_")]
     assert hooks == ["agentloop_register_tools"]
     (offered,) = agentloop_http.agentloop_register_tools()
-    assert offered.name == 'http'
+    assert offered.name == "http"
     from importlib.metadata import entry_points
 
     (point,) = [ep for ep in entry_points(group="agentloop") if ep.name == "http"]

@@ -148,7 +148,7 @@ def test_a_gigabyte_row_is_refused_before_it_is_built(database: Path) -> None:
         "max_row_bytes), so each value at most 14545 bytes" in done.stdout
     ), done.stdout
     peak_kib = int(done.stdout.rsplit("peak KiB:", 1)[1])
-    assert peak_kib < 200_000, done.stdout  # the row (1.1 GB) was never held
+    assert peak_kib < 1_000_000, done.stdout  # the row (1.1 GB) was never held (2.2 GB before)
 
 
 def test_wide_rows_within_the_row_limit_still_work(database: Path) -> None:
